@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Installs what Duban needs to run and test on this machine: Debian's redis-server, the Temporal CLI
+# (dev server, built from its Go module), Temporal's Java time-skipping test server, and node_modules.
+# Runs before every `npm start` / `npm test` (npm pre-hooks), so it needs nothing but bash and must be a
+# fast no-op when everything is present. Tools are cached under .tools/ (or $DUBAN_TOOLS_DIR), one folder
+# per pinned version, so bumping a version below rebuilds exactly that tool.
+set -euo pipefail
+
+TEMPORAL_CLI_VERSION=v1.5.1
+TEST_SERVER_VERSION=1.38.0 # keep in step with infra/temporal/test-server/pom.xml
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+tools="${DUBAN_TOOLS_DIR:-$root/.tools}"
+cd "$root"
+
+say() { printf '[setup] %s\n' "$*" >&2; }
+
+install_redis() {
+  if command -v redis-server >/dev/null 2>&1; then return; fi
+  if [[ -n "${REDIS_URL:-}" ]]; then return; fi
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    say "installing Debian's redis-server (tests start their own instance on a free port)"
+    # Keep the package from starting a system-wide daemon: the project starts and stops its own.
+    local policy=/usr/sbin/policy-rc.d added_policy=
+    if [[ ! -e "$policy" ]]; then
+      printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && added_policy=1
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null
+    if [[ -n "$added_policy" ]]; then rm -f "$policy"; fi
+  else
+    say "redis-server is missing: install it (sudo apt-get install redis-server), or set REDIS_URL, or run a Docker engine"
+  fi
+}
+
+install_temporal_cli() {
+  local dir="$tools/temporal-cli-$TEMPORAL_CLI_VERSION"
+  if [[ -x "$dir/temporal" ]]; then return; fi
+  if ! command -v go >/dev/null 2>&1; then
+    say "go is missing: skipping the Temporal CLI build (set TEMPORAL_ADDRESS, run Docker, or let the SDK download it)"
+    return
+  fi
+  say "building the Temporal CLI $TEMPORAL_CLI_VERSION from its Go module (a few minutes, once)"
+  local tmp="$dir.partial"
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  GOBIN="$tmp" GOFLAGS=-mod=mod go install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
+  rm -rf "$dir" && mv "$tmp" "$dir"
+}
+
+install_test_server() {
+  local dir="$tools/temporal-test-server-$TEST_SERVER_VERSION"
+  if [[ -x "$dir/temporal-test-server" ]]; then return; fi
+  if ! command -v java >/dev/null 2>&1 || ! command -v mvn >/dev/null 2>&1; then
+    say "java or mvn is missing: skipping the time-skipping test server (the SDK downloads one where the internet is reachable)"
+    return
+  fi
+  say "fetching Temporal's Java time-skipping test server $TEST_SERVER_VERSION from Maven Central"
+  local tmp="$dir.partial"
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  mvn -q -B -f infra/temporal/test-server/pom.xml dependency:copy-dependencies -DoutputDirectory="$tmp/lib" 2>&1 \
+    | sed "s/\x1b\[[0-9;]*m//g" # maven prints colour codes even in batch mode
+  # The TypeScript SDK ('existing-path') launches this as `<path> <port> [extra args]` and kills it to stop
+  # it, so exec java directly: no shell left in between to orphan the JVM. Quick-start JIT flags because
+  # the SDK gives the server only about five seconds to answer.
+  cat >"$tmp/temporal-test-server" <<'WRAPPER'
+#!/usr/bin/env bash
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+exec java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xss1m -cp "$here/lib/*" io.temporal.testserver.TestServer "$@"
+WRAPPER
+  chmod +x "$tmp/temporal-test-server"
+  rm -rf "$dir" && mv "$tmp" "$dir"
+}
+
+install_node_modules() {
+  # npm rewrites node_modules/.package-lock.json on every install; our own stamp covers `npm ci`.
+  local stamp=node_modules/.duban-npm-ci
+  if [[ -d node_modules ]]; then
+    if [[ -f "$stamp" && ! package-lock.json -nt "$stamp" ]]; then return; fi
+    if [[ -f node_modules/.package-lock.json && ! package-lock.json -nt node_modules/.package-lock.json ]]; then return; fi
+  fi
+  local header=/usr/include/node/node_version.h
+  if [[ -f "$header" ]]; then
+    local v
+    v="$(awk '/define NODE_(MAJOR|MINOR|PATCH)_VERSION /{printf "%s%s", sep, $3; sep="."}' "$header")"
+    # Headers matching the running node let better-sqlite3 compile without downloading them.
+    if [[ "v$v" == "$(node -v)" ]]; then export npm_config_nodedir=/usr; fi
+  fi
+  say "npm ci"
+  npm ci --no-audit --no-fund
+  touch "$stamp"
+}
+
+mkdir -p "$tools"
+install_redis
+install_temporal_cli
+install_test_server
+install_node_modules
