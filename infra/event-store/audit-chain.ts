@@ -1,0 +1,161 @@
+import { createHash } from 'node:crypto';
+import type { NewEvent, RecordedEvent, RecordedEventMetadata } from '../../events/envelope.js';
+import { invalid } from '../../events/errors.js';
+import type { VerificationResult } from '../../services/ports/event-store.js';
+
+/**
+ * Canonical JSON: object keys sorted by code unit, no whitespace, `undefined` members dropped and
+ * `toJSON` honoured exactly as JSON.stringify does, so the text of a value is a function of the value
+ * alone and its hash survives a round trip through any store. A bigint is written as its digits; one
+ * outside the safe-integer range is refused because it would not read back as the same number.
+ */
+export function canonicalJson(value: unknown): string {
+  const text = write(value);
+  if (text === undefined) throw invalid('store.unserialisable', 'value has no JSON form');
+  return text;
+}
+
+function write(value: unknown): string | undefined {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value);
+    case 'number':
+      return Number.isFinite(value) ? String(value) : 'null';
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'bigint':
+      if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) {
+        throw invalid('store.unsafe_bigint', `bigint ${value} cannot round-trip through JSON`);
+      }
+      return value.toString();
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+      return undefined;
+  }
+  if (value === null) return 'null';
+  const withToJson = value as { toJSON?: () => unknown };
+  if (typeof withToJson.toJSON === 'function') return write(withToJson.toJSON());
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out += ',';
+      out += write(value[i]) ?? 'null';
+    }
+    return out + ']';
+  }
+  const record = value as Record<string, unknown>;
+  const keys = Object.keys(record).sort();
+  let out = '{';
+  let first = true;
+  for (const key of keys) {
+    const member = write(record[key]);
+    if (member === undefined) continue;
+    if (!first) out += ',';
+    first = false;
+    out += JSON.stringify(key) + ':' + member;
+  }
+  return out + '}';
+}
+
+/** Metadata as hashed: everything the store records except the hash itself (prevHash included). */
+export type UnhashedMetadata = Omit<RecordedEventMetadata, 'hash'>;
+
+/**
+ * The link of one event: sha256 over the canonical form of `{data, metadata, revision, streamId, type}`,
+ * where `metadata` carries `prevHash`, so each hash covers the one before it in the same stream.
+ * The keys are listed in sorted order, so concatenating canonical parts gives the canonical whole;
+ * callers pass the canonical texts they already hold (the SQLite adapter stores exactly those texts).
+ */
+export function eventHash(
+  streamId: string,
+  revision: number,
+  type: string,
+  canonicalData: string,
+  canonicalMetadata: string,
+): string {
+  const text =
+    '{"data":' +
+    canonicalData +
+    ',"metadata":' +
+    canonicalMetadata +
+    ',"revision":' +
+    revision +
+    ',"streamId":' +
+    JSON.stringify(streamId) +
+    ',"type":' +
+    JSON.stringify(type) +
+    '}';
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** Recomputes links in stream order and reports the first that does not hold. */
+export class ChainVerifier {
+  private readonly heads = new Map<string, { revision: number; hash: string }>();
+  private checkedCount = 0;
+
+  get checked(): number {
+    return this.checkedCount;
+  }
+
+  /** Returns the failure for this event, or undefined when its link holds. Events must arrive in stream order. */
+  check(event: RecordedEvent): Extract<VerificationResult, { ok: false }> | undefined {
+    const previous = this.heads.get(event.streamId);
+    const expectedRevision = previous ? previous.revision + 1 : 0;
+    const fail = (reason: string) => ({
+      ok: false as const,
+      checked: this.checkedCount,
+      brokenAt: { streamId: event.streamId, revision: event.revision, position: event.position, reason },
+    });
+    if (event.revision !== expectedRevision) {
+      return fail(`revision ${event.revision} follows ${expectedRevision - 1}: an event is missing or out of place`);
+    }
+    const expectedPrev = previous ? previous.hash : null;
+    const metadata = event.metadata as Partial<RecordedEventMetadata> | undefined;
+    if (!metadata || typeof metadata.hash !== 'string') return fail('event carries no hash');
+    if ((metadata.prevHash ?? null) !== expectedPrev) {
+      return fail('prevHash does not match the hash of the previous event in the stream');
+    }
+    const { hash, ...unhashed } = metadata as RecordedEventMetadata;
+    let recomputed: string;
+    try {
+      recomputed = eventHash(
+        event.streamId,
+        event.revision,
+        event.type,
+        canonicalJson(event.data),
+        canonicalJson(unhashed),
+      );
+    } catch {
+      return fail('event content cannot be serialised canonically');
+    }
+    if (recomputed !== hash) return fail('hash does not match the event content');
+    this.heads.set(event.streamId, { revision: event.revision, hash });
+    this.checkedCount++;
+    return undefined;
+  }
+}
+
+/** An event ready to store: its canonical texts and its place in the chain. */
+export interface LinkedEvent {
+  dataText: string;
+  /** Stored metadata as JSON text, hash included. */
+  metadataText: string;
+  hash: string;
+}
+
+/** Adds `recordedAt` and the chain link to a new event's metadata and computes its hash. */
+export function linkEvent(
+  streamId: string,
+  revision: number,
+  event: NewEvent,
+  recordedAt: string,
+  prevHash: string | null,
+): LinkedEvent {
+  const dataText = canonicalJson(event.data);
+  const unhashed: UnhashedMetadata = { ...event.metadata, recordedAt, prevHash };
+  const unhashedText = canonicalJson(unhashed);
+  const hash = eventHash(streamId, revision, event.type, dataText, unhashedText);
+  // The canonical text always ends with the object's closing brace; the hash is appended as its last member.
+  return { dataText, metadataText: `${unhashedText.slice(0, -1)},"hash":"${hash}"}`, hash };
+}

@@ -1,0 +1,431 @@
+import Database from 'better-sqlite3';
+import type { NewEvent, RecordedEvent } from '../../events/envelope.js';
+import { newEventMetadataSchema } from '../../events/envelope.js';
+import { invalid } from '../../events/errors.js';
+import {
+  type AppendResult,
+  type EventFilter,
+  type EventStore,
+  type ExpectedRevision,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type SubscribeOptions,
+  type Subscription,
+  type VerificationResult,
+  StreamNotFoundError,
+  WrongExpectedVersionError,
+} from '../../services/ports/event-store.js';
+import { ChainVerifier, linkEvent } from '../event-store/audit-chain.js';
+import { assertDistinctEventIds, resolveRepeatedAppend, type StoredEventRef } from '../event-store/idempotency.js';
+
+export interface SqliteEventStoreOptions {
+  /** The database file; created with its schema when missing. */
+  path: string;
+  /** FULL (default) fsyncs the WAL at every commit; NORMAL may lose the last commits on power loss. */
+  synchronous?: 'FULL' | 'NORMAL';
+  /** Events fetched per query by readAll, subscriptions and verification. */
+  readBatchSize?: number;
+  /**
+   * A waiting subscription is woken at once by appends made through this store; appends made by another
+   * process on the same file are noticed by a check of `PRAGMA data_version` at this interval.
+   */
+  crossProcessPollMs?: number;
+  /** Most appends committed together in one transaction. */
+  maxGroupSize?: number;
+  /** Source of `recordedAt`. */
+  now?: () => Date;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS events (
+  position  INTEGER PRIMARY KEY,
+  stream_id TEXT    NOT NULL,
+  revision  INTEGER NOT NULL,
+  event_id  TEXT    NOT NULL,
+  type      TEXT    NOT NULL,
+  data      TEXT    NOT NULL,
+  metadata  TEXT    NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS events_stream_revision ON events (stream_id, revision);
+CREATE UNIQUE INDEX IF NOT EXISTS events_event_id ON events (event_id);
+`;
+
+const COLUMNS = 'position, stream_id, revision, type, data, metadata';
+type Row = [position: number, streamId: string, revision: number, type: string, data: string, metadata: string];
+
+function toRecorded(row: Row): RecordedEvent {
+  return {
+    streamId: row[1],
+    revision: row[2],
+    position: BigInt(row[0]),
+    type: row[3],
+    data: JSON.parse(row[4]) as unknown,
+    metadata: JSON.parse(row[5]) as RecordedEvent['metadata'],
+  };
+}
+
+interface PendingAppend {
+  streamId: string;
+  events: readonly NewEvent[];
+  expectedRevision: ExpectedRevision;
+  resolve: (result: AppendResult) => void;
+  reject: (error: unknown) => void;
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 'SQLITE_CONSTRAINT_UNIQUE';
+}
+
+function checkExpected(streamId: string, expected: ExpectedRevision, current: number): void {
+  const ok =
+    expected.kind === 'any' ||
+    (expected.kind === 'noStream' && current === -1) ||
+    (expected.kind === 'streamExists' && current >= 0) ||
+    (expected.kind === 'exact' && expected.revision === current);
+  if (!ok) throw new WrongExpectedVersionError(streamId, expected, current);
+}
+
+function validateNewEvents(streamId: string, events: readonly NewEvent[]): void {
+  if (typeof streamId !== 'string' || streamId.length === 0) throw invalid('store.stream_id', 'stream id must be a non-empty string');
+  if (events.length === 0) throw invalid('store.empty_append', `append to ${streamId} carries no events`);
+  for (const event of events) {
+    if (typeof event.type !== 'string' || event.type.length === 0) throw invalid('store.event_type', 'event type must be a non-empty string');
+    const parsed = newEventMetadataSchema.safeParse(event.metadata);
+    if (!parsed.success) {
+      throw invalid('store.event_metadata', `event ${event.type} has invalid metadata`, { issues: parsed.error.issues });
+    }
+  }
+  assertDistinctEventIds(events);
+}
+
+/**
+ * The embedded event store: one SQLite file in WAL mode. Appends from concurrent callers are grouped
+ * into one transaction (group commit), each in its own savepoint so one caller's conflict never fails
+ * another's; every promise resolves only after the shared COMMIT has returned.
+ */
+export function openSqliteEventStore(options: SqliteEventStoreOptions): EventStore & { readonly path: string } {
+  const db = new Database(options.path);
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
+  db.pragma('busy_timeout = 5000');
+  db.exec(SCHEMA);
+
+  const batchSize = options.readBatchSize ?? 1000;
+  const pollMs = options.crossProcessPollMs ?? 500;
+  const maxGroupSize = options.maxGroupSize ?? 512;
+  const now = options.now ?? (() => new Date());
+
+  const headOfStream = db.prepare<[string], [number, string]>(
+    'SELECT revision, metadata FROM events WHERE stream_id = ? ORDER BY revision DESC LIMIT 1',
+  ).raw(true);
+  const insert = db.prepare<[string, number, string, string, string, string]>(
+    'INSERT INTO events (stream_id, revision, event_id, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)',
+  );
+  const maxPosition = db.prepare<[], [number | null]>('SELECT max(position) FROM events').raw(true);
+  const byEventId = db.prepare<[string], [number, string, number, string, string]>(
+    'SELECT position, stream_id, revision, type, data FROM events WHERE event_id = ?',
+  ).raw(true);
+  const streamForwards = db.prepare<[string, number, number], Row>(
+    `SELECT ${COLUMNS} FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision LIMIT ?`,
+  ).raw(true);
+  const streamBackwards = db.prepare<[string, number, number], Row>(
+    `SELECT ${COLUMNS} FROM events WHERE stream_id = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`,
+  ).raw(true);
+  const dataVersion = db.prepare<[], [number]>('PRAGMA data_version').raw(true);
+
+  const selectAfter = new Map<string, Database.Statement<unknown[], Row>>();
+  function readBatch(after: bigint, filter: EventFilter | undefined, to: bigint | undefined): RecordedEvent[] {
+    const prefixes = filter?.streamPrefixes ?? [];
+    const types = filter?.types ?? [];
+    const shape = `${prefixes.length}:${types.length}:${to === undefined ? 0 : 1}`;
+    let statement = selectAfter.get(shape);
+    if (!statement) {
+      const conditions = ['position > ?'];
+      if (to !== undefined) conditions.push('position <= ?');
+      if (prefixes.length > 0) {
+        // Each prefix is bound twice: SQLite measures it in characters, as substr counts.
+        conditions.push(`(${prefixes.map(() => 'substr(stream_id, 1, length(?)) = ?').join(' OR ')})`);
+      }
+      if (types.length > 0) conditions.push(`type IN (${types.map(() => '?').join(', ')})`);
+      const sql = `SELECT ${COLUMNS} FROM events WHERE ${conditions.join(' AND ')} ORDER BY position LIMIT ?`;
+      statement = db.prepare<unknown[], Row>(sql).raw(true);
+      selectAfter.set(shape, statement);
+    }
+    const params: unknown[] = [Number(after)];
+    if (to !== undefined) params.push(Number(to));
+    for (const prefix of prefixes) params.push(prefix, prefix);
+    params.push(...types, batchSize);
+    const rows = statement.all(...params);
+    const out = new Array<RecordedEvent>(rows.length);
+    for (let i = 0; i < rows.length; i++) out[i] = toRecorded(rows[i]!);
+    return out;
+  }
+
+  function storedRefs(events: readonly NewEvent[]): Map<string, StoredEventRef> {
+    const stored = new Map<string, StoredEventRef>();
+    for (const event of events) {
+      const row = byEventId.get(event.metadata.eventId);
+      if (row) {
+        stored.set(event.metadata.eventId, {
+          position: BigInt(row[0]),
+          streamId: row[1],
+          revision: row[2],
+          type: row[3],
+          dataText: row[4],
+        });
+      }
+    }
+    return stored;
+  }
+
+  /** One append inside the open transaction; throws to have its savepoint rolled back. */
+  function appendInTransaction(request: PendingAppend, recordedAt: string): AppendResult {
+    const { streamId, events, expectedRevision } = request;
+    const head = headOfStream.get(streamId);
+    const current = head ? head[0] : -1;
+    try {
+      checkExpected(streamId, expectedRevision, current);
+    } catch (conflict) {
+      // A retry of an append that was acknowledged before the stream moved on is not a conflict.
+      const repeat = resolveRepeatedAppend(streamId, events, storedRefs(events));
+      if (repeat) return repeat;
+      throw conflict;
+    }
+    let prevHash = head ? (JSON.parse(head[1]) as { hash: string }).hash : null;
+    let revision = current;
+    let position = 0;
+    try {
+      for (const event of events) {
+        revision++;
+        const linked = linkEvent(streamId, revision, event, recordedAt, prevHash);
+        const info = insert.run(streamId, revision, event.metadata.eventId, event.type, linked.dataText, linked.metadataText);
+        position = Number(info.lastInsertRowid);
+        prevHash = linked.hash;
+      }
+    } catch (error) {
+      // The unique index on event_id is the cheap first line of idempotency: only a collision pays for lookups.
+      if (!isUniqueViolation(error)) throw error;
+      throw new RepeatDetected();
+    }
+    return { nextRevision: revision, position: BigInt(position) };
+  }
+
+  const appendOne = db.transaction(appendInTransaction);
+  const commitGroup = db.transaction((group: PendingAppend[], recordedAt: string) => {
+    const outcomes: Array<{ ok: true; result: AppendResult } | { ok: false; error: unknown }> = [];
+    for (const request of group) {
+      try {
+        // A nested better-sqlite3 transaction is a SAVEPOINT, rolled back alone when it throws.
+        outcomes.push({ ok: true, result: appendOne(request, recordedAt) });
+      } catch (error) {
+        if (error instanceof RepeatDetected) {
+          try {
+            const repeat = resolveRepeatedAppend(request.streamId, request.events, storedRefs(request.events));
+            // Without a stored id the collision was on (stream, revision): impossible under the write lock.
+            if (!repeat) throw new Error(`unexpected unique violation appending to ${request.streamId}`);
+            outcomes.push({ ok: true, result: repeat });
+          } catch (refusal) {
+            outcomes.push({ ok: false, error: refusal });
+          }
+        } else {
+          outcomes.push({ ok: false, error });
+        }
+      }
+    }
+    return outcomes;
+  });
+
+  let queue: PendingAppend[] = [];
+  let flushScheduled = false;
+  let closed = false;
+  const waiters = new Set<() => void>();
+
+  function flush(): void {
+    flushScheduled = false;
+    while (queue.length > 0) {
+      const group = queue.slice(0, maxGroupSize);
+      queue = queue.slice(group.length);
+      let outcomes: ReturnType<typeof commitGroup>;
+      try {
+        outcomes = commitGroup.immediate(group, now().toISOString());
+      } catch (error) {
+        // The COMMIT itself failed (disk full, I/O error): nothing of the group is durable.
+        for (const request of group) request.reject(error);
+        continue;
+      }
+      group.forEach((request, i) => {
+        const outcome = outcomes[i]!;
+        if (outcome.ok) request.resolve(outcome.result);
+        else request.reject(outcome.error);
+      });
+      if (outcomes.some((o) => o.ok)) notifyWaiters();
+    }
+  }
+
+  function notifyWaiters(): void {
+    for (const wake of waiters) wake();
+    waiters.clear();
+  }
+
+  /** Resolves on the next append through this store, on a commit by another process, or on close. */
+  function waitForAppend(isClosed: () => boolean): Promise<void> {
+    return new Promise((resolve) => {
+      const seenVersion = dataVersion.get()![0];
+      let timer: NodeJS.Timeout | undefined;
+      const done = () => {
+        clearTimeout(timer);
+        waiters.delete(done);
+        resolve();
+      };
+      const poll = () => {
+        if (closed || isClosed() || dataVersion.get()![0] !== seenVersion) done();
+        else timer = setTimeout(poll, pollMs);
+      };
+      waiters.add(done);
+      timer = setTimeout(poll, pollMs);
+    });
+  }
+
+  function assertOpen(): void {
+    if (closed) throw new Error('event store is closed');
+  }
+
+  async function* readAllEvents(options: ReadAllOptions | undefined): AsyncGenerator<RecordedEvent> {
+    let after = options?.fromPosition ?? 0n;
+    for (;;) {
+      assertOpen();
+      const batch = readBatch(after, options?.filter, options?.toPosition);
+      for (const event of batch) yield event;
+      if (batch.length < batchSize) return;
+      after = batch[batch.length - 1]!.position;
+    }
+  }
+
+  function verify(events: Iterable<RecordedEvent>, verifier: ChainVerifier): VerificationResult | undefined {
+    for (const event of events) {
+      const broken = verifier.check(event);
+      if (broken) return broken;
+    }
+    return undefined;
+  }
+
+  return {
+    path: options.path,
+
+    append(streamId, events, expectedRevision) {
+      try {
+        assertOpen();
+        validateNewEvents(streamId, events);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return new Promise<AppendResult>((resolve, reject) => {
+        queue.push({ streamId, events, expectedRevision, resolve, reject });
+        if (!flushScheduled) {
+          flushScheduled = true;
+          // Appends arriving in the same turn of the event loop share one transaction and one fsync.
+          setImmediate(flush);
+        }
+      });
+    },
+
+    async readStream(streamId, options?: ReadStreamOptions) {
+      assertOpen();
+      const limit = options?.limit ?? -1;
+      const rows =
+        options?.direction === 'backwards'
+          ? streamBackwards.all(streamId, options.from ?? Number.MAX_SAFE_INTEGER, limit)
+          : streamForwards.all(streamId, options?.from ?? 0, limit);
+      if (rows.length === 0 && !headOfStream.get(streamId)) throw new StreamNotFoundError(streamId);
+      return rows.map(toRecorded);
+    },
+
+    readAll(options) {
+      return readAllEvents(options);
+    },
+
+    subscribeToAll(options?: SubscribeOptions): Subscription {
+      let subscriptionClosed = false;
+      let wakeNow: (() => void) | undefined;
+      async function* deliver(): AsyncGenerator<RecordedEvent> {
+        let after = options?.fromCheckpoint ?? 0n;
+        // Catch-up and live are the same loop: always "everything after the last delivered position",
+        // so the switch can neither skip nor repeat an event.
+        while (!closed && !subscriptionClosed) {
+          const batch = readBatch(after, options?.filter, undefined);
+          for (const event of batch) {
+            if (subscriptionClosed) return;
+            yield event;
+            after = event.position;
+          }
+          if (batch.length === 0) {
+            await new Promise<void>((resolve) => {
+              wakeNow = resolve;
+              void waitForAppend(() => subscriptionClosed).then(resolve);
+            });
+          }
+        }
+      }
+      const iterator = deliver();
+      return {
+        [Symbol.asyncIterator]: () => iterator,
+        async close() {
+          subscriptionClosed = true;
+          wakeNow?.();
+          notifyWaiters();
+          await iterator.return(undefined);
+        },
+      };
+    },
+
+    async headPosition() {
+      assertOpen();
+      const max = maxPosition.get()![0];
+      return max === null ? -1n : BigInt(max);
+    },
+
+    async verifyStream(streamId) {
+      assertOpen();
+      const verifier = new ChainVerifier();
+      let from = 0;
+      for (;;) {
+        const rows = streamForwards.all(streamId, from, batchSize);
+        if (rows.length === 0 && from === 0) throw new StreamNotFoundError(streamId);
+        const broken = verify(rows.map(toRecorded), verifier);
+        if (broken) return broken;
+        if (rows.length < batchSize) return { ok: true, checked: verifier.checked };
+        from = rows[rows.length - 1]![2] + 1;
+      }
+    },
+
+    async verifyAll() {
+      const verifier = new ChainVerifier();
+      let after = 0n;
+      for (;;) {
+        assertOpen();
+        const batch = readBatch(after, undefined, undefined);
+        const broken = verify(batch, verifier);
+        if (broken) return broken;
+        if (batch.length < batchSize) return { ok: true, checked: verifier.checked };
+        after = batch[batch.length - 1]!.position;
+      }
+    },
+
+    async ping() {
+      assertOpen();
+      db.prepare('SELECT 1').get();
+    },
+
+    async close() {
+      if (closed) return;
+      // Appends already accepted are committed before the file is closed.
+      if (queue.length > 0) flush();
+      closed = true;
+      notifyWaiters();
+      db.close();
+    },
+  };
+}
+
+/** Raised inside a savepoint when an event id is already stored; resolved outside it. */
+class RepeatDetected extends Error {}
