@@ -1,0 +1,115 @@
+import Database from 'better-sqlite3';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { NewEvent, RecordedEvent } from '../../events/envelope.js';
+import { openSqliteEventStore } from '../../infra/sqlite/event-store.js';
+import { expected } from '../../services/ports/event-store.js';
+
+/** What only the SQLite adapter promises, beyond the shared contract. */
+
+const event = (n: number): NewEvent => ({
+  type: 'N',
+  data: { n },
+  metadata: {
+    eventId: randomUUID(),
+    occurredAt: '2026-06-30T12:00:00+08:00',
+    actor: { userId: 'u-1', unitId: '533423', role: 'cadre' },
+    correlationId: 'c',
+    causationId: 'c',
+    schemaVersion: 1,
+  },
+});
+
+describe('SQLite event store', () => {
+  let dir: string;
+  let path: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'duban-sqlite-'));
+    path = join(dir, 'events.db');
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  it('given 64 appends issued together, then they share one commit (one recordedAt) yet keep their own outcomes', async () => {
+    let commits = 0;
+    // Each transaction reads the clock once, so distinct recordedAt values count commits.
+    const store = openSqliteEventStore({ path, now: () => new Date(Date.UTC(2026, 0, 1, 0, 0, commits++)) });
+    const results = await Promise.allSettled(
+      Array.from({ length: 64 }, (_, i) => store.append(`s-${i % 8}`, [event(i)], i === 13 ? expected.noStream : expected.any)),
+    );
+    expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1);
+    expect(commits).toBe(1);
+    const all: RecordedEvent[] = [];
+    for await (const e of store.readAll()) all.push(e);
+    expect(all).toHaveLength(63);
+    expect(new Set(all.map((e) => e.metadata.recordedAt)).size).toBe(1);
+    await store.close();
+  });
+
+  it('resolves an append only once its rows are visible to another connection', async () => {
+    const store = openSqliteEventStore({ path });
+    const other = new Database(path, { readonly: true });
+    const pending = store.append('s', [event(1), event(2)], expected.noStream);
+    expect((other.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n).toBe(0);
+    await pending;
+    expect((other.prepare('SELECT count(*) AS n FROM events').get() as { n: number }).n).toBe(2);
+    other.close();
+    await store.close();
+  });
+
+  it('uses WAL with synchronous FULL by default and NORMAL when configured', async () => {
+    const full = openSqliteEventStore({ path });
+    await full.append('s', [event(1)], expected.any);
+    await full.close();
+    const db = new Database(path);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    db.close();
+    // synchronous is per connection: read it back through a store opened with NORMAL.
+    const normal = openSqliteEventStore({ path: join(dir, 'normal.db'), synchronous: 'NORMAL' });
+    await normal.append('s', [event(1)], expected.any);
+    await normal.close();
+  });
+
+  it('wakes a subscription for an append made by another connection (another process) through the data_version poll', async () => {
+    const reader = openSqliteEventStore({ path, crossProcessPollMs: 20 });
+    const writer = openSqliteEventStore({ path });
+    const subscription = reader.subscribeToAll();
+    const got: number[] = [];
+    const consuming = (async () => {
+      for await (const e of subscription) {
+        got.push((e.data as { n: number }).n);
+        if (got.length === 2) break;
+      }
+    })();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await writer.append('s', [event(1)], expected.any);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await writer.append('s', [event(2)], expected.any);
+    await consuming;
+    expect(got).toEqual([1, 2]);
+    await subscription.close();
+    await writer.close();
+    await reader.close();
+  });
+
+  it('commits appends accepted before close', async () => {
+    const store = openSqliteEventStore({ path });
+    const pending = store.append('s', [event(1)], expected.any);
+    await store.close();
+    await expect(pending).resolves.toMatchObject({ nextRevision: 0 });
+    const again = openSqliteEventStore({ path });
+    expect(await again.readStream('s')).toHaveLength(1);
+    await again.close();
+  });
+
+  it('refuses events with invalid metadata with a validation error, writing nothing', async () => {
+    const store = openSqliteEventStore({ path });
+    const bad = { ...event(1), metadata: { ...event(1).metadata, eventId: 'not-a-uuid' } };
+    await expect(store.append('s', [event(0), bad], expected.any)).rejects.toMatchObject({ code: 'validation', rule: 'store.event_metadata' });
+    await expect(store.append('s', [], expected.any)).rejects.toMatchObject({ rule: 'store.empty_append' });
+    expect(await store.headPosition()).toBe(-1n);
+    await store.close();
+  });
+});
