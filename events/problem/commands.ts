@@ -1,0 +1,110 @@
+import { z } from 'zod';
+import { evidenceListSchema, idSchema, textSchema } from '../common.js';
+import {
+  escalationColourSchema,
+  problemCategorySchema,
+  problemSourceSchema,
+  reminderKindSchema,
+  warningColourSchema,
+} from './events.js';
+import { escalationPolicySchema, severitySchema } from './policy.js';
+
+/**
+ * Commands on a problem stream, as zod schemas so the HTTP layer and workflow activities validate the
+ * same shape the decider expects. Deadlines are written as a date (end of that day in the policy's time
+ * zone) or a date-time; the decider resolves them. Reasons are checked by the decider so that a missing
+ * reason gets its precise rule.
+ */
+const deadlineInput = z.string().min(1).max(40);
+const reasonInput = z.string().max(2000);
+const base = { problemId: idSchema };
+
+export const problemCommandSchemas = {
+  findProblem: z.strictObject({
+    type: z.literal('findProblem'),
+    ...base,
+    targetUnitId: idSchema,
+    responsibleUnitId: idSchema,
+    category: problemCategorySchema,
+    source: problemSourceSchema,
+    description: textSchema,
+    severity: severitySchema,
+    deadline: deadlineInput,
+    /** Omitted: the current DEFAULT_POLICY is frozen into the problem. */
+    policy: escalationPolicySchema.optional(),
+  }),
+  acknowledgeProblem: z.strictObject({ type: z.literal('acknowledgeProblem'), ...base }),
+  assignMeasure: z.strictObject({
+    type: z.literal('assignMeasure'),
+    ...base,
+    measureId: idSchema,
+    description: textSchema,
+    assigneeUnitId: idSchema,
+    deadline: deadlineInput,
+  }),
+  completeMeasure: z.strictObject({
+    type: z.literal('completeMeasure'),
+    ...base,
+    measureId: idSchema,
+    evidence: evidenceListSchema,
+  }),
+  submitRectification: z.strictObject({
+    type: z.literal('submitRectification'),
+    ...base,
+    summary: textSchema,
+    evidence: evidenceListSchema,
+  }),
+  rejectRectification: z.strictObject({ type: z.literal('rejectRectification'), ...base, reason: reasonInput }),
+  clearProblem: z.strictObject({ type: z.literal('clearProblem'), ...base }),
+  reopenProblem: z.strictObject({
+    type: z.literal('reopenProblem'),
+    ...base,
+    reason: reasonInput,
+    deadline: deadlineInput,
+  }),
+  extendDeadline: z.strictObject({
+    type: z.literal('extendDeadline'),
+    ...base,
+    deadline: deadlineInput,
+    reason: reasonInput,
+  }),
+  issueReminder: z.strictObject({
+    type: z.literal('issueReminder'),
+    ...base,
+    kind: reminderKindSchema,
+    level: z.number().int().min(0).max(10),
+    recipients: z.array(idSchema).min(1).max(50),
+  }),
+  escalate: z.strictObject({
+    type: z.literal('escalate'),
+    ...base,
+    level: z.number().int().min(1).max(10),
+    toUnitId: idSchema,
+    reason: reasonInput,
+    colour: escalationColourSchema,
+  }),
+  changeColour: z.strictObject({
+    type: z.literal('changeColour'),
+    ...base,
+    colour: warningColourSchema,
+    reason: reasonInput,
+  }),
+} as const;
+
+export const problemCommandSchema = z.discriminatedUnion('type', [
+  problemCommandSchemas.findProblem,
+  problemCommandSchemas.acknowledgeProblem,
+  problemCommandSchemas.assignMeasure,
+  problemCommandSchemas.completeMeasure,
+  problemCommandSchemas.submitRectification,
+  problemCommandSchemas.rejectRectification,
+  problemCommandSchemas.clearProblem,
+  problemCommandSchemas.reopenProblem,
+  problemCommandSchemas.extendDeadline,
+  problemCommandSchemas.issueReminder,
+  problemCommandSchemas.escalate,
+  problemCommandSchemas.changeColour,
+]);
+
+export type ProblemCommand = z.infer<typeof problemCommandSchema>;
+export type ProblemCommandOf<T extends ProblemCommand['type']> = Extract<ProblemCommand, { type: T }>;

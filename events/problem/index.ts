@@ -1,0 +1,3 @@
+export * from './events.js';
+export * from './policy.js';
+export * from './commands.js';

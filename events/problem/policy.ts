@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import { unitLevelSchema } from '../unit/hierarchy.js';
+import { DEFAULT_TIME_ZONE, isValidTimeZone, isZeroDuration, tryParseDuration } from '../time.js';
+
+/**
+ * The escalation policy is data: versioned, and frozen into each ProblemFound so a later change of the
+ * default never rewrites what applied to an old item.
+ */
+
+export const severitySchema = z.enum(['low', 'medium', 'high']);
+export type Severity = z.infer<typeof severitySchema>;
+
+/** A positive ISO 8601 duration such as `P3D` or `PT12H`. */
+export const isoDurationSchema = z
+  .string()
+  .max(40)
+  .refine((s) => {
+    const d = tryParseDuration(s);
+    return d !== undefined && !isZeroDuration(d);
+  }, 'a positive ISO 8601 duration such as P3D or PT12H');
+
+const timingsShape = {
+  /** How long the responsible unit has to acknowledge (签收) before a reminder and yellow. */
+  acknowledgeWithin: isoDurationSchema,
+  /** Blue reminders this long before the deadline, e.g. P3D and P1D. */
+  reminderOffsets: z.array(isoDurationSchema).min(1).max(10),
+  /** After the deadline: escalate one level up every interval until the top level. */
+  escalationInterval: isoDurationSchema,
+  /** Repeat an unanswered reminder this often. */
+  repeatReminderEvery: isoDurationSchema,
+};
+
+export const policyTimingsSchema = z.strictObject(timingsShape);
+export type PolicyTimings = z.infer<typeof policyTimingsSchema>;
+
+export const escalationPolicySchema = z.strictObject({
+  version: z.number().int().positive(),
+  timeZone: z.string().max(64).refine(isValidTimeZone, 'an IANA time zone').default(DEFAULT_TIME_ZONE),
+  ...timingsShape,
+  /** The level escalation stops at (the prefecture: 州级督战). */
+  topLevel: unitLevelSchema.default('prefecture'),
+  severityOverrides: z
+    .strictObject({
+      low: policyTimingsSchema.partial().optional(),
+      medium: policyTimingsSchema.partial().optional(),
+      high: policyTimingsSchema.partial().optional(),
+    })
+    .default({}),
+});
+export type EscalationPolicy = z.infer<typeof escalationPolicySchema>;
+export type EscalationPolicyInput = z.input<typeof escalationPolicySchema>;
+
+/**
+ * Version 1 of the policy. Kept verbatim for ever: upcasters of old events refer to it, so it must not
+ * change even when the default moves on. Write a POLICY_V2 instead.
+ */
+export const POLICY_V1: EscalationPolicy = Object.freeze({
+  version: 1,
+  timeZone: DEFAULT_TIME_ZONE,
+  acknowledgeWithin: 'P2D',
+  reminderOffsets: ['P3D', 'P1D'],
+  escalationInterval: 'P3D',
+  repeatReminderEvery: 'P1D',
+  topLevel: 'prefecture',
+  severityOverrides: {
+    high: { acknowledgeWithin: 'P1D', escalationInterval: 'P1D' },
+  },
+}) as EscalationPolicy;
+
+/** The policy frozen into new problems unless the command names another. */
+export const DEFAULT_POLICY: EscalationPolicy = POLICY_V1;
+
+/** The timings that apply to a problem of the given severity. */
+export function timingsFor(policy: EscalationPolicy, severity: Severity): PolicyTimings {
+  const override = policy.severityOverrides[severity] ?? {};
+  return {
+    acknowledgeWithin: override.acknowledgeWithin ?? policy.acknowledgeWithin,
+    reminderOffsets: override.reminderOffsets ?? policy.reminderOffsets,
+    escalationInterval: override.escalationInterval ?? policy.escalationInterval,
+    repeatReminderEvery: override.repeatReminderEvery ?? policy.repeatReminderEvery,
+  };
+}

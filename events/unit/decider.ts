@@ -1,0 +1,73 @@
+import { authorize } from '../access.js';
+import { makeEvent } from '../common.js';
+import { assertNever, type DecideContext, type Decider } from '../decider.js';
+import { invalid, notFound, refuse } from '../errors.js';
+import { type UnitEvent, unitRegisteredSchema } from './events.js';
+import { allowedParentLevels, type UnitLevel } from './hierarchy.js';
+
+export type UnitState =
+  | { status: 'unregistered' }
+  | { status: 'registered'; unitId: string; name: string; level: UnitLevel; parentId: string | null };
+
+export const initialUnitState: UnitState = { status: 'unregistered' };
+
+export function evolveUnit(state: UnitState, event: UnitEvent): UnitState {
+  switch (event.type) {
+    case 'UnitRegistered':
+      return { status: 'registered', ...event.data };
+    default:
+      return state;
+  }
+}
+
+export type UnitCommand = {
+  type: 'registerUnit';
+  unitId: string;
+  name: string;
+  level: UnitLevel;
+  parentId: string | null;
+};
+
+export function decideUnit(command: UnitCommand, state: UnitState, context: DecideContext): UnitEvent[] {
+  const { hierarchy } = context;
+  switch (command.type) {
+    case 'registerUnit': {
+      const { unitId, parentId, level } = command;
+      if (state.status !== 'unregistered' || hierarchy.levelOf(unitId) !== undefined) {
+        throw refuse('unit.register.duplicate', `unit ${unitId} is already registered`, { unitId });
+      }
+      if (parentId === null) {
+        if (level !== 'prefecture') {
+          throw invalid('unit.register.level_order', `a ${level} needs a parent unit`, { unitId, level });
+        }
+      } else {
+        const parentLevel = hierarchy.levelOf(parentId);
+        if (parentLevel === undefined) {
+          throw notFound('unit.register.unknown_parent', `parent unit ${parentId} is not registered`, {
+            unitId,
+            parentId,
+          });
+        }
+        if (!allowedParentLevels[level].includes(parentLevel)) {
+          throw invalid('unit.register.level_order', `a ${level} cannot be placed under a ${parentLevel}`, {
+            unitId,
+            level,
+            parentId,
+            parentLevel,
+          });
+        }
+      }
+      // A root is registered by an admin of that very unit; any other unit by an admin above it.
+      authorize(context.actor, 'unit.register', [parentId ?? unitId], hierarchy);
+      return [makeEvent('UnitRegistered', unitRegisteredSchema, { unitId, name: command.name, level, parentId })];
+    }
+    default:
+      return assertNever(command.type, 'unit command');
+  }
+}
+
+export const unitDecider: Decider<UnitCommand, UnitEvent, UnitState> = {
+  initialState: initialUnitState,
+  evolve: evolveUnit,
+  decide: decideUnit,
+};
