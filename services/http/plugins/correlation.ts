@@ -1,0 +1,48 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import fp from 'fastify-plugin';
+
+/** A caller-supplied correlation id is kept if it is short and plain, so it cannot inject into logs. */
+const acceptable = /^[A-Za-z0-9._:/-]{1,128}$/;
+
+export function correlationIdFrom(req: IncomingMessage): string {
+  const header = req.headers['x-correlation-id'];
+  const value = Array.isArray(header) ? header[0] : header;
+  return value && acceptable.test(value) ? value : randomUUID();
+}
+
+/**
+ * Fastify options that make the request id the correlation id: taken from `X-Correlation-Id` or
+ * generated, bound to every log line of the request as `correlationId`, and written into the metadata
+ * of the events the request appends (and from there into the workflows they start).
+ */
+export const correlationIdOptions = {
+  requestIdHeader: false as const,
+  requestIdLogLabel: 'correlationId',
+  genReqId: correlationIdFrom,
+};
+
+/** Echoes the correlation id on every response so a caller can quote it. */
+export const correlationPlugin = fp(
+  async (app) => {
+    app.addHook('onRequest', async (request, reply) => {
+      void reply.header('X-Correlation-Id', request.id);
+    });
+  },
+  { name: 'duban-correlation', fastify: '5.x' },
+);
+
+/** Log paths pino must never print: credentials and personal data that might reach a log object. */
+export const logRedactPaths = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'headers.authorization',
+  'authorization',
+  'token',
+  '*.token',
+  'body',
+  '*.body',
+  '*.name',
+  '*.leader',
+  '*.members',
+];

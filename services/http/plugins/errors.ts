@@ -1,0 +1,90 @@
+import fp from 'fastify-plugin';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
+import { DubanError } from '../../../events/errors.js';
+import { problem, problemFromDubanError, type ProblemDetails, type ProblemKind } from '../problem-details.js';
+
+const PROBLEM_JSON = 'application/problem+json; charset=utf-8';
+
+export function sendProblem(request: FastifyRequest, reply: FastifyReply, details: ProblemDetails) {
+  const body: ProblemDetails = { ...details, instance: request.url.split('?')[0], correlationId: request.id };
+  return reply.code(body.status).type(PROBLEM_JSON).serializer(JSON.stringify).send(body);
+}
+
+/** Fastify's own error codes for malformed requests, mapped to our problem types. */
+const fastifyCodes: Record<string, { kind: ProblemKind; rule: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { kind: 'too_large', rule: 'http.body_limit' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { kind: 'unsupported_media_type', rule: 'http.content_type' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { kind: 'validation', rule: 'http.content_length' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { kind: 'validation', rule: 'http.json' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { kind: 'validation', rule: 'http.json' },
+  FST_ERR_CTP_INVALID_CONTENT_TYPE: { kind: 'unsupported_media_type', rule: 'http.content_type' },
+};
+
+const kindByStatus: Record<number, ProblemKind> = {
+  400: 'validation',
+  401: 'unauthenticated',
+  403: 'forbidden',
+  404: 'route_not_found',
+  405: 'method_not_allowed',
+  413: 'too_large',
+  415: 'unsupported_media_type',
+  429: 'too_many_requests',
+  503: 'unavailable',
+};
+
+/** The zod issue path ("/members/0") read back as a dotted path ("members.0"). */
+const issuePath = (instancePath: string) => instancePath.replace(/^\//, '').replaceAll('/', '.');
+
+/**
+ * One handler at the edge turns every failure into RFC 9457 problem details. Only DubanErrors and
+ * fastify's request errors say what went wrong; anything else is a 500 whose details stay in the log.
+ */
+export const errorsPlugin = fp(
+  async (app) => {
+    // The API speaks JSON only; a text body would otherwise reach the schemas as a string.
+    app.removeContentTypeParser('text/plain');
+
+    app.setErrorHandler((err: FastifyError, request, reply) => {
+      if (hasZodFastifySchemaValidationErrors(err)) {
+        const where = err.validationContext ?? 'request';
+        return sendProblem(
+          request,
+          reply,
+          problem('validation', {
+            detail: `the ${where} does not match the schema`,
+            rule: `http.${where}`,
+            issues: err.validation.map((v) => ({
+              path: issuePath(v.instancePath),
+              code: v.keyword,
+              message: v.message ?? 'invalid',
+            })),
+          }),
+        );
+      }
+      if (err instanceof DubanError) {
+        if (err.code === 'unauthenticated' || err.code === 'forbidden') {
+          request.log.info({ rule: err.rule }, 'request refused');
+        }
+        return sendProblem(request, reply, problemFromDubanError(err));
+      }
+      if (isResponseSerializationError(err)) {
+        request.log.error({ issues: err.cause.issues, route: request.routeOptions.url }, 'response does not match its schema');
+        return sendProblem(request, reply, problem('internal', { detail: 'the server failed; the failure is logged' }));
+      }
+      const known = err.code ? fastifyCodes[err.code] : undefined;
+      if (known) return sendProblem(request, reply, problem(known.kind, { detail: err.message, rule: known.rule }));
+      const status = err.statusCode ?? 500;
+      const kind = kindByStatus[status];
+      if (status < 500 && kind) return sendProblem(request, reply, problem(kind, { detail: err.message }));
+      if (status === 503) return sendProblem(request, reply, problem('unavailable', { detail: 'a dependency is not available' }));
+      request.log.error({ err }, 'request failed');
+      return sendProblem(request, reply, problem('internal', { detail: 'the server failed; the failure is logged' }));
+    });
+
+    app.setNotFoundHandler((request, reply) =>
+      sendProblem(request, reply, problem('route_not_found', { detail: `no route ${request.method} ${request.url.split('?')[0]}`, rule: 'http.route' })),
+    );
+  },
+  { name: 'duban-errors', fastify: '5.x' },
+);

@@ -1,0 +1,98 @@
+import { createHash } from 'node:crypto';
+import fp from 'fastify-plugin';
+import { DubanError } from '../../../events/errors.js';
+import type { IdempotencyStore, StoredResponse } from '../../idempotency/store.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set when this request holds an Idempotency-Key claim it must complete or release. */
+    idempotencyClaim: { key: string; fingerprint: string } | null;
+  }
+}
+
+export interface IdempotencyOptions {
+  store: IdempotencyStore;
+}
+
+const keyPattern = /^[\x21-\x7e]{1,255}$/;
+/** Response headers worth repeating on a replay; the correlation id stays the new request's own. */
+const replayedHeaders = ['content-type', 'etag', 'location'];
+
+/** JSON with object keys sorted, so `{a,b}` and `{b,a}` are the same request. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/**
+ * `Idempotency-Key` on every POST. Keys are scoped to the calling user; the fingerprint covers method,
+ * path and body. Runs after authentication and before validation, so a reused key with another body
+ * is a 422 whatever that body holds, and a repeat never reaches a handler, so it appends nothing.
+ */
+export const idempotencyPlugin = fp<IdempotencyOptions>(
+  async (app, { store }) => {
+    app.decorateRequest('idempotencyClaim', null);
+
+    app.addHook('preValidation', async (request, reply) => {
+      if (request.method !== 'POST') return;
+      const header = request.headers['idempotency-key'];
+      if (header === undefined) return;
+      if (typeof header !== 'string' || !keyPattern.test(header)) {
+        throw new DubanError('validation', 'http.idempotency_key', 'Idempotency-Key must be 1-255 visible ASCII characters');
+      }
+      const key = sha256(`${request.principal.userId}\n${header}`);
+      const fingerprint = sha256(`${request.method} ${request.url.split('?')[0]}\n${canonicalJson(request.body)}`);
+      const claim = await store.claim(key, fingerprint);
+      switch (claim.kind) {
+        case 'claimed':
+          request.idempotencyClaim = { key, fingerprint };
+          return;
+        case 'replay':
+          return reply
+            .code(claim.response.status)
+            .headers({ ...claim.response.headers, 'idempotent-replayed': 'true' })
+            .serializer((payload: unknown) => payload as string)
+            .send(claim.response.body);
+        case 'mismatch':
+          throw new DubanError(
+            'unprocessable',
+            'http.idempotency_key_reused',
+            'this Idempotency-Key was already used with a different request; use a new key for a new request',
+          );
+        case 'in_progress':
+          throw new DubanError(
+            'conflict',
+            'http.idempotency_in_progress',
+            'a request with this Idempotency-Key is still running; retry in a moment',
+          );
+      }
+    });
+
+    app.addHook('onSend', async (request, reply, payload) => {
+      const claim = request.idempotencyClaim;
+      if (!claim) return payload;
+      request.idempotencyClaim = null;
+      if (reply.statusCode >= 500 || typeof payload !== 'string') {
+        await store.release(claim.key);
+        return payload;
+      }
+      const headers: Record<string, string> = {};
+      for (const name of replayedHeaders) {
+        const value = reply.getHeader(name);
+        if (value !== undefined) headers[name] = String(value);
+      }
+      const response: StoredResponse = { status: reply.statusCode, headers, body: payload };
+      await store.complete(claim.key, claim.fingerprint, response);
+      return payload;
+    });
+  },
+  { name: 'duban-idempotency', fastify: '5.x', dependencies: ['duban-auth'] },
+);
