@@ -1,0 +1,183 @@
+import { Redis } from 'ioredis';
+import type {
+  Collection,
+  CommitBatch,
+  KeyspaceWriter,
+  ParkedEvent,
+  ReadModelReader,
+  ReadModelStore,
+  RowOf,
+  RowWrite,
+  Snapshot,
+  SubtreePage,
+} from '../../services/ports/read-model.js';
+import { collections } from '../../services/ports/read-model.js';
+
+/**
+ * The production read-model store: Redis, shared by every API instance.
+ *
+ * Layout under `${prefix}:${ks}:` (ks = keyspace number):
+ *   row:<coll>              hash   key -> row JSON
+ *   sub:<coll>:<unitId>     zset   keys of rows in the unit's subtree, all score 0 (ordered by key, for paging)
+ *   dl:<unitId>             zset   open problems in the subtree, scored by deadline (epoch ms): overdue = ZCOUNT
+ *   checkpoint              string position of the last applied event, written in the same MULTI/EXEC as the rows
+ *   parked                  hash   position -> parked poison event
+ *   snap:index              zset   snapshot positions; snap:meta hash position -> recordedAt; snap:<position> blob
+ * and `${prefix}:active` (keyspace readers read), `${prefix}:next` (keyspace counter).
+ */
+export interface RedisReadModelOptions {
+  url: string;
+  /** Key prefix, so tests and several deployments can share one Redis. */
+  prefix?: string;
+}
+
+export function createRedisReadModel(options: RedisReadModelOptions): ReadModelStore {
+  const redis = new Redis(options.url, { lazyConnect: false, maxRetriesPerRequest: 3 });
+  const prefix = options.prefix ?? 'duban:rm';
+  const ksPrefix = (ks: number) => `${prefix}:${ks}:`;
+
+  async function activeId(): Promise<number> {
+    const active = await redis.get(`${prefix}:active`);
+    if (active !== null) return Number(active);
+    // A fresh Redis: keyspace 1 becomes active unless another instance got there first.
+    const id = await redis.incr(`${prefix}:next`);
+    const won = await redis.set(`${prefix}:active`, String(id), 'NX');
+    return won === 'OK' ? id : Number(await redis.get(`${prefix}:active`));
+  }
+
+  function queueWrite(multi: ReturnType<Redis['multi']>, p: string, write: RowWrite): void {
+    if (write.row === null) {
+      multi.hdel(`${p}row:${write.collection}`, write.key);
+      for (const a of write.ancestors) multi.zrem(`${p}sub:${write.collection}:${a}`, write.key);
+    } else {
+      multi.hset(`${p}row:${write.collection}`, write.key, JSON.stringify(write.row));
+      for (const a of write.ancestors) multi.zadd(`${p}sub:${write.collection}:${a}`, 0, write.key);
+    }
+    if (write.openDeadlineMs !== undefined) {
+      for (const a of write.ancestors) {
+        if (write.openDeadlineMs === null || write.row === null) multi.zrem(`${p}dl:${a}`, write.key);
+        else multi.zadd(`${p}dl:${a}`, write.openDeadlineMs, write.key);
+      }
+    }
+  }
+
+  function reader(ks: () => Promise<number>): ReadModelReader {
+    return {
+      async get<C extends Collection>(collection: C, key: string) {
+        const doc = await redis.hget(`${ksPrefix(await ks())}row:${collection}`, key);
+        return doc === null ? undefined : (JSON.parse(doc) as RowOf[C]);
+      },
+      async getMany<C extends Collection>(collection: C, keys: readonly string[]) {
+        if (keys.length === 0) return [];
+        const docs = await redis.hmget(`${ksPrefix(await ks())}row:${collection}`, ...keys);
+        return docs.map((doc) => (doc === null ? undefined : (JSON.parse(doc) as RowOf[C])));
+      },
+      async listSubtree<C extends Collection>(collection: C, unitId: string, page: SubtreePage) {
+        const p = ksPrefix(await ks());
+        const min = page.afterKey === undefined ? '-' : `(${page.afterKey}`;
+        const keys = await redis.zrangebylex(`${p}sub:${collection}:${unitId}`, min, '+', 'LIMIT', 0, page.limit);
+        if (keys.length === 0) return [];
+        const docs = await redis.hmget(`${p}row:${collection}`, ...keys);
+        // A key indexed but without a row cannot happen inside one MULTI/EXEC; skip rather than crash if it does.
+        return docs.filter((d): d is string => d !== null).map((d) => JSON.parse(d) as RowOf[C]);
+      },
+      async countOpenDeadlinesBefore(unitId: string, epochMs: number) {
+        return redis.zcount(`${ksPrefix(await ks())}dl:${unitId}`, '-inf', `(${epochMs}`);
+      },
+      async checkpoint() {
+        const value = await redis.get(`${ksPrefix(await ks())}checkpoint`);
+        return value === null ? -1n : BigInt(value);
+      },
+    };
+  }
+
+  function writer(id: number): KeyspaceWriter {
+    const p = ksPrefix(id);
+    return {
+      id,
+      ...reader(async () => id),
+      async commit(batch: CommitBatch) {
+        const multi = redis.multi();
+        for (const write of batch.writes) queueWrite(multi, p, write);
+        for (const parked of batch.parked) multi.hset(`${p}parked`, parked.position, JSON.stringify(parked));
+        multi.set(`${p}checkpoint`, batch.checkpoint.toString());
+        const results = await multi.exec();
+        // EXEC either applies everything or nothing; a per-command error (wrong type) still means a broken write.
+        const failed = results?.find(([err]) => err !== null);
+        if (results === null) throw new Error('read-model commit aborted');
+        if (failed) throw failed[0] as Error;
+      },
+      async *scanAll(): AsyncIterable<RowWrite> {
+        for (const collection of collections) {
+          let cursor = '0';
+          do {
+            const [next, flat] = await redis.hscan(`${p}row:${collection}`, cursor, 'COUNT', 2000);
+            cursor = next;
+            for (let i = 0; i + 1 < flat.length; i += 2) {
+              const row = JSON.parse(flat[i + 1]!) as RowOf[Collection] & { ancestors: string[] };
+              yield { collection, key: flat[i]!, row, ancestors: row.ancestors };
+            }
+          } while (cursor !== '0');
+        }
+      },
+      async parked() {
+        const all = await redis.hvals(`${p}parked`);
+        return all.map((d) => JSON.parse(d) as ParkedEvent).sort((a, b) => (BigInt(a.position) < BigInt(b.position) ? -1 : 1));
+      },
+      async saveSnapshot(snapshot: Snapshot) {
+        const pos = snapshot.position.toString();
+        await redis
+          .multi()
+          .set(`${p}snap:${pos}`, snapshot.state)
+          .hset(`${p}snap:meta`, pos, snapshot.recordedAt)
+          .zadd(`${p}snap:index`, pos, pos)
+          .exec();
+      },
+      async findSnapshot(at: { position?: bigint; time?: string }) {
+        const max = at.position === undefined ? '+inf' : at.position.toString();
+        // Few snapshots exist (one per many thousand events), so walking them newest first is cheap.
+        const positions = await redis.zrevrangebyscore(`${p}snap:index`, max, '-inf');
+        if (positions.length === 0) return undefined;
+        const times = await redis.hmget(`${p}snap:meta`, ...positions);
+        for (let i = 0; i < positions.length; i++) {
+          const time = times[i];
+          if (time === null || time === undefined) continue;
+          if (at.time !== undefined && time > at.time) continue;
+          const state = await redis.getBuffer(`${p}snap:${positions[i]}`);
+          if (state === null) continue;
+          return { position: BigInt(positions[i]!), recordedAt: time, state };
+        }
+        return undefined;
+      },
+    };
+  }
+
+  return {
+    kind: 'redis',
+    active: reader(activeId),
+    activeKeyspace: activeId,
+    keyspace: writer,
+    async createKeyspace() {
+      await activeId();
+      return writer(await redis.incr(`${prefix}:next`));
+    },
+    async activate(id: number) {
+      await redis.set(`${prefix}:active`, String(id));
+    },
+    async dropKeyspace(id: number) {
+      if (id === (await activeId())) throw new Error(`keyspace ${id} is active and cannot be dropped`);
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${ksPrefix(id)}*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length > 0) await redis.unlink(...keys);
+      } while (cursor !== '0');
+    },
+    async ping() {
+      await redis.ping();
+    },
+    async close() {
+      await redis.quit();
+    },
+  };
+}

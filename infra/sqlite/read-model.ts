@@ -1,0 +1,217 @@
+import Database from 'better-sqlite3';
+import type {
+  Collection,
+  CommitBatch,
+  KeyspaceWriter,
+  ParkedEvent,
+  ReadModelReader,
+  ReadModelStore,
+  RowOf,
+  RowWrite,
+  Snapshot,
+  SubtreePage,
+} from '../../services/ports/read-model.js';
+
+/**
+ * The embedded read-model store for `npm start` without Redis: one SQLite file that survives a restart.
+ * Every keyspace lives in the same tables, told apart by the `ks` column; a commit is one SQLite
+ * transaction holding the row changes and the checkpoint together.
+ */
+export interface SqliteReadModelOptions {
+  /** File path, or ':memory:' for throwaway use. */
+  path: string;
+}
+
+const schema = `
+  PRAGMA journal_mode = WAL;
+  PRAGMA synchronous = NORMAL;
+  CREATE TABLE IF NOT EXISTS rm_meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS rm_keyspace (ks INTEGER PRIMARY KEY, checkpoint INTEGER NOT NULL);
+  CREATE TABLE IF NOT EXISTS rm_row (
+    ks INTEGER NOT NULL, coll TEXT NOT NULL, key TEXT NOT NULL, doc TEXT NOT NULL,
+    PRIMARY KEY (ks, coll, key)) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS rm_subtree (
+    ks INTEGER NOT NULL, coll TEXT NOT NULL, ancestor TEXT NOT NULL, key TEXT NOT NULL,
+    PRIMARY KEY (ks, coll, ancestor, key)) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS rm_deadline (
+    ks INTEGER NOT NULL, ancestor TEXT NOT NULL, key TEXT NOT NULL, deadline_ms INTEGER NOT NULL,
+    PRIMARY KEY (ks, ancestor, key)) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS rm_deadline_by_time ON rm_deadline (ks, ancestor, deadline_ms);
+  CREATE TABLE IF NOT EXISTS rm_parked (
+    ks INTEGER NOT NULL, position INTEGER NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (ks, position)) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS rm_snapshot (
+    ks INTEGER NOT NULL, position INTEGER NOT NULL, recorded_at TEXT NOT NULL, state BLOB NOT NULL,
+    PRIMARY KEY (ks, position));
+`;
+
+export function createSqliteReadModel(options: SqliteReadModelOptions): ReadModelStore {
+  const db = new Database(options.path);
+  db.exec(schema);
+
+  const stmt = {
+    getMeta: db.prepare<[string], { v: string }>('SELECT v FROM rm_meta WHERE k = ?'),
+    setMeta: db.prepare<[string, string]>('INSERT INTO rm_meta (k, v) VALUES (?, ?) ON CONFLICT (k) DO UPDATE SET v = excluded.v'),
+    maxKs: db.prepare<[], { ks: number | null }>('SELECT max(ks) AS ks FROM rm_keyspace'),
+    addKs: db.prepare<[number]>('INSERT INTO rm_keyspace (ks, checkpoint) VALUES (?, -1)'),
+    checkpoint: db.prepare<[number], { checkpoint: bigint }>('SELECT checkpoint FROM rm_keyspace WHERE ks = ?').safeIntegers(true),
+    setCheckpoint: db.prepare<[bigint, number]>('UPDATE rm_keyspace SET checkpoint = ? WHERE ks = ?'),
+    getRow: db.prepare<[number, string, string], { doc: string }>('SELECT doc FROM rm_row WHERE ks = ? AND coll = ? AND key = ?'),
+    putRow: db.prepare<[number, string, string, string]>(
+      'INSERT INTO rm_row (ks, coll, key, doc) VALUES (?, ?, ?, ?) ON CONFLICT (ks, coll, key) DO UPDATE SET doc = excluded.doc',
+    ),
+    deleteRow: db.prepare<[number, string, string]>('DELETE FROM rm_row WHERE ks = ? AND coll = ? AND key = ?'),
+    addSubtree: db.prepare<[number, string, string, string]>('INSERT OR IGNORE INTO rm_subtree (ks, coll, ancestor, key) VALUES (?, ?, ?, ?)'),
+    deleteSubtree: db.prepare<[number, string, string, string]>('DELETE FROM rm_subtree WHERE ks = ? AND coll = ? AND ancestor = ? AND key = ?'),
+    listSubtree: db.prepare<[number, string, string, string, number], { doc: string }>(
+      `SELECT r.doc FROM rm_subtree s JOIN rm_row r ON r.ks = s.ks AND r.coll = s.coll AND r.key = s.key
+       WHERE s.ks = ? AND s.coll = ? AND s.ancestor = ? AND s.key > ? ORDER BY s.key LIMIT ?`,
+    ),
+    putDeadline: db.prepare<[number, string, string, number]>(
+      'INSERT INTO rm_deadline (ks, ancestor, key, deadline_ms) VALUES (?, ?, ?, ?) ON CONFLICT (ks, ancestor, key) DO UPDATE SET deadline_ms = excluded.deadline_ms',
+    ),
+    deleteDeadline: db.prepare<[number, string, string]>('DELETE FROM rm_deadline WHERE ks = ? AND ancestor = ? AND key = ?'),
+    countDeadlines: db.prepare<[number, string, number], { n: number }>(
+      'SELECT count(*) AS n FROM rm_deadline WHERE ks = ? AND ancestor = ? AND deadline_ms < ?',
+    ),
+    scanRows: db.prepare<[number], { coll: string; key: string; doc: string }>('SELECT coll, key, doc FROM rm_row WHERE ks = ?'),
+    putParked: db.prepare<[number, bigint, string]>('INSERT OR REPLACE INTO rm_parked (ks, position, doc) VALUES (?, ?, ?)'),
+    listParked: db.prepare<[number], { doc: string }>('SELECT doc FROM rm_parked WHERE ks = ? ORDER BY position'),
+    putSnapshot: db.prepare<[number, bigint, string, Buffer]>(
+      'INSERT OR REPLACE INTO rm_snapshot (ks, position, recorded_at, state) VALUES (?, ?, ?, ?)',
+    ),
+    findSnapshot: db
+      .prepare<[number, bigint, string], { position: bigint; recorded_at: string; state: Buffer }>(
+        'SELECT position, recorded_at, state FROM rm_snapshot WHERE ks = ? AND position <= ? AND recorded_at <= ? ORDER BY position DESC LIMIT 1',
+      )
+      .safeIntegers(true),
+    dropKs: [
+      'DELETE FROM rm_row WHERE ks = ?',
+      'DELETE FROM rm_subtree WHERE ks = ?',
+      'DELETE FROM rm_deadline WHERE ks = ?',
+      'DELETE FROM rm_parked WHERE ks = ?',
+      'DELETE FROM rm_snapshot WHERE ks = ?',
+      'DELETE FROM rm_keyspace WHERE ks = ?',
+    ].map((sql) => db.prepare<[number]>(sql)),
+  };
+
+  const createKs = db.transaction((): number => {
+    const next = (stmt.maxKs.get()?.ks ?? 0) + 1;
+    stmt.addKs.run(next);
+    return next;
+  });
+
+  const activeId = (): number => {
+    const row = stmt.getMeta.get('active');
+    if (row) return Number(row.v);
+    // A fresh file: keyspace 1 is created and made active, so readers always have something to read.
+    return db.transaction(() => {
+      const again = stmt.getMeta.get('active');
+      if (again) return Number(again.v);
+      const id = createKs();
+      stmt.setMeta.run('active', String(id));
+      return id;
+    })();
+  };
+
+  const commitTx = db.transaction((ks: number, batch: CommitBatch) => {
+    for (const write of batch.writes) applyWrite(ks, write);
+    for (const parked of batch.parked) stmt.putParked.run(ks, BigInt(parked.position), JSON.stringify(parked));
+    stmt.setCheckpoint.run(batch.checkpoint, ks);
+  });
+
+  function applyWrite(ks: number, write: RowWrite): void {
+    if (write.row === null) {
+      stmt.deleteRow.run(ks, write.collection, write.key);
+      for (const a of write.ancestors) stmt.deleteSubtree.run(ks, write.collection, a, write.key);
+    } else {
+      stmt.putRow.run(ks, write.collection, write.key, JSON.stringify(write.row));
+      for (const a of write.ancestors) stmt.addSubtree.run(ks, write.collection, a, write.key);
+    }
+    if (write.openDeadlineMs !== undefined) {
+      for (const a of write.ancestors) {
+        if (write.openDeadlineMs === null || write.row === null) stmt.deleteDeadline.run(ks, a, write.key);
+        else stmt.putDeadline.run(ks, a, write.key, write.openDeadlineMs);
+      }
+    }
+  }
+
+  function reader(ks: () => number): ReadModelReader {
+    return {
+      async get<C extends Collection>(collection: C, key: string) {
+        const row = stmt.getRow.get(ks(), collection, key);
+        return row ? (JSON.parse(row.doc) as RowOf[C]) : undefined;
+      },
+      async getMany<C extends Collection>(collection: C, keys: readonly string[]) {
+        const id = ks();
+        return keys.map((key) => {
+          const row = stmt.getRow.get(id, collection, key);
+          return row ? (JSON.parse(row.doc) as RowOf[C]) : undefined;
+        });
+      },
+      async listSubtree<C extends Collection>(collection: C, unitId: string, page: SubtreePage) {
+        return stmt.listSubtree.all(ks(), collection, unitId, page.afterKey ?? '', page.limit).map((r) => JSON.parse(r.doc) as RowOf[C]);
+      },
+      async countOpenDeadlinesBefore(unitId: string, epochMs: number) {
+        return stmt.countDeadlines.get(ks(), unitId, epochMs)?.n ?? 0;
+      },
+      async checkpoint() {
+        return stmt.checkpoint.get(ks())?.checkpoint ?? -1n;
+      },
+    };
+  }
+
+  function writer(id: number): KeyspaceWriter {
+    return {
+      id,
+      ...reader(() => id),
+      async commit(batch: CommitBatch) {
+        commitTx(id, batch);
+      },
+      async *scanAll(): AsyncIterable<RowWrite> {
+        for (const r of stmt.scanRows.iterate(id)) {
+          const row = JSON.parse(r.doc) as RowOf[Collection] & { ancestors: string[] };
+          yield { collection: r.coll as Collection, key: r.key, row, ancestors: row.ancestors };
+        }
+      },
+      async parked() {
+        return stmt.listParked.all(id).map((r) => JSON.parse(r.doc) as ParkedEvent);
+      },
+      async saveSnapshot(snapshot: Snapshot) {
+        stmt.putSnapshot.run(id, snapshot.position, snapshot.recordedAt, snapshot.state);
+      },
+      async findSnapshot(at: { position?: bigint; time?: string }) {
+        // '~' sorts after every ISO time, so "no time bound" is just a bound that everything meets.
+        const row = stmt.findSnapshot.get(id, at.position ?? BigInt(Number.MAX_SAFE_INTEGER), at.time ?? '~');
+        return row ? { position: row.position, recordedAt: row.recorded_at, state: row.state } : undefined;
+      },
+    };
+  }
+
+  return {
+    kind: 'sqlite',
+    active: reader(activeId),
+    async activeKeyspace() {
+      return activeId();
+    },
+    keyspace: writer,
+    async createKeyspace() {
+      activeId();
+      return writer(createKs());
+    },
+    async activate(id: number) {
+      stmt.setMeta.run('active', String(id));
+    },
+    async dropKeyspace(id: number) {
+      if (id === activeId()) throw new Error(`keyspace ${id} is active and cannot be dropped`);
+      db.transaction(() => {
+        for (const s of stmt.dropKs) s.run(id);
+      })();
+    },
+    async ping() {
+      db.prepare('SELECT 1').get();
+    },
+    async close() {
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,293 @@
+import { pino, type Logger } from 'pino';
+import type { RecordedEvent } from '../../events/envelope.js';
+import type { EventStore, Subscription } from '../ports/event-store.js';
+import type { KeyspaceWriter, ParkedEvent, ReadModelStore } from '../ports/read-model.js';
+import { decodeRecorded } from './decode.js';
+import { applyEvent, createLedgerState, type Dirty, type LedgerState, serializeState, skipEvent } from './state.js';
+
+export interface ProjectionDeps {
+  eventStore: EventStore;
+  readModel: ReadModelStore;
+  logger?: Logger;
+  /** Events per atomic commit at most (default 2000). */
+  batchSize?: number;
+  /** A partial batch is committed after this long without a full one (default 25 ms). */
+  flushIntervalMs?: number;
+  /** Events between snapshots of the projection state used by inspections (default 50,000). */
+  snapshotEvery?: number;
+  /** Pause before restarting after a failure (default 500 ms). */
+  retryDelayMs?: number;
+  /** How long a replaced keyspace stays readable after a rebuild switched over (default 5 s). */
+  dropGraceMs?: number;
+}
+
+export interface ProjectionStatus {
+  running: boolean;
+  keyspace: number | null;
+  /** Position of the last event committed to the read model. */
+  checkpoint: string;
+  /** Newest position in the event store, as last polled. */
+  head: string;
+  /** head - checkpoint, in positions. */
+  lag: number;
+  /** Poison events parked since the keyspace was built. */
+  parked: number;
+  /** The newest parked events (up to 20) with their reasons. */
+  recentParked: ParkedEvent[];
+  lastError: string | null;
+  restarts: number;
+  rebuilding: { keyspace: number; checkpoint: string } | null;
+}
+
+export interface Projections {
+  stop(): Promise<void>;
+  status(): ProjectionStatus;
+  /** Rebuilds every ledger from position zero into a fresh keyspace, then switches readers over to it. */
+  rebuild(): Promise<{ keyspace: number; checkpoint: string }>;
+  /** Resolves once the live keyspace has committed `position` (default: the store's head now). */
+  caughtUp(position?: bigint): Promise<void>;
+}
+
+const TIMEOUT = Symbol('timeout');
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Keeps one keyspace up to date: a catch-up subscription from the keyspace's checkpoint, events applied to
+ * an in-memory copy of the ledgers, and every batch of changed rows committed together with the new
+ * checkpoint. After any failure it throws its memory away and starts again from what was committed, so an
+ * event is never skipped and never applied twice.
+ */
+class ProjectionLoop {
+  checkpoint = -1n;
+  parkedTotal = 0;
+  recentParked: ParkedEvent[] = [];
+  lastError: string | null = null;
+  restarts = 0;
+  private stopped = false;
+  private stopSignal: () => void = () => {};
+  private readonly stopping = new Promise<void>((resolve) => (this.stopSignal = resolve));
+  private subscription: Subscription | null = null;
+  private running: Promise<void> | null = null;
+  private sinceSnapshot = 0;
+
+  constructor(
+    readonly keyspace: KeyspaceWriter,
+    private readonly deps: Required<Omit<ProjectionDeps, 'logger'>> & { logger: Logger },
+  ) {}
+
+  start(): void {
+    this.running = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.stopSignal();
+    await this.subscription?.close().catch(() => undefined);
+    await this.running;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        await this.session();
+      } catch (error) {
+        this.restarts++;
+        this.lastError = error instanceof Error ? error.message : String(error);
+        this.deps.logger.error({ err: error, keyspace: this.keyspace.id }, 'projection failed; restarting from the stored checkpoint');
+        await Promise.race([sleep(this.deps.retryDelayMs), this.stopping]);
+      }
+    }
+  }
+
+  private async session(): Promise<void> {
+    const state = await loadState(this.keyspace);
+    this.checkpoint = state.position;
+    const parked = await this.keyspace.parked();
+    this.parkedTotal = parked.length;
+    this.recentParked = parked.slice(-20);
+    if (this.stopped) return;
+
+    const subscription = this.deps.eventStore.subscribeToAll(state.position >= 0n ? { fromCheckpoint: state.position } : {});
+    this.subscription = subscription;
+    const events = subscription[Symbol.asyncIterator]();
+    const stopped = this.stopping.then(() => ({ done: true as const, value: undefined }));
+    const dirty: Dirty = new Map();
+    let batchParked: ParkedEvent[] = [];
+    let pending = 0;
+
+    const flush = async () => {
+      if (pending === 0) return;
+      await this.keyspace.commit({ writes: [...dirty.values()], parked: batchParked, checkpoint: state.position });
+      this.checkpoint = state.position;
+      if (batchParked.length > 0) {
+        this.parkedTotal += batchParked.length;
+        this.recentParked = [...this.recentParked, ...batchParked].slice(-20);
+      }
+      this.sinceSnapshot += pending;
+      dirty.clear();
+      batchParked = [];
+      pending = 0;
+      if (this.sinceSnapshot >= this.deps.snapshotEvery && state.recordedAt !== null) {
+        this.sinceSnapshot = 0;
+        // A snapshot only speeds up inspections; failing to write one must not stop the ledgers.
+        await this.keyspace
+          .saveSnapshot({ position: state.position, recordedAt: state.recordedAt, state: serializeState(state) })
+          .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'snapshot not saved'));
+      }
+    };
+
+    try {
+      let next = events.next();
+      while (!this.stopped) {
+        const waitFor: Promise<IteratorResult<RecordedEvent> | typeof TIMEOUT>[] = [next, stopped];
+        if (pending > 0) waitFor.push(sleep(this.deps.flushIntervalMs).then(() => TIMEOUT));
+        const result = await Promise.race(waitFor);
+        if (result === TIMEOUT) {
+          await flush();
+          continue;
+        }
+        if (result.done) break;
+        next = events.next();
+        this.apply(state, result.value, dirty, batchParked);
+        pending++;
+        if (pending >= this.deps.batchSize) await flush();
+      }
+      await flush();
+    } finally {
+      this.subscription = null;
+      await subscription.close().catch(() => undefined);
+    }
+  }
+
+  private apply(state: LedgerState, raw: RecordedEvent, dirty: Dirty, parked: ParkedEvent[]): void {
+    try {
+      applyEvent(state, decodeRecorded(raw), dirty);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      const record: ParkedEvent = {
+        position: raw.position.toString(),
+        streamId: raw.streamId,
+        revision: raw.revision,
+        type: raw.type,
+        eventId: typeof raw.metadata?.eventId === 'string' ? raw.metadata.eventId : null,
+        reason,
+        parkedAt: new Date().toISOString(),
+      };
+      parked.push(record);
+      this.deps.logger.error({ parked: record }, 'poison event parked');
+      skipEvent(state, { position: raw.position, recordedAt: raw.metadata?.recordedAt });
+    }
+  }
+}
+
+/** The keyspace's rows, read back into memory, as of its checkpoint. */
+export async function loadState(keyspace: KeyspaceWriter): Promise<LedgerState> {
+  const state = createLedgerState();
+  state.position = await keyspace.checkpoint();
+  for await (const write of keyspace.scanAll()) {
+    if (write.row !== null) (state.rows[write.collection] as Map<string, unknown>).set(write.key, write.row);
+  }
+  return state;
+}
+
+export function startProjections(deps: ProjectionDeps): Projections {
+  const settings = {
+    batchSize: 2000,
+    flushIntervalMs: 25,
+    snapshotEvery: 50_000,
+    retryDelayMs: 500,
+    dropGraceMs: 5000,
+    ...Object.fromEntries(Object.entries(deps).filter(([, v]) => v !== undefined)),
+    eventStore: deps.eventStore,
+    readModel: deps.readModel,
+    logger: deps.logger ?? pino({ name: 'ledgers' }),
+  };
+  let live: ProjectionLoop | null = null;
+  let rebuilding: ProjectionLoop | null = null;
+  let head = -1n;
+  let stopped = false;
+
+  const started = (async () => {
+    const loop = new ProjectionLoop(deps.readModel.keyspace(await deps.readModel.activeKeyspace()), settings);
+    live = loop;
+    if (!stopped) loop.start();
+  })();
+  started.catch((error: unknown) => settings.logger.error({ err: error }, 'projections could not start'));
+
+  const pollHead = async () => {
+    try {
+      head = await deps.eventStore.headPosition();
+    } catch (error) {
+      settings.logger.warn({ err: error }, 'event store head not read');
+    }
+  };
+  void pollHead();
+  const headTimer = setInterval(() => void pollHead(), 1000);
+  headTimer.unref();
+
+  const waitUntil = async (predicate: () => boolean) => {
+    while (!predicate()) {
+      if (stopped) throw new Error('projections stopped');
+      await sleep(10);
+    }
+  };
+
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(headTimer);
+      await started.catch(() => undefined);
+      await Promise.all([live?.stop(), rebuilding?.stop()]);
+    },
+    status() {
+      const l = live as ProjectionLoop | null;
+      const r = rebuilding as ProjectionLoop | null;
+      const checkpoint = l?.checkpoint ?? -1n;
+      return {
+        running: l !== null && !stopped,
+        keyspace: l?.keyspace.id ?? null,
+        checkpoint: checkpoint.toString(),
+        head: head.toString(),
+        lag: head > checkpoint ? Number(head - checkpoint) : 0,
+        parked: l?.parkedTotal ?? 0,
+        recentParked: l?.recentParked ?? [],
+        lastError: l?.lastError ?? null,
+        restarts: l?.restarts ?? 0,
+        rebuilding: r ? { keyspace: r.keyspace.id, checkpoint: r.checkpoint.toString() } : null,
+      };
+    },
+    async rebuild() {
+      await started;
+      if (rebuilding) throw new Error('a rebuild is already running');
+      const fresh = new ProjectionLoop(await deps.readModel.createKeyspace(), settings);
+      rebuilding = fresh;
+      fresh.start();
+      try {
+        const target = await deps.eventStore.headPosition();
+        await waitUntil(() => fresh.checkpoint >= target);
+        // Stop the old loop first, then let the fresh one pass where it stopped: readers switch to a
+        // keyspace that is never behind the one they leave.
+        const old = live!;
+        await old.stop();
+        await waitUntil(() => fresh.checkpoint >= old.checkpoint);
+        await deps.readModel.activate(fresh.keyspace.id);
+        live = fresh;
+        const dropOld = () =>
+          deps.readModel.dropKeyspace(old.keyspace.id).catch((error: unknown) => settings.logger.warn({ err: error }, 'old keyspace not dropped'));
+        if (settings.dropGraceMs > 0) setTimeout(() => void dropOld(), settings.dropGraceMs).unref();
+        else await dropOld();
+        return { keyspace: fresh.keyspace.id, checkpoint: fresh.checkpoint.toString() };
+      } catch (error) {
+        if (live !== fresh) await fresh.stop();
+        throw error;
+      } finally {
+        rebuilding = null;
+      }
+    },
+    async caughtUp(position?: bigint) {
+      await started;
+      const target = position ?? (await deps.eventStore.headPosition());
+      await waitUntil(() => (live?.checkpoint ?? -1n) >= target);
+    },
+  };
+}

@@ -1,0 +1,192 @@
+import type { Recorded } from './recorded.js';
+import type { HouseholdEvent } from '../../events/household/events.js';
+import type { ListingEvent } from '../../events/listing/events.js';
+import type { ProblemEvent } from '../../events/problem/events.js';
+import type { ReviewEvent } from '../../events/review/events.js';
+import { toEpochMs } from '../../events/time.js';
+import type { UnitEvent } from '../../events/unit/events.js';
+import type {
+  AnyRow,
+  Collection,
+  RollupCounts,
+  RowOf,
+  RowWrite,
+} from '../ports/read-model.js';
+import { collections } from '../ports/read-model.js';
+import { ApplyError } from './apply-error.js';
+import { evolveEscalationRow } from './escalation-board.js';
+import { evolveHouseholdRow, householdContribution } from './household-ledger.js';
+import { evolveListingRow, listingContribution } from './listing-board.js';
+import { evolveProblemRow, problemContribution } from './problem-ledger.js';
+import { addCounts, countsDelta, isEmptyDelta, registerUnitRow } from './unit-rollup.js';
+
+export type LedgerDomainEvent = ProblemEvent | HouseholdEvent | ListingEvent | UnitEvent | ReviewEvent;
+export type LedgerEvent = Recorded<LedgerDomainEvent>;
+
+/**
+ * Every ledger's rows in memory, as of `position`. The projection runner keeps one for the live keyspace
+ * (it is the store's only writer, so the copy stays exact), and inspections rebuild one as of a past point
+ * from a snapshot.
+ */
+export interface LedgerState {
+  rows: { [C in Collection]: Map<string, RowOf[C]> };
+  /** Position of the last event accounted for, -1n for none. */
+  position: bigint;
+  /** recordedAt of that event (UTC ISO), null for none. */
+  recordedAt: string | null;
+}
+
+/** Row changes since the last commit, newest value per key. */
+export type Dirty = Map<string, RowWrite>;
+
+export function createLedgerState(): LedgerState {
+  return {
+    rows: { unit: new Map(), problem: new Map(), household: new Map(), listing: new Map(), escalation: new Map() },
+    position: -1n,
+    recordedAt: null,
+  };
+}
+
+const problemTypes = new Set<string>([
+  'ProblemFound', 'ProblemAcknowledged', 'MeasureAssigned', 'MeasureCompleted', 'RectificationSubmitted',
+  'RectificationRejected', 'ProblemCleared', 'ProblemReopened', 'DeadlineExtended', 'ReminderIssued',
+  'ProblemEscalated', 'WarningColourChanged',
+]);
+const householdTypes = new Set<string>([
+  'HouseholdRegistered', 'HouseholdCategoryChanged', 'PlanMeasureAdded', 'PlanMeasureCompleted',
+  'HouseholdAssessed', 'MonitoringFlagRaised', 'MonitoringFlagCleared',
+]);
+const listingTypes = new Set<string>(['TargetListed', 'TargetDelisted']);
+const reviewTypes = new Set<string>(['MonthlyReviewCompiled', 'DailyReportCompiled']);
+
+const isProblemEvent = (e: LedgerEvent): e is Recorded<ProblemEvent> => problemTypes.has(e.type);
+const isHouseholdEvent = (e: LedgerEvent): e is Recorded<HouseholdEvent> => householdTypes.has(e.type);
+const isListingEvent = (e: LedgerEvent): e is Recorded<ListingEvent> => listingTypes.has(e.type);
+
+/** The id of the item a stream holds: `problem-P1` -> `P1`. */
+function itemId(event: LedgerEvent, prefix: string): string {
+  if (!event.streamId.startsWith(prefix)) throw new ApplyError(`${event.type} on unexpected stream ${event.streamId}`);
+  return event.streamId.slice(prefix.length);
+}
+
+/**
+ * Applies one event to every ledger it touches. All new rows are computed before any is stored, so an event
+ * that cannot be applied (ApplyError) leaves the state exactly as it was; the caller parks it.
+ */
+export function applyEvent(state: LedgerState, event: LedgerEvent, dirty?: Dirty): void {
+  const { rows } = state;
+  const ancestorsOf = (unitId: string) => () => {
+    const unit = rows.unit.get(unitId);
+    if (!unit) throw new ApplyError(`${event.type} refers to unknown unit ${unitId}`);
+    return unit.ancestors;
+  };
+  const puts: RowWrite[] = [];
+  let delta: Partial<RollupCounts> = {};
+  let deltaAncestors: readonly string[] = [];
+
+  if (event.type === 'UnitRegistered') {
+    const e = event as Recorded<UnitEvent>;
+    if (rows.unit.has(e.data.unitId)) throw new ApplyError(`unit ${e.data.unitId} registered twice`);
+    const parent = e.data.parentId === null ? undefined : rows.unit.get(e.data.parentId);
+    const unit = registerUnitRow(e, parent);
+    puts.push({ collection: 'unit', key: unit.unitId, row: unit, ancestors: unit.ancestors });
+    if (parent) {
+      const updated = { ...parent, children: [...parent.children, unit.unitId] };
+      puts.push({ collection: 'unit', key: parent.unitId, row: updated, ancestors: parent.ancestors });
+    }
+  } else if (isProblemEvent(event)) {
+    const id = event.type === 'ProblemFound' ? event.data.problemId : itemId(event, 'problem-');
+    const before = rows.problem.get(id);
+    const after = evolveProblemRow(before, event, ancestorsOf(event.type === 'ProblemFound' ? event.data.targetUnitId : ''));
+    puts.push({
+      collection: 'problem',
+      key: id,
+      row: after,
+      ancestors: after.ancestors,
+      openDeadlineMs: after.open ? toEpochMs(after.deadline) : null,
+    });
+    const noticeBefore = rows.escalation.get(id) ?? null;
+    const noticeAfter = evolveEscalationRow(noticeBefore, event, after);
+    if (noticeAfter !== noticeBefore) {
+      puts.push({ collection: 'escalation', key: id, row: noticeAfter, ancestors: after.ancestors });
+    }
+    delta = countsDelta(problemContribution(before), problemContribution(after));
+    deltaAncestors = after.ancestors;
+  } else if (isHouseholdEvent(event)) {
+    const id = event.type === 'HouseholdRegistered' ? event.data.householdId : itemId(event, 'household-');
+    const before = rows.household.get(id);
+    const after = evolveHouseholdRow(before, event, ancestorsOf(event.type === 'HouseholdRegistered' ? event.data.villageId : ''));
+    puts.push({ collection: 'household', key: id, row: after, ancestors: after.ancestors });
+    delta = countsDelta(householdContribution(before), householdContribution(after));
+    deltaAncestors = after.ancestors;
+  } else if (isListingEvent(event)) {
+    const id = event.data.listingId;
+    const before = rows.listing.get(id);
+    const after = evolveListingRow(before, event, ancestorsOf(event.type === 'TargetListed' ? event.data.targetUnitId : ''));
+    puts.push({ collection: 'listing', key: id, row: after, ancestors: after.ancestors });
+    delta = countsDelta(listingContribution(before), listingContribution(after));
+    deltaAncestors = after.ancestors;
+  } else if (!reviewTypes.has(event.type)) {
+    throw new ApplyError(`unknown event type ${event.type}`);
+  }
+
+  if (!isEmptyDelta(delta)) {
+    for (const unitId of deltaAncestors) {
+      const unit = rows.unit.get(unitId);
+      if (!unit) throw new ApplyError(`roll-up of unknown unit ${unitId}`);
+      puts.push({ collection: 'unit', key: unitId, row: { ...unit, counts: addCounts(unit.counts, delta) }, ancestors: unit.ancestors });
+    }
+  }
+
+  for (const put of puts) {
+    const map = rows[put.collection] as Map<string, AnyRow>;
+    if (put.row === null) map.delete(put.key);
+    else map.set(put.key, put.row);
+    dirty?.set(`${put.collection}/${put.key}`, put);
+  }
+  state.position = event.position;
+  state.recordedAt = new Date(toEpochMs(event.metadata.recordedAt)).toISOString();
+}
+
+/** Marks an event as accounted for without changing any row (a parked poison event). */
+export function skipEvent(state: LedgerState, event: { position: bigint; recordedAt?: string }): void {
+  state.position = event.position;
+  if (event.recordedAt) state.recordedAt = new Date(Date.parse(event.recordedAt)).toISOString();
+}
+
+/** The write that stores a row as it stands (used when loading and comparing). */
+export function rowWrite(collection: Collection, key: string, row: AnyRow): RowWrite {
+  const write: RowWrite = { collection, key, row, ancestors: row.ancestors };
+  if (collection === 'problem') {
+    const p = row as RowOf['problem'];
+    write.openDeadlineMs = p.open ? toEpochMs(p.deadline) : null;
+  }
+  return write;
+}
+
+interface SerializedState {
+  v: 1;
+  position: string;
+  recordedAt: string | null;
+  rows: { [C in Collection]: [string, RowOf[C]][] };
+}
+
+export function serializeState(state: LedgerState): Buffer {
+  const rows = {} as SerializedState['rows'];
+  for (const c of collections) (rows as Record<Collection, unknown>)[c] = [...state.rows[c].entries()];
+  const doc: SerializedState = { v: 1, position: state.position.toString(), recordedAt: state.recordedAt, rows };
+  return Buffer.from(JSON.stringify(doc));
+}
+
+export function deserializeState(buffer: Buffer): LedgerState {
+  const doc = JSON.parse(buffer.toString('utf8')) as SerializedState;
+  if (doc.v !== 1) throw new Error(`unknown snapshot version ${String(doc.v)}`);
+  const state = createLedgerState();
+  for (const c of collections) {
+    const map = state.rows[c] as Map<string, AnyRow>;
+    for (const [k, row] of doc.rows[c] as [string, AnyRow][]) map.set(k, row);
+  }
+  state.position = BigInt(doc.position);
+  state.recordedAt = doc.recordedAt;
+  return state;
+}
