@@ -64,7 +64,7 @@ install_test_server() {
   # the SDK gives the server only about five seconds to answer.
   cat >"$tmp/temporal-test-server" <<'WRAPPER'
 #!/usr/bin/env bash
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+here="$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")"
 exec java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xss1m -cp "$here/lib/*" io.temporal.testserver.TestServer "$@"
 WRAPPER
   chmod +x "$tmp/temporal-test-server"
@@ -90,8 +90,18 @@ install_node_modules() {
   touch "$stamp"
 }
 
+# The code finds tools under .tools/bin/, so the pinned versions above are the only place they are named.
+link_tool() {
+  local name="$1" target="$2"
+  if [[ -x "$tools/$target" && "$(readlink "$tools/bin/$name" 2>/dev/null)" != "../$target" ]]; then
+    mkdir -p "$tools/bin" && ln -sfn "../$target" "$tools/bin/$name"
+  fi
+}
+
 mkdir -p "$tools"
 install_redis
 install_temporal_cli
 install_test_server
+link_tool temporal "temporal-cli-$TEMPORAL_CLI_VERSION/temporal"
+link_tool temporal-test-server "temporal-test-server-$TEST_SERVER_VERSION/temporal-test-server"
 install_node_modules
