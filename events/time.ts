@@ -50,13 +50,18 @@ export function parseDuration(text: string): Duration {
 export const isZeroDuration = (d: Duration) =>
   d.years + d.months + d.weeks + d.days + d.hours + d.minutes + d.seconds === 0;
 
+// Zones already found valid: creating an Intl.DateTimeFormat costs ~0.25 ms, and every stored ProblemFound
+// carries a policy whose zone is checked again when the event is decoded (replay).
+const validTimeZones = new Set<string>();
 export function isValidTimeZone(timeZone: string): boolean {
+  if (validTimeZones.has(timeZone)) return true;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone });
-    return true;
   } catch {
     return false;
   }
+  if (validTimeZones.size < 1000) validTimeZones.add(timeZone);
+  return true;
 }
 
 // Memoised formatters: creating an Intl.DateTimeFormat is expensive and the set of zones is tiny.
