@@ -80,7 +80,7 @@ export function startProcess(
     stop: async (graceMs = 10_000) => {
       if (ended) return;
       child.kill('SIGTERM');
-      const stopped = await Promise.race([exited.then(() => true), sleep(graceMs, false)]);
+      const stopped = await Promise.race([exited.then(() => true), sleep(graceMs, false, { ref: false })]);
       if (!stopped) {
         child.kill('SIGKILL');
         await exited;
