@@ -1,0 +1,163 @@
+import type { Client } from '@temporalio/client';
+import type { Logger } from 'pino';
+import type { RecordedEvent } from '../events/envelope.js';
+import { clockEventTypes, type ClockEvent } from '../workflows/clock.js';
+import {
+  problemEventSignal,
+  rectificationWorkflowId,
+  rectificationWorkflowType,
+  type RectificationInput,
+} from '../workflows/rectification.contract.js';
+import type { CheckpointStore } from './ports/checkpoints.js';
+import type { EventStore, Subscription } from './ports/event-store.js';
+
+export interface ReactorDeps {
+  store: EventStore;
+  temporal: Client;
+  taskQueue: string;
+  checkpoints: CheckpointStore;
+  logger: Logger;
+  /** Name of this subscriber's checkpoint. Default `rectification-reactor`. */
+  subscriberId?: string;
+  /** Signals in flight at once (events of one problem still go one after another). Default 32. */
+  concurrency?: number;
+}
+
+export interface Reactor {
+  /** Stops reading, lets signals in flight finish (or gives up on them), saves the checkpoint. */
+  stop(): Promise<void>;
+  /** Position of the last event whose signal Temporal accepted, with every earlier one (for tests). */
+  checkpoint(): bigint | undefined;
+}
+
+const problemPrefix = 'problem-';
+
+export function toClockEvent(event: RecordedEvent): ClockEvent {
+  return {
+    eventId: event.metadata.eventId,
+    revision: event.revision,
+    type: event.type,
+    data: event.data,
+    occurredAt: event.metadata.occurredAt,
+  };
+}
+
+/**
+ * Forwards every clock-moving problem event to its item's rectification workflow with signal-with-start.
+ *
+ * Delivery is at least once: the checkpoint moves past an event only once Temporal accepted its signal
+ * and every earlier event's, so a crash at any point replays from the last saved position and the
+ * workflow drops what it has already seen. Events of one problem are signalled strictly in order.
+ */
+export async function startReactor(deps: ReactorDeps): Promise<Reactor> {
+  const subscriberId = deps.subscriberId ?? 'rectification-reactor';
+  const concurrency = deps.concurrency ?? 32;
+  const log = deps.logger.child({ component: 'reactor', subscriberId });
+  let committed = await deps.checkpoints.load(subscriberId);
+  let stopping = false;
+
+  const subscription: Subscription = deps.store.subscribeToAll({
+    ...(committed !== undefined ? { fromCheckpoint: committed } : {}),
+    filter: { streamPrefixes: [problemPrefix], types: clockEventTypes },
+  });
+  log.info({ from: committed?.toString() ?? 'start' }, 'reactor started');
+
+  // Events in flight, in store order; the checkpoint advances over the finished prefix.
+  const inFlight: Array<{ position: bigint; done: boolean }> = [];
+  const tailByProblem = new Map<string, Promise<void>>();
+  const running = new Set<Promise<void>>();
+  let saving: Promise<void> | undefined;
+  let toSave: bigint | undefined;
+
+  const saveCheckpoint = () => {
+    if (saving) return;
+    saving = (async () => {
+      while (toSave !== undefined && toSave !== committed) {
+        const position = toSave;
+        try {
+          await deps.checkpoints.save(subscriberId, position);
+          committed = position;
+        } catch (err) {
+          // The events stay signalled; only the restart point lags. Try again on the next event.
+          log.error({ err }, 'checkpoint not saved');
+          break;
+        }
+      }
+      saving = undefined;
+    })();
+  };
+
+  const advance = () => {
+    let moved = false;
+    while (inFlight[0]?.done) {
+      toSave = inFlight.shift()?.position;
+      moved = true;
+    }
+    if (moved) saveCheckpoint();
+  };
+
+  const signal = async (event: RecordedEvent, problemId: string) => {
+    const input: RectificationInput = { problemId };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await deps.temporal.workflow.signalWithStart(rectificationWorkflowType, {
+          workflowId: rectificationWorkflowId(problemId),
+          taskQueue: deps.taskQueue,
+          args: [input],
+          signal: problemEventSignal,
+          signalArgs: [toClockEvent(event)],
+        });
+        return;
+      } catch (err) {
+        if (stopping) throw err;
+        const delay = Math.min(100 * 2 ** attempt, 5_000);
+        log.warn({ err, eventId: event.metadata.eventId, attempt, delay }, 'signal not accepted; retrying');
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        if (stopping) throw err;
+      }
+    }
+  };
+
+  const loop = (async () => {
+    try {
+      for await (const event of subscription) {
+        if (stopping) break;
+        if (!event.streamId.startsWith(problemPrefix)) continue;
+        const problemId = event.streamId.slice(problemPrefix.length);
+        while (running.size >= concurrency) await Promise.race(running);
+        const entry = { position: event.position, done: false };
+        inFlight.push(entry);
+        const previous = tailByProblem.get(problemId) ?? Promise.resolve();
+        const task: Promise<void> = previous
+          .then(() => signal(event, problemId))
+          .then(() => {
+            entry.done = true;
+            advance();
+          })
+          .finally(() => {
+            running.delete(task);
+            if (tailByProblem.get(problemId) === task) tailByProblem.delete(problemId);
+          });
+        // A failed signal (only when stopping) leaves its entry unfinished: the checkpoint stays before it.
+        task.catch(() => undefined);
+        running.add(task);
+        tailByProblem.set(problemId, task);
+      }
+    } catch (err) {
+      if (!stopping) log.error({ err }, 'reactor subscription failed');
+    }
+  })();
+
+  return {
+    checkpoint: () => committed,
+    async stop() {
+      stopping = true;
+      await subscription.close();
+      await loop;
+      await Promise.allSettled([...running]);
+      saveCheckpoint();
+      await saving;
+      log.info({ checkpoint: committed?.toString() }, 'reactor stopped');
+    },
+  };
+}

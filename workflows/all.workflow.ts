@@ -1,0 +1,3 @@
+// The worker's workflow bundle: every workflow type Duban runs.
+export { rectificationWorkflow } from './rectification.workflow.js';
+export { compileReviewsWorkflow } from './review.workflow.js';

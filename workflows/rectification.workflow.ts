@@ -1,0 +1,140 @@
+import {
+  ActivityFailure,
+  condition,
+  continueAsNew,
+  log,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from './activities.js';
+import {
+  clockQuery,
+  problemEventSignal,
+  type RectificationInput,
+  type RectificationResult,
+} from './rectification.contract.js';
+import {
+  applyEvent,
+  applyStepColour,
+  markStepDone,
+  nextStep,
+  viewOf,
+  type ClockEvent,
+  type ClockState,
+  type Step,
+} from './clock.js';
+
+export * from './rectification.contract.js';
+
+/** Event ids remembered for dedupe; older duplicates are caught by the stream revision anyway. */
+const SEEN_KEPT = 256;
+/** Continue-as-new well before Temporal's limits; a long-overdue item repeats reminders for months. */
+const HISTORY_LIMIT = 2_000;
+
+const { performStep } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+});
+
+// A receiver that is down for long gets retries for a day; refusals (4xx) are not retried at all.
+const { notify } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  scheduleToCloseTimeout: '1 day',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' },
+});
+
+const { loadClock } = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+});
+
+export async function rectificationWorkflow(input: RectificationInput): Promise<RectificationResult> {
+  const { workflowId } = workflowInfo();
+  const inbox: ClockEvent[] = [...(input.carried?.inbox ?? [])];
+  const seen: string[] = [...(input.carried?.seen ?? [])];
+  let state: ClockState | undefined = input.carried?.state;
+  // Notifications run beside the clock so a slow receiver never delays the next step.
+  const deliveries: Promise<void>[] = [];
+
+  setHandler(problemEventSignal, (event) => {
+    inbox.push(event);
+  });
+  setHandler(clockQuery, () => (state ? viewOf(state) : null));
+
+  if (!state) {
+    // A fresh run may start long after the item began (reopened after clearing, or a redelivery after
+    // a crash): learn where it stands from its stream, then apply only newer events.
+    state = await loadClock({ problemId: input.problemId });
+  }
+
+  const drainInbox = () => {
+    while (inbox.length > 0) {
+      const event = inbox.shift();
+      if (!event || seen.includes(event.eventId)) continue;
+      seen.push(event.eventId);
+      if (seen.length > SEEN_KEPT) seen.splice(0, seen.length - SEEN_KEPT);
+      state = applyEvent(state, event);
+    }
+  };
+
+  for (;;) {
+    drainInbox();
+    if (state?.status === 'cleared') {
+      log.info('problem cleared; rectification clock stops', { problemId: input.problemId, level: state.level });
+      await Promise.all(deliveries);
+      return { problemId: input.problemId, status: 'cleared', level: state.level };
+    }
+    const info = workflowInfo();
+    if (info.continueAsNewSuggested || info.historyLength > HISTORY_LIMIT) {
+      if (!state) {
+        // Nothing to carry but a queue of events that never found their ProblemFound.
+        log.warn('no ProblemFound for this problem; stopping', { problemId: input.problemId });
+        return { problemId: input.problemId, status: 'unknown', level: 0 };
+      }
+      await Promise.all(deliveries);
+      return continueAsNew<typeof rectificationWorkflow>({
+        problemId: input.problemId,
+        carried: { state, inbox, seen: seen.slice(-SEEN_KEPT) },
+      });
+    }
+
+    const step = state ? nextStep(state) : undefined;
+    if (!state || !step) {
+      await condition(() => inbox.length > 0);
+      continue;
+    }
+    const wait = Date.parse(step.at) - Date.now();
+    // New events come first: they may move or cancel the step.
+    if (wait > 0 && (await condition(() => inbox.length > 0, wait))) continue;
+    if (inbox.length > 0) continue;
+
+    state = await runStep(workflowId, state, step, deliveries);
+  }
+}
+
+async function runStep(workflowId: string, state: ClockState, step: Step, deliveries: Promise<void>[]): Promise<ClockState> {
+  const outcome = await performStep({ workflowId, problemId: state.problemId, step });
+  let next = markStepDone(state, step, outcome);
+  if (outcome.recorded) next = applyStepColour(next, step);
+  log.info('clock step', {
+    problemId: state.problemId,
+    step: step.name,
+    kind: step.kind,
+    at: step.at,
+    recorded: outcome.recorded,
+    toUnitId: outcome.toUnitId,
+  });
+  const notification = outcome.notification;
+  if (notification) {
+    deliveries.push(
+      notify(notification).catch((err: unknown) => {
+        // The step is on record; a notification refused for good (a 4xx) must not stop the clock.
+        if (!(err instanceof ActivityFailure)) throw err;
+        log.warn('notification not delivered', { eventId: notification.eventId, error: err.cause?.message });
+      }),
+    );
+  }
+  return next;
+}

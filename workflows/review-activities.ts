@@ -1,0 +1,190 @@
+import type { Logger } from 'pino';
+import type { NewEvent, RecordedEvent } from '../events/envelope.js';
+import type { Figures } from '../events/common.js';
+import { problemDecider, type OpenProblem, type ProblemState } from '../events/problem/decider.js';
+import type { ProblemEvent } from '../events/problem/index.js';
+import { decodeEvent, encodeEvent } from '../events/registry.js';
+import { reviewDecider, type ReviewCommand } from '../events/review/decider.js';
+import { reviewStreamId, type ReviewEvent } from '../events/review/events.js';
+import { hierarchyFromUnits } from '../events/unit/hierarchy.js';
+import {
+  expected,
+  StreamNotFoundError,
+  WrongExpectedVersionError,
+  type EventStore,
+} from '../services/ports/event-store.js';
+import { readUnit } from './units.js';
+import type { Notification, Notifier } from '../services/ports/notifier.js';
+import { nameBasedUuid } from './ids.js';
+import { periodBounds, type ReviewKind } from './periods.js';
+
+interface ReviewDeps {
+  store: EventStore;
+  notifier: Notifier;
+  logger: Logger;
+}
+
+interface ProblemSummary {
+  state: OpenProblem;
+  foundAt: number;
+  clearedAt: number | undefined;
+}
+
+/** Every problem's current state, read from the problem streams up to `asOf` (epoch ms of occurrence). */
+async function problemsAsOf(store: EventStore, asOf: number): Promise<ProblemSummary[]> {
+  const byStream = new Map<string, { state: ProblemState; foundAt: number }>();
+  for await (const e of store.readAll({ filter: { streamPrefixes: ['problem-'] } })) {
+    if (Date.parse(e.metadata.occurredAt) >= asOf) continue;
+    const current = byStream.get(e.streamId) ?? { state: problemDecider.initialState, foundAt: 0 };
+    const event = decodeEvent(e.type, e.metadata.schemaVersion, e.data) as ProblemEvent;
+    if (event.type === 'ProblemFound') current.foundAt = Date.parse(e.metadata.occurredAt);
+    current.state = problemDecider.evolve(current.state, event);
+    byStream.set(e.streamId, current);
+  }
+  const out: ProblemSummary[] = [];
+  for (const { state, foundAt } of byStream.values()) {
+    if (state.status === 'none') continue;
+    out.push({ state, foundAt, clearedAt: state.clearedAt ? Date.parse(state.clearedAt) : undefined });
+  }
+  return out;
+}
+
+/** The figures of one unit's review: its own items (the unit is responsible for them). */
+export function figuresFor(items: ProblemSummary[], period: { start: number; end: number }): Figures {
+  const open = items.filter((i) => i.state.status !== 'cleared');
+  const at = period.end;
+  return {
+    problemsOpen: open.length,
+    problemsOverdue: open.filter((i) => Date.parse(i.state.deadline) < at).length,
+    problemsUnacknowledged: open.filter((i) => !i.state.acknowledged).length,
+    problemsEscalated: open.filter((i) => i.state.escalationLevel > 0).length,
+    colourRed: open.filter((i) => i.state.colour === 'red').length,
+    colourYellow: open.filter((i) => i.state.colour === 'yellow').length,
+    colourBlue: open.filter((i) => i.state.colour === 'blue').length,
+    measuresTotal: open.reduce((n, i) => n + i.state.measuresTotal, 0),
+    measuresCompleted: open.reduce((n, i) => n + i.state.measuresDone, 0),
+    problemsFoundInPeriod: items.filter((i) => i.foundAt >= period.start && i.foundAt < period.end).length,
+    problemsClearedInPeriod: items.filter(
+      (i) => i.clearedAt !== undefined && i.clearedAt >= period.start && i.clearedAt < period.end,
+    ).length,
+  };
+}
+
+export function createReviewActivities(deps: ReviewDeps) {
+  const { store, notifier, logger } = deps;
+
+  /**
+   * Appends one unit's review through the review decider, which yields nothing for a period already
+   * compiled. Returns the figures on record for the period (the first compilation stands).
+   */
+  async function compileOne(
+    unitId: string,
+    input: { kind: ReviewKind; period: string; timeZone: string; now: string },
+    figures: Figures,
+    eventId: string,
+  ): Promise<Figures> {
+    const streamId = reviewStreamId(unitId);
+    for (let attempt = 0; ; attempt++) {
+      let existing: RecordedEvent[] = [];
+      try {
+        existing = await store.readStream(streamId);
+      } catch (err) {
+        if (!(err instanceof StreamNotFoundError)) throw err;
+      }
+      let state = reviewDecider.initialState;
+      for (const e of existing) {
+        const event = decodeEvent(e.type, e.metadata.schemaVersion, e.data) as ReviewEvent;
+        state = reviewDecider.evolve(state, event);
+        const period = event.type === 'MonthlyReviewCompiled' ? event.data.month : event.data.day;
+        const sameKind = (event.type === 'MonthlyReviewCompiled') === (input.kind === 'monthly_review');
+        if (sameKind && period === input.period) return event.data.figures;
+      }
+      const unit = await readUnit(store, unitId);
+      const hierarchy = hierarchyFromUnits(unit ? [unit] : []);
+      const actor = { userId: 'system:reviews', unitId, role: 'system' as const };
+      const command: ReviewCommand =
+        input.kind === 'monthly_review'
+          ? { type: 'compileMonthlyReview', unitId, month: input.period, figures }
+          : { type: 'compileDailyReport', unitId, day: input.period, figures };
+      const events = reviewDecider.decide(command, state, {
+        now: input.now,
+        actor,
+        hierarchy,
+        timeZone: input.timeZone,
+      });
+      const batch: NewEvent[] = events.map((event) => {
+        const encoded = encodeEvent(event.type, event.data);
+        return {
+          type: encoded.type,
+          data: encoded.data,
+          metadata: {
+            eventId,
+            occurredAt: input.now,
+            actor,
+            correlationId: `${input.kind}/${input.period}`,
+            causationId: `schedule:${input.kind}/${input.period}`,
+            schemaVersion: encoded.schemaVersion,
+          },
+        };
+      });
+      if (batch.length === 0) return figures;
+      try {
+        await store.append(streamId, batch, existing.length === 0 ? expected.noStream : expected.exact(existing.length - 1));
+        return figures;
+      } catch (err) {
+        if (err instanceof WrongExpectedVersionError && attempt < 10) continue;
+        throw err;
+      }
+    }
+  }
+
+  return {
+    /**
+     * Compiles the review (monthly) or report (daily) of one period for every unit with open items, as
+     * the problems stood at the end of the period (or now, if earlier). One event per unit and period,
+     * with an id derived from both, so compiling a period again writes nothing new.
+     */
+    async compileReviews(input: {
+      kind: ReviewKind;
+      period: string;
+      timeZone: string;
+      now: string;
+    }): Promise<{ units: string[]; notifications: Notification[] }> {
+      const bounds = periodBounds(input.kind, input.period, input.timeZone);
+      const asOf = Math.min(bounds.end, Date.parse(input.now));
+      const problems = await problemsAsOf(store, asOf);
+      const byUnit = new Map<string, ProblemSummary[]>();
+      for (const p of problems) {
+        const list = byUnit.get(p.state.responsibleUnitId) ?? [];
+        list.push(p);
+        byUnit.set(p.state.responsibleUnitId, list);
+      }
+      const units = [...byUnit.entries()]
+        .filter(([, items]) => items.some((i) => i.state.status !== 'cleared'))
+        .map(([unitId]) => unitId)
+        .sort();
+      const notifications: Notification[] = [];
+      for (const unitId of units) {
+        const figures = figuresFor(byUnit.get(unitId) ?? [], bounds);
+        const type = input.kind === 'monthly_review' ? 'MonthlyReviewCompiled' : 'DailyReportCompiled';
+        const eventId = nameBasedUuid(`review/${input.kind}/${input.period}/${unitId}`);
+        const stored = await compileOne(unitId, input, figures, eventId);
+        notifications.push({
+          eventId,
+          kind: input.kind,
+          recipients: [unitId],
+          summary: `${input.kind === 'monthly_review' ? '一月一研判' : '每日一报'} ${input.period} ${unitId}: ${stored.problemsOpen ?? 0} open, ${stored.problemsOverdue ?? 0} overdue`,
+          occurredAt: input.now,
+          details: { type, period: input.period, unitId, figures: stored },
+        });
+      }
+      logger.info({ kind: input.kind, period: input.period, units: units.length }, 'reviews compiled');
+      return { units, notifications };
+    },
+
+    /** Delivers a review notification to the unit's supervisors (the receiver resolves people). */
+    async notifyReview(notification: Notification): Promise<void> {
+      await notifier.notify(notification);
+    },
+  };
+}

@@ -1,0 +1,81 @@
+import { fileURLToPath } from 'node:url';
+import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { Logger } from 'pino';
+import type { EventStore } from '../services/ports/event-store.js';
+import type { Notifier } from '../services/ports/notifier.js';
+import { createActivities } from './activities.js';
+
+export const DEFAULT_TASK_QUEUE = 'duban-rectification';
+
+/** The file webpack bundles for the workflow sandbox: every workflow type Duban runs. */
+export const workflowsPath = fileURLToPath(new URL('./all.workflow.ts', import.meta.url));
+
+export interface WorkerDeps {
+  connection: NativeConnection;
+  namespace?: string;
+  taskQueue?: string;
+  store: EventStore;
+  notifier: Notifier;
+  logger: Logger;
+  /** A prebuilt bundle (see `bundleWorkflows`); bundling takes seconds, so tests and benches reuse one. */
+  workflowBundle?: WorkflowBundleWithSourceMap;
+  maxConcurrentActivityTaskExecutions?: number;
+  maxConcurrentWorkflowTaskExecutions?: number;
+  maxCachedWorkflows?: number;
+}
+
+export interface RunningWorker {
+  /** Stops polling, lets tasks in hand finish, and resolves when the worker is down. */
+  stop(): Promise<void>;
+  readonly worker: Worker;
+}
+
+/** Bundles the workflow code once (webpack, a few seconds). */
+export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
+}
+
+// webpack's progress lines are noise in tests and benches; warnings and errors still show.
+const quietBundlerLogger = {
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (message: string, meta?: object) => console.warn(message, meta ?? ''),
+  error: (message: string, meta?: object) => console.error(message, meta ?? ''),
+  log: () => undefined,
+};
+
+/**
+ * Starts a worker for the rectification and review workflows, with activities bound to the given
+ * store and notifier. The worker runs until `stop()`; a crash of `run()` is logged and rethrown by stop.
+ */
+export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
+  const worker = await Worker.create({
+    connection: deps.connection,
+    namespace: deps.namespace ?? 'default',
+    taskQueue: deps.taskQueue ?? DEFAULT_TASK_QUEUE,
+    ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath, bundlerOptions: {} }),
+    activities: createActivities({ store: deps.store, notifier: deps.notifier, logger: deps.logger }),
+    ...(deps.maxConcurrentActivityTaskExecutions !== undefined
+      ? { maxConcurrentActivityTaskExecutions: deps.maxConcurrentActivityTaskExecutions }
+      : {}),
+    ...(deps.maxConcurrentWorkflowTaskExecutions !== undefined
+      ? { maxConcurrentWorkflowTaskExecutions: deps.maxConcurrentWorkflowTaskExecutions }
+      : {}),
+    ...(deps.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: deps.maxCachedWorkflows } : {}),
+  });
+  const running = worker.run().catch((err: unknown) => {
+    deps.logger.error({ err }, 'temporal worker stopped with an error');
+    throw err;
+  });
+  // Observed through stop(); the catch above already logged it.
+  running.catch(() => undefined);
+  deps.logger.info({ taskQueue: worker.options.taskQueue }, 'temporal worker started');
+  return {
+    worker,
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+    },
+  };
+}
