@@ -21,7 +21,7 @@ export default tseslint.config(
   },
   {
     // Workflow code runs in Temporal's deterministic sandbox, and the domain is pure: no Node built-ins in either.
-    files: ['workflows/**/*.workflow.ts', 'events/**/*.ts'],
+    files: ['**/*.workflow.ts', 'events/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { paths: nodeBuiltins, patterns: ['node:*'] }],
     },

@@ -5,7 +5,13 @@ const ci = ['true', '1'].includes(process.env['CI'] ?? '');
 // Real servers, started once per run for both projects that talk to them (see the file for the rules).
 const services = ['test/setup/services.global.ts'];
 // Two cores and shared servers: test files of these levels run one at a time, with room for slow starts.
-const withServices = { globalSetup: services, fileParallelism: false, testTimeout: 60_000, hookTimeout: 120_000 };
+const withServices = {
+  globalSetup: services,
+  setupFiles: ['test/setup/temporal-logging.ts'],
+  fileParallelism: false,
+  testTimeout: 60_000,
+  hookTimeout: 120_000,
+};
 
 export default defineConfig({
   test: {
