@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash as digest } from 'node:crypto';
 import type { NewEvent, RecordedEvent, RecordedEventMetadata } from '../../events/envelope.js';
 import { invalid } from '../../events/errors.js';
 import type { VerificationResult } from '../../services/ports/event-store.js';
@@ -86,7 +86,7 @@ export function eventHash(
     ',"type":' +
     JSON.stringify(type) +
     '}';
-  return createHash('sha256').update(text).digest('hex');
+  return digest('sha256', text, 'hex');
 }
 
 /** Recomputes links in stream order and reports the first that does not hold. */
@@ -136,6 +136,36 @@ export class ChainVerifier {
   }
 }
 
+const METADATA_KEYS = 6; // eventId, occurredAt, actor, correlationId, causationId, schemaVersion
+const ACTOR_KEYS = 3; // userId, unitId, role
+
+/**
+ * canonicalJson of the stored metadata without its hash, written out for the envelope's known shape
+ * because every append pays for it; metadata of any other shape takes the general path. Callers pass
+ * metadata validated by newEventMetadataSchema.
+ */
+export function canonicalMetadata(metadata: NewEvent['metadata'], recordedAt: string, prevHash: string | null): string {
+  const { actor } = metadata;
+  if (
+    Object.keys(metadata).length !== METADATA_KEYS ||
+    Object.keys(actor).length !== ACTOR_KEYS ||
+    typeof metadata.schemaVersion !== 'number' ||
+    !Number.isFinite(metadata.schemaVersion)
+  ) {
+    return canonicalJson({ ...metadata, recordedAt, prevHash });
+  }
+  const q = JSON.stringify;
+  // eventId (a UUID), occurredAt and recordedAt (ISO times) and role (an enum) were validated by the
+  // envelope schema and contain nothing JSON escapes, so they are quoted without JSON.stringify.
+  return (
+    `{"actor":{"role":"${actor.role}","unitId":${q(actor.unitId)},"userId":${q(actor.userId)}},` +
+    `"causationId":${q(metadata.causationId)},"correlationId":${q(metadata.correlationId)},` +
+    `"eventId":"${metadata.eventId}","occurredAt":"${metadata.occurredAt}",` +
+    `"prevHash":${prevHash === null ? 'null' : q(prevHash)},"recordedAt":"${recordedAt}",` +
+    `"schemaVersion":${metadata.schemaVersion}}`
+  );
+}
+
 /** An event ready to store: its canonical texts and its place in the chain. */
 export interface LinkedEvent {
   dataText: string;
@@ -153,8 +183,7 @@ export function linkEvent(
   prevHash: string | null,
 ): LinkedEvent {
   const dataText = canonicalJson(event.data);
-  const unhashed: UnhashedMetadata = { ...event.metadata, recordedAt, prevHash };
-  const unhashedText = canonicalJson(unhashed);
+  const unhashedText = canonicalMetadata(event.metadata, recordedAt, prevHash);
   const hash = eventHash(streamId, revision, event.type, dataText, unhashedText);
   // The canonical text always ends with the object's closing brace; the hash is appended as its last member.
   return { dataText, metadataText: `${unhashedText.slice(0, -1)},"hash":"${hash}"}`, hash };
