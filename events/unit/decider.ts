@@ -1,9 +1,10 @@
 import { authorize } from '../access.js';
-import { makeEvent } from '../common.js';
+import { z } from 'zod';
+import { idSchema, makeEvent, nameSchema } from '../common.js';
 import { assertNever, type DecideContext, type Decider } from '../decider.js';
 import { invalid, notFound, refuse } from '../errors.js';
 import { type UnitEvent, unitRegisteredSchema } from './events.js';
-import { allowedParentLevels, type UnitLevel } from './hierarchy.js';
+import { allowedParentLevels, type UnitLevel, unitLevelSchema } from './hierarchy.js';
 
 export type UnitState =
   | { status: 'unregistered' }
@@ -20,13 +21,17 @@ export function evolveUnit(state: UnitState, event: UnitEvent): UnitState {
   }
 }
 
-export type UnitCommand = {
-  type: 'registerUnit';
-  unitId: string;
-  name: string;
-  level: UnitLevel;
-  parentId: string | null;
-};
+export const unitCommandSchemas = {
+  registerUnit: z.strictObject({
+    type: z.literal('registerUnit'),
+    unitId: idSchema,
+    name: nameSchema,
+    level: unitLevelSchema,
+    parentId: idSchema.nullable(),
+  }),
+} as const;
+export const unitCommandSchema = unitCommandSchemas.registerUnit;
+export type UnitCommand = z.infer<typeof unitCommandSchema>;
 
 export function decideUnit(command: UnitCommand, state: UnitState, context: DecideContext): UnitEvent[] {
   const { hierarchy } = context;

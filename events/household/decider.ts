@@ -1,0 +1,332 @@
+import { z } from 'zod';
+import { type Action, authorize } from '../access.js';
+import { type Evidence, evidenceListSchema, idSchema, makeEvent, textSchema } from '../common.js';
+import { assertNever, type DecideContext, type Decider } from '../decider.js';
+import { invalid, notFound, refuse } from '../errors.js';
+import { compareInstants, DEFAULT_TIME_ZONE, resolveDeadline } from '../time.js';
+import {
+  type HouseholdCategory,
+  householdAssessedSchema,
+  householdCategoryChangedSchema,
+  householdCategorySchema,
+  type HouseholdEvent,
+  householdRegisteredSchema,
+  monitoringFlagClearedSchema,
+  monitoringFlagRaisedSchema,
+  planMeasureAddedSchema,
+  planMeasureCompletedSchema,
+  type PlanMeasureKind,
+  planMeasureKindSchema,
+} from './events.js';
+
+// ---------------------------------------------------------------------------------------------------
+// State
+
+export interface PlanMeasure {
+  measureId: string;
+  kind: PlanMeasureKind;
+  description: string;
+  responsibleUnitId: string;
+  deadline: string;
+  completed: boolean;
+  evidence: Evidence[];
+}
+
+export interface Assessment {
+  food: boolean;
+  clothing: boolean;
+  education: boolean;
+  medical: boolean;
+  housing: boolean;
+  water: boolean;
+  meetsStandard: boolean;
+}
+
+export interface RegisteredHousehold {
+  status: 'registered';
+  householdId: string;
+  villageId: string;
+  members: number;
+  category: HouseholdCategory;
+  /** 一户一方案: the household plan. */
+  measures: Record<string, PlanMeasure>;
+  measuresTotal: number;
+  measuresDone: number;
+  /** Latest assessment; null until assessed. */
+  assessment: Assessment | null;
+  monitoringFlag: { raised: boolean; reason: string | null };
+}
+
+export type HouseholdState = { status: 'unregistered' } | RegisteredHousehold;
+
+export const initialHouseholdState: HouseholdState = { status: 'unregistered' };
+
+export function evolveHousehold(state: HouseholdState, event: HouseholdEvent): HouseholdState {
+  if (event.type === 'HouseholdRegistered') {
+    if (state.status !== 'unregistered') return state;
+    return {
+      status: 'registered',
+      ...event.data,
+      measures: {},
+      measuresTotal: 0,
+      measuresDone: 0,
+      assessment: null,
+      monitoringFlag: { raised: false, reason: null },
+    };
+  }
+  if (state.status === 'unregistered') return state;
+  const h = state;
+  switch (event.type) {
+    case 'HouseholdCategoryChanged':
+      return { ...h, category: event.data.to };
+    case 'PlanMeasureAdded':
+      if (h.measures[event.data.measureId]) return h;
+      return {
+        ...h,
+        measures: { ...h.measures, [event.data.measureId]: { ...event.data, completed: false, evidence: [] } },
+        measuresTotal: h.measuresTotal + 1,
+      };
+    case 'PlanMeasureCompleted': {
+      const measure = h.measures[event.data.measureId];
+      if (!measure || measure.completed) return h;
+      return {
+        ...h,
+        measures: { ...h.measures, [measure.measureId]: { ...measure, completed: true, evidence: event.data.evidence } },
+        measuresDone: h.measuresDone + 1,
+      };
+    }
+    case 'HouseholdAssessed':
+      return { ...h, assessment: { ...event.data } };
+    case 'MonitoringFlagRaised':
+      return { ...h, monitoringFlag: { raised: true, reason: event.data.reason } };
+    case 'MonitoringFlagCleared':
+      return { ...h, monitoringFlag: { raised: false, reason: event.data.reason } };
+    default:
+      return assertNever(event, 'household event');
+  }
+}
+
+/** True when the latest assessment meets all six standards (两不愁三保障 + water). */
+export const meetsStandard = (h: RegisteredHousehold) => h.assessment?.meetsStandard === true;
+
+// ---------------------------------------------------------------------------------------------------
+// Commands
+
+const base = { householdId: idSchema };
+const reasonInput = z.string().max(2000);
+
+export const householdCommandSchemas = {
+  registerHousehold: z.strictObject({
+    type: z.literal('registerHousehold'),
+    ...base,
+    villageId: idSchema,
+    members: z.number().int().min(1).max(100),
+    category: householdCategorySchema,
+  }),
+  changeHouseholdCategory: z.strictObject({
+    type: z.literal('changeHouseholdCategory'),
+    ...base,
+    category: householdCategorySchema,
+    reason: reasonInput,
+  }),
+  addPlanMeasure: z.strictObject({
+    type: z.literal('addPlanMeasure'),
+    ...base,
+    measureId: idSchema,
+    kind: planMeasureKindSchema,
+    description: textSchema,
+    responsibleUnitId: idSchema,
+    /** A date (end of that day in the context's time zone) or a date-time. */
+    deadline: z.string().min(1).max(40),
+  }),
+  completePlanMeasure: z.strictObject({
+    type: z.literal('completePlanMeasure'),
+    ...base,
+    measureId: idSchema,
+    evidence: evidenceListSchema,
+  }),
+  assessHousehold: z.strictObject({
+    type: z.literal('assessHousehold'),
+    ...base,
+    food: z.boolean(),
+    clothing: z.boolean(),
+    education: z.boolean(),
+    medical: z.boolean(),
+    housing: z.boolean(),
+    water: z.boolean(),
+  }),
+  raiseMonitoringFlag: z.strictObject({ type: z.literal('raiseMonitoringFlag'), ...base, reason: reasonInput }),
+  clearMonitoringFlag: z.strictObject({ type: z.literal('clearMonitoringFlag'), ...base, reason: reasonInput }),
+} as const;
+
+export const householdCommandSchema = z.discriminatedUnion('type', [
+  householdCommandSchemas.registerHousehold,
+  householdCommandSchemas.changeHouseholdCategory,
+  householdCommandSchemas.addPlanMeasure,
+  householdCommandSchemas.completePlanMeasure,
+  householdCommandSchemas.assessHousehold,
+  householdCommandSchemas.raiseMonitoringFlag,
+  householdCommandSchemas.clearMonitoringFlag,
+]);
+export type HouseholdCommand = z.infer<typeof householdCommandSchema>;
+
+// ---------------------------------------------------------------------------------------------------
+// Decide
+
+function requireReason(reason: string, rule: string) {
+  if (reason.trim().length === 0) throw invalid(rule, 'a reason is required');
+}
+
+export function decideHousehold(
+  command: HouseholdCommand,
+  state: HouseholdState,
+  context: DecideContext,
+): HouseholdEvent[] {
+  const { actor, hierarchy, now } = context;
+
+  if (command.type === 'registerHousehold') {
+    if (state.status !== 'unregistered') {
+      throw refuse('household.register.duplicate', `household ${command.householdId} is already registered`, {
+        householdId: command.householdId,
+      });
+    }
+    const level = hierarchy.levelOf(command.villageId);
+    if (level === undefined) {
+      throw notFound('household.register.unknown_village', `village ${command.villageId} is not registered`, {
+        villageId: command.villageId,
+      });
+    }
+    if (level !== 'village') {
+      throw invalid('household.register.not_a_village', `households belong to a village, not a ${level}`, {
+        villageId: command.villageId,
+        level,
+      });
+    }
+    authorize(actor, 'household.register', [command.villageId], hierarchy);
+    const { type: _type, ...data } = command;
+    return [makeEvent('HouseholdRegistered', householdRegisteredSchema, data)];
+  }
+
+  if (state.status === 'unregistered') {
+    throw notFound('household.not_found', `household ${command.householdId} is not registered`, {
+      householdId: command.householdId,
+    });
+  }
+  const h = state;
+  if (h.householdId !== command.householdId) {
+    throw invalid('household.stream_mismatch', `command for ${command.householdId} sent to ${h.householdId}`);
+  }
+  const allow = (action: Action, units: string[] = [h.villageId]) => authorize(actor, action, units, hierarchy);
+
+  switch (command.type) {
+    case 'changeHouseholdCategory': {
+      allow('household.changeCategory');
+      requireReason(command.reason, 'household.category.reason_required');
+      if (command.category === h.category) {
+        throw refuse('household.category.unchanged', `household is already ${h.category}`, { category: h.category });
+      }
+      return [
+        makeEvent('HouseholdCategoryChanged', householdCategoryChangedSchema, {
+          householdId: h.householdId,
+          from: h.category,
+          to: command.category,
+          reason: command.reason,
+        }),
+      ];
+    }
+
+    case 'addPlanMeasure': {
+      allow('household.addPlanMeasure');
+      if (hierarchy.levelOf(command.responsibleUnitId) === undefined) {
+        throw notFound('household.measure.unknown_unit', `unit ${command.responsibleUnitId} is not registered`, {
+          unitId: command.responsibleUnitId,
+        });
+      }
+      if (h.measures[command.measureId]) {
+        throw refuse('household.measure.duplicate', `plan measure ${command.measureId} already exists`, {
+          measureId: command.measureId,
+        });
+      }
+      const deadline = resolveDeadline(command.deadline, context.timeZone ?? DEFAULT_TIME_ZONE);
+      if (compareInstants(deadline, now) <= 0) {
+        throw invalid('household.measure.deadline_passed', `deadline ${deadline} is not after now (${now})`);
+      }
+      return [
+        makeEvent('PlanMeasureAdded', planMeasureAddedSchema, {
+          measureId: command.measureId,
+          kind: command.kind,
+          description: command.description,
+          responsibleUnitId: command.responsibleUnitId,
+          deadline,
+        }),
+      ];
+    }
+
+    case 'completePlanMeasure': {
+      allow('household.completePlanMeasure');
+      const measure = h.measures[command.measureId];
+      if (!measure) {
+        throw notFound('household.measure.unknown', `plan measure ${command.measureId} does not exist`, {
+          measureId: command.measureId,
+        });
+      }
+      if (measure.completed) {
+        throw refuse('household.measure.already_completed', `plan measure ${command.measureId} is already completed`, {
+          measureId: command.measureId,
+        });
+      }
+      return [
+        makeEvent('PlanMeasureCompleted', planMeasureCompletedSchema, {
+          measureId: command.measureId,
+          evidence: command.evidence,
+        }),
+      ];
+    }
+
+    case 'assessHousehold': {
+      allow('household.assess');
+      const { food, clothing, education, medical, housing, water } = command;
+      const meets = food && clothing && education && medical && housing && water;
+      return [
+        makeEvent('HouseholdAssessed', householdAssessedSchema, {
+          food,
+          clothing,
+          education,
+          medical,
+          housing,
+          water,
+          meetsStandard: meets,
+        }),
+      ];
+    }
+
+    case 'raiseMonitoringFlag': {
+      allow('household.flag');
+      requireReason(command.reason, 'household.flag.reason_required');
+      if (h.monitoringFlag.raised) {
+        throw refuse('household.flag.already_raised', 'the monitoring flag is already raised', {
+          householdId: h.householdId,
+        });
+      }
+      return [makeEvent('MonitoringFlagRaised', monitoringFlagRaisedSchema, { reason: command.reason })];
+    }
+
+    case 'clearMonitoringFlag': {
+      allow('household.flag');
+      requireReason(command.reason, 'household.flag.reason_required');
+      if (!h.monitoringFlag.raised) {
+        throw refuse('household.flag.not_raised', 'no monitoring flag is raised', { householdId: h.householdId });
+      }
+      return [makeEvent('MonitoringFlagCleared', monitoringFlagClearedSchema, { reason: command.reason })];
+    }
+
+    default:
+      return assertNever(command, 'household command');
+  }
+}
+
+export const householdDecider: Decider<HouseholdCommand, HouseholdEvent, HouseholdState> = {
+  initialState: initialHouseholdState,
+  evolve: evolveHousehold,
+  decide: decideHousehold,
+};
