@@ -93,6 +93,8 @@ export function problemFromDubanError(err: DubanError): ProblemDetails {
   for (const [key, value] of Object.entries(err.details ?? {})) {
     if (exposedDetailKeys.has(key) && (typeof value === 'string' || typeof value === 'number')) exposed[key] = value;
   }
+  // A revision the caller must re-read from (If-Match refused) is named like the 409's.
+  if (typeof err.details?.actualRevision === 'number') exposed.currentRevision = err.details.actualRevision;
   return { ...problem(err.code, { detail: err.message, rule: err.rule }), ...exposed };
 }
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { LogController } from 'fastify';
 import fp from 'fastify-plugin';
 
 /** A caller-supplied correlation id is kept if it is short and plain, so it cannot inject into logs. */
@@ -18,7 +19,7 @@ export function correlationIdFrom(req: IncomingMessage): string {
  */
 export const correlationIdOptions = {
   requestIdHeader: false as const,
-  requestIdLogLabel: 'correlationId',
+  logController: new LogController({ requestIdLogLabel: 'correlationId' }),
   genReqId: correlationIdFrom,
 };
 

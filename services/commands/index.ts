@@ -1,0 +1,50 @@
+import type { EscalationPolicy } from '../../events/problem/index.js';
+import { createUnitHierarchy } from '../hierarchy.js';
+import type { Metrics } from '../metrics.js';
+import type { EventStore } from '../ports/event-store.js';
+import type { LedgerQueries } from '../ports/read-model.js';
+import type { ApiServices } from '../http/plugins/services.js';
+import { createHouseholdCommands } from './households.js';
+import { createListingCommands } from './listings.js';
+import { createOrganisationCommands } from './organisation.js';
+import { createProblemCommands } from './problems.js';
+import { createCommandRunner } from './run.js';
+
+export interface ApiServiceDeps {
+  store: EventStore;
+  ledgers: LedgerQueries;
+  /** The deployment's escalation policy (ESCALATION_POLICY), frozen into each problem when found. */
+  policy: EscalationPolicy;
+  /** Zone for bare dates in commands without a policy of their own (TZ_DEFAULT). */
+  timeZone?: string;
+  metrics?: Metrics;
+  now?: () => Date;
+  logger?: { warn(obj: object, msg: string): void };
+}
+
+/** The application services behind the routes. `start` loads the unit tree before the API takes requests. */
+export function createApiServices(deps: ApiServiceDeps) {
+  const hierarchy = createUnitHierarchy({ store: deps.store, ...(deps.logger ? { logger: deps.logger } : {}) });
+  const runner = createCommandRunner({
+    store: deps.store,
+    hierarchy,
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
+    ...(deps.now ? { now: deps.now } : {}),
+    ...(deps.timeZone ? { timeZone: deps.timeZone } : {}),
+  });
+  const services: ApiServices = {
+    store: deps.store,
+    hierarchy,
+    ledgers: deps.ledgers,
+    problems: createProblemCommands({ runner, policy: deps.policy }),
+    organisation: createOrganisationCommands({ runner }),
+    households: createHouseholdCommands({ runner }),
+    listings: createListingCommands({ runner }),
+  };
+  return {
+    services,
+    start: () => hierarchy.start(),
+    close: () => hierarchy.close(),
+  };
+}
+export type ApiServicesHandle = ReturnType<typeof createApiServices>;

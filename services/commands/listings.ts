@@ -1,0 +1,26 @@
+import { isAuthorized } from '../../events/access.js';
+import { forbid } from '../../events/errors.js';
+import { listingDecider, listingStreamId, type ListingCommand, type ListingEvent, type ListingState } from '../../events/listing/index.js';
+import type { CommandMeta, CommandRunner, StreamKind } from './run.js';
+
+export const listingStream: StreamKind<ListingCommand, ListingEvent, ListingState> = {
+  name: 'listing',
+  decider: listingDecider,
+  unitsOfState: (state) => (state.status === 'none' ? [] : [state.targetUnitId, state.supervisingUnitId]),
+  guard(state, actor, hierarchy) {
+    if (state.status !== 'none' && !isAuthorized(actor, 'read', [state.targetUnitId], hierarchy)) {
+      throw forbid('access.scope', `listing is outside the subtree of ${actor.unitId}`, { unitId: actor.unitId });
+    }
+  },
+};
+
+/** Listed supervision (挂牌督战): putting a target on a higher level's list, and taking it off. */
+export function createListingCommands(deps: { runner: CommandRunner }) {
+  return {
+    list: (input: Omit<Extract<ListingCommand, { type: 'listTarget' }>, 'type'>, meta: CommandMeta) =>
+      deps.runner.run(listingStream, listingStreamId(input.listingId), { type: 'listTarget', ...input }, meta),
+    delist: (listingId: string, meta: CommandMeta) =>
+      deps.runner.run(listingStream, listingStreamId(listingId), { type: 'delistTarget', listingId }, meta),
+  };
+}
+export type ListingCommands = ReturnType<typeof createListingCommands>;

@@ -1,0 +1,34 @@
+import { householdDecider, householdStreamId, type HouseholdCommand, type HouseholdEvent, type HouseholdState } from '../../events/household/index.js';
+import { isAuthorized } from '../../events/access.js';
+import { forbid } from '../../events/errors.js';
+import { unitDecider, unitStreamId, type UnitCommand, type UnitEvent, type UnitState } from '../../events/unit/index.js';
+import type { CommandMeta, CommandRunner, StreamKind } from './run.js';
+
+export const unitStream: StreamKind<UnitCommand, UnitEvent, UnitState> = {
+  name: 'unit',
+  decider: unitDecider,
+  unitsOfState: (state) => (state.status === 'registered' && state.parentId ? [state.parentId] : []),
+};
+
+export const householdStream: StreamKind<HouseholdCommand, HouseholdEvent, HouseholdState> = {
+  name: 'household',
+  decider: householdDecider,
+  unitsOfState: (state) =>
+    state.status === 'registered' ? [state.villageId, ...Object.values(state.measures).map((m) => m.responsibleUnitId)] : [],
+  guard(state, actor, hierarchy) {
+    if (state.status === 'registered' && !isAuthorized(actor, 'read', [state.villageId], hierarchy)) {
+      throw forbid('access.scope', `household is outside the subtree of ${actor.unitId}`, { unitId: actor.unitId });
+    }
+  },
+};
+
+/** Organisation (组织): the unit tree and the households of its villages. */
+export function createOrganisationCommands(deps: { runner: CommandRunner }) {
+  return {
+    registerUnit: (input: Omit<UnitCommand, 'type'>, meta: CommandMeta) =>
+      deps.runner.run(unitStream, unitStreamId(input.unitId), { type: 'registerUnit', ...input }, meta),
+    registerHousehold: (input: Omit<Extract<HouseholdCommand, { type: 'registerHousehold' }>, 'type'>, meta: CommandMeta) =>
+      deps.runner.run(householdStream, householdStreamId(input.householdId), { type: 'registerHousehold', ...input }, meta),
+  };
+}
+export type OrganisationCommands = ReturnType<typeof createOrganisationCommands>;

@@ -1,0 +1,56 @@
+import fp from 'fastify-plugin';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { VerifyToken } from '../auth/tokens.js';
+import type { IdempotencyStore } from '../idempotency/store.js';
+import type { Metrics } from '../metrics.js';
+import { authPlugin } from './plugins/auth.js';
+import { correlationPlugin } from './plugins/correlation.js';
+import { errorsPlugin } from './plugins/errors.js';
+import { idempotencyPlugin } from './plugins/idempotency.js';
+import { metricsPlugin } from './plugins/metrics.js';
+import { openapiPlugin } from './plugins/openapi.js';
+import { servicesPlugin, type ApiServices } from './plugins/services.js';
+import { auditRoutes } from './routes/audit.js';
+import { householdRoutes } from './routes/households.js';
+import { ledgerRoutes } from './routes/ledgers.js';
+import { listingRoutes } from './routes/listings.js';
+import { organisationRoutes } from './routes/organisation.js';
+import { problemRoutes } from './routes/problems.js';
+
+export interface HttpApiOptions {
+  services: ApiServices;
+  verifyToken: VerifyToken;
+  idempotency: IdempotencyStore;
+  metrics: Metrics;
+}
+
+/**
+ * The Duban API: the edge (errors, correlation, auth, idempotency, metrics, OpenAPI) and the /v1 routes.
+ * Registered by the app factory; create the Fastify instance with `correlationIdOptions` so request ids
+ * are correlation ids.
+ */
+export const httpApi = fp<HttpApiOptions>(
+  async (app, options) => {
+    app.setValidatorCompiler(validatorCompiler);
+    app.setSerializerCompiler(serializerCompiler);
+    await app.register(errorsPlugin);
+    await app.register(correlationPlugin);
+    await app.register(authPlugin, { verifyToken: options.verifyToken });
+    await app.register(idempotencyPlugin, { store: options.idempotency });
+    await app.register(metricsPlugin, { metrics: options.metrics });
+    await app.register(openapiPlugin);
+    await app.register(servicesPlugin, { services: options.services });
+    await app.register(
+      async (v1) => {
+        await v1.register(organisationRoutes);
+        await v1.register(householdRoutes);
+        await v1.register(listingRoutes);
+        await v1.register(problemRoutes);
+        await v1.register(ledgerRoutes);
+        await v1.register(auditRoutes);
+      },
+      { prefix: '/v1' },
+    );
+  },
+  { name: 'duban-api', fastify: '5.x' },
+);

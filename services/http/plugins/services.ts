@@ -1,0 +1,32 @@
+import fp from 'fastify-plugin';
+import type { LedgerQueries } from '../../ports/read-model.js';
+import type { EventStore } from '../../ports/event-store.js';
+import type { UnitHierarchy } from '../../hierarchy.js';
+import type { ProblemCommands } from '../../commands/problems.js';
+import type { OrganisationCommands } from '../../commands/organisation.js';
+import type { HouseholdCommands } from '../../commands/households.js';
+import type { ListingCommands } from '../../commands/listings.js';
+
+/** What the routes work with; built once by the composition root and shared by every route. */
+export interface ApiServices {
+  store: EventStore;
+  hierarchy: UnitHierarchy;
+  ledgers: LedgerQueries;
+  problems: ProblemCommands;
+  organisation: OrganisationCommands;
+  households: HouseholdCommands;
+  listings: ListingCommands;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    duban: ApiServices;
+  }
+}
+
+export const servicesPlugin = fp<{ services: ApiServices }>(
+  async (app, { services }) => {
+    app.decorate('duban', services);
+  },
+  { name: 'duban-services', fastify: '5.x' },
+);

@@ -1,0 +1,84 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { isWithin } from '../../../events/unit/hierarchy.js';
+import { forbid } from '../../../events/errors.js';
+import type { Actor } from '../../../events/envelope.js';
+import type { CommandMeta, CommandOutcome } from '../../commands/run.js';
+import type { UnitHierarchy } from '../../hierarchy.js';
+import { errorResponses } from '../problem-details.js';
+
+export const actorOf = (request: FastifyRequest): Actor => ({
+  userId: request.principal.userId,
+  unitId: request.principal.unitId,
+  role: request.principal.role,
+});
+
+/**
+ * `If-Match: "3"` (or `W/"3"`, or a bare 3) pins the command to revision 3. A value that names no
+ * revision can never match, so it is refused like any other stale ETag; `*` asks only that the item exist.
+ */
+export function ifMatchRevision(request: FastifyRequest): number | undefined {
+  const header = request.headers['if-match'];
+  if (header === undefined || header.trim() === '*') return undefined;
+  const match = /^\s*(?:W\/)?"?(-?\d{1,15})"?\s*$/.exec(header);
+  return match?.[1] !== undefined ? Number(match[1]) : Number.NaN;
+}
+
+export function commandMeta(request: FastifyRequest, options: { ifMatch?: boolean } = {}): CommandMeta {
+  const expectedRevision = options.ifMatch ? ifMatchRevision(request) : undefined;
+  return {
+    actor: actorOf(request),
+    correlationId: request.id,
+    causationId: `http:${request.id}`,
+    ...(expectedRevision !== undefined ? { expectedRevision } : {}),
+  };
+}
+
+export const etag = (revision: number) => `"${revision}"`;
+
+/**
+ * Object-level authorization on the ids inside a body: every existing unit a request names must lie in
+ * the caller's subtree. The deciders then apply the finer role rules (strictly below, separation of duty).
+ */
+export async function requireUnitsInScope(hierarchy: UnitHierarchy, actor: Actor, unitIds: readonly (string | null | undefined)[]) {
+  const ids = unitIds.filter((id): id is string => typeof id === 'string');
+  await hierarchy.ensure(ids);
+  for (const unitId of ids) {
+    if (!isWithin(hierarchy.view, actor.unitId, unitId)) {
+      throw forbid('access.scope', `unit ${unitId} is outside the subtree of ${actor.unitId}`, { unitId });
+    }
+  }
+}
+
+export const commandResultSchema = z
+  .object({
+    id: z.string().describe('The id of the item the command acted on'),
+    streamId: z.string(),
+    revision: z.number().int().describe('Stream revision after the command; send it back in If-Match'),
+    position: z.string().nullable().describe('Global position of the last event appended (null: nothing appended)'),
+    events: z.array(z.object({ eventId: z.string(), type: z.string() })),
+  })
+  .meta({ id: 'CommandResult' });
+
+export function sendOutcome(reply: FastifyReply, id: string, outcome: CommandOutcome, status: 200 | 201 = 200) {
+  return reply.code(status).header('etag', etag(outcome.revision)).send({
+    id,
+    streamId: outcome.streamId,
+    revision: outcome.revision,
+    position: outcome.position,
+    events: outcome.events,
+  });
+}
+
+export const commandResponses = { 200: commandResultSchema, ...errorResponses };
+export const createdResponses = { 201: commandResultSchema, ...errorResponses };
+
+/** Commands that carry nothing but the path: an empty JSON object or no body at all. */
+export const emptyBody = z.strictObject({}).optional();
+
+export const idempotencyHeaders = z.object({
+  'idempotency-key': z.string().optional().describe('Makes a retried POST safe: the same key and body return the original response'),
+});
+export const problemCommandHeaders = idempotencyHeaders.extend({
+  'if-match': z.string().optional().describe('The ETag (stream revision) the command applies to; 412 when it moved on'),
+});

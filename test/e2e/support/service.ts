@@ -1,0 +1,128 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { escalationPolicySchema, type EscalationPolicyInput } from '../../../events/problem/index.js';
+import { createLogNotifier } from '../../../infra/notifier/index.js';
+import { createSqliteCheckpointStore } from '../../../infra/sqlite/checkpoints.js';
+import { openSqliteEventStore } from '../../../infra/sqlite/event-store.js';
+import { createSqliteReadModel } from '../../../infra/sqlite/read-model.js';
+import { signToken } from '../../../services/auth/tokens.js';
+import { createTokenVerifier } from '../../../services/auth/tokens.js';
+import type { Role } from '../../../services/auth/principal.js';
+import { createApiServices } from '../../../services/commands/index.js';
+import { httpApi } from '../../../services/http/api.js';
+import { correlationIdOptions } from '../../../services/http/plugins/correlation.js';
+import { createSqliteIdempotencyStore } from '../../../services/idempotency/sqlite.js';
+import { createLedgerQueries, startProjections } from '../../../services/ledgers/index.js';
+import { createMetrics } from '../../../services/metrics.js';
+import { startReactor } from '../../../services/reactor.js';
+import type { RecordedEvent } from '../../../events/envelope.js';
+import { startWorker } from '../../../workflows/worker.js';
+
+export interface TestServiceOptions {
+  /** host:port of Temporal; without it, no worker or reactor runs (routes only). */
+  temporalAddress?: string;
+  temporalNamespace?: string;
+  policy?: Partial<EscalationPolicyInput>;
+  bodyLimit?: number;
+}
+
+export interface TestService {
+  baseUrl: string;
+  token(unitId: string, role: Role, userId?: string): Promise<string>;
+  /** Every event in the store, in order (to assert what was appended, and what was not). */
+  events(): Promise<RecordedEvent[]>;
+  /** Position of the newest event (-1n when empty): unchanged means nothing was appended. */
+  head(): Promise<bigint>;
+  /** Waits until the ledgers have applied everything appended so far. */
+  ledgersCaughtUp(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const secret = 'e2e-secret-0123456789-0123456789-0123456789';
+
+/**
+ * The whole service in this process on a free loopback port: SQLite event store and ledgers in a temp
+ * DATA_DIR, the API, the projections, and (with Temporal) the worker and the reactor, as `npm start`
+ * composes them. Tests talk to it over real HTTP only.
+ */
+export async function startTestService(options: TestServiceOptions = {}): Promise<TestService> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'duban-e2e-'));
+  const logger = pino({ level: process.env['E2E_LOG_LEVEL'] ?? 'silent' });
+  const store = openSqliteEventStore({ path: join(dataDir, 'events.db'), synchronous: 'NORMAL' });
+  const readModel = createSqliteReadModel({ path: join(dataDir, 'ledgers.db') });
+  const projections = startProjections({ eventStore: store, readModel, logger, flushIntervalMs: 5 });
+  const ledgers = createLedgerQueries({ eventStore: store, readModel });
+  const metrics = createMetrics();
+  const policy = escalationPolicySchema.parse({
+    version: 1,
+    acknowledgeWithin: 'P2D',
+    reminderOffsets: ['P3D', 'P1D'],
+    escalationInterval: 'P3D',
+    repeatReminderEvery: 'P1D',
+    ...options.policy,
+  });
+  const api = createApiServices({ store, ledgers, policy, metrics, logger });
+  await api.start();
+  const idempotency = createSqliteIdempotencyStore(join(dataDir, 'idempotency.db'));
+
+  const app: FastifyInstance = Fastify({ loggerInstance: logger, bodyLimit: options.bodyLimit ?? 64 * 1024, ...correlationIdOptions });
+  await app.register(httpApi, {
+    services: api.services,
+    verifyToken: createTokenVerifier({ algorithm: 'HS256', secret }),
+    idempotency,
+    metrics,
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  if (!address || typeof address === 'string') throw new Error('no port');
+
+  const stops: (() => Promise<void>)[] = [];
+  if (options.temporalAddress) {
+    const namespace = options.temporalNamespace ?? 'default';
+    const taskQueue = `e2e-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+    const nativeConnection = await NativeConnection.connect({ address: options.temporalAddress });
+    const worker = await startWorker({ connection: nativeConnection, namespace, taskQueue, store, notifier: createLogNotifier({ logger }), logger });
+    const connection = await Connection.connect({ address: options.temporalAddress });
+    const temporal = new Client({ connection, namespace });
+    const reactor = await startReactor({
+      store,
+      temporal,
+      taskQueue,
+      checkpoints: createSqliteCheckpointStore({ path: join(dataDir, 'checkpoints.db') }),
+      logger,
+    });
+    stops.push(
+      () => reactor.stop(),
+      () => worker.stop(),
+      () => nativeConnection.close(),
+      () => connection.close(),
+    );
+  }
+
+  return {
+    baseUrl: `http://127.0.0.1:${address.port}`,
+    token: (unitId, role, userId) => signToken(secret, { userId: userId ?? `${role}@${unitId}`, unitId, role }),
+    async events() {
+      const all: RecordedEvent[] = [];
+      for await (const event of store.readAll()) all.push(event);
+      return all;
+    },
+    head: () => store.headPosition(),
+    ledgersCaughtUp: () => projections.caughtUp(),
+    async stop() {
+      await app.close();
+      for (const stop of stops) await stop();
+      await projections.stop();
+      await api.close();
+      await idempotency.close();
+      await readModel.close();
+      await store.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
