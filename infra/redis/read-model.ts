@@ -29,6 +29,11 @@ export interface RedisReadModelOptions {
   url: string;
   /** Key prefix, so tests and several deployments can share one Redis. */
   prefix?: string;
+  /**
+   * Crash simulation for the consistency tests: called halfway through queuing a commit, before EXEC.
+   * `disconnect` drops the connection the way a dying process would.
+   */
+  faults?: { midCommit?: (connection: { disconnect(): void }) => void };
 }
 
 export function createRedisReadModel(options: RedisReadModelOptions): ReadModelStore {
@@ -98,7 +103,11 @@ export function createRedisReadModel(options: RedisReadModelOptions): ReadModelS
       ...reader(async () => id),
       async commit(batch: CommitBatch) {
         const multi = redis.multi();
-        for (const write of batch.writes) queueWrite(multi, p, write);
+        const half = Math.floor(batch.writes.length / 2);
+        batch.writes.forEach((write, i) => {
+          if (i === half) options.faults?.midCommit?.({ disconnect: () => redis.disconnect() });
+          queueWrite(multi, p, write);
+        });
         for (const parked of batch.parked) multi.hset(`${p}parked`, parked.position, JSON.stringify(parked));
         multi.set(`${p}checkpoint`, batch.checkpoint.toString());
         const results = await multi.exec();

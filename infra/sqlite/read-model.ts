@@ -20,6 +20,8 @@ import type {
 export interface SqliteReadModelOptions {
   /** File path, or ':memory:' for throwaway use. */
   path: string;
+  /** Crash simulation for the consistency tests: called inside the transaction, halfway through a commit. */
+  faults?: { midCommit?: () => void };
 }
 
 const schema = `
@@ -114,7 +116,11 @@ export function createSqliteReadModel(options: SqliteReadModelOptions): ReadMode
   };
 
   const commitTx = db.transaction((ks: number, batch: CommitBatch) => {
-    for (const write of batch.writes) applyWrite(ks, write);
+    const half = Math.floor(batch.writes.length / 2);
+    batch.writes.forEach((write, i) => {
+      if (i === half) options.faults?.midCommit?.();
+      applyWrite(ks, write);
+    });
     for (const parked of batch.parked) stmt.putParked.run(ks, BigInt(parked.position), JSON.stringify(parked));
     stmt.setCheckpoint.run(batch.checkpoint, ks);
   });

@@ -28,7 +28,8 @@ export function evolveProblemRow(
       severity: d.severity,
       description: d.description,
       deadline: d.deadline,
-      status: 'found',
+      status: 'open',
+      acknowledged: false,
       open: true,
       colour: 'none',
       escalationLevel: 0,
@@ -46,7 +47,7 @@ export function evolveProblemRow(
   const next: ProblemRow = { ...row, lastEventAt: at };
   switch (event.type) {
     case 'ProblemAcknowledged':
-      return { ...next, status: row.status === 'found' ? 'acknowledged' : row.status };
+      return { ...next, acknowledged: true, status: row.status === 'open' ? 'acknowledged' : row.status };
     case 'MeasureAssigned': {
       if (event.data.measureId in row.measures) throw new ApplyError(`measure ${event.data.measureId} assigned twice`);
       return { ...next, measures: { ...row.measures, [event.data.measureId]: false }, measuresTotal: row.measuresTotal + 1 };
@@ -60,7 +61,7 @@ export function evolveProblemRow(
     case 'RectificationSubmitted':
       return { ...next, status: 'submitted' };
     case 'RectificationRejected':
-      return { ...next, status: 'rejected' };
+      return { ...next, status: row.acknowledged ? 'acknowledged' : 'open' };
     case 'ProblemCleared':
       return {
         ...next,
@@ -74,7 +75,8 @@ export function evolveProblemRow(
       // A look-back reopens with a new deadline: the clock restarts, escalation starts over.
       return {
         ...next,
-        status: 'reopened',
+        status: 'open',
+        acknowledged: false,
         open: true,
         colour: 'none',
         escalationLevel: 0,
@@ -86,9 +88,10 @@ export function evolveProblemRow(
       return {
         ...next,
         deadline: event.data.deadline,
-        // The lateness already incurred stays on record; the colour of the old clock no longer applies.
+        // The lateness already incurred stays on record; the new deadline starts a fresh clock.
         missedDeadlines: missed(row, at),
-        colour: row.colour === 'yellow' ? 'yellow' : 'none',
+        colour: 'none',
+        escalationLevel: 0,
       };
     case 'ReminderIssued':
       return next;

@@ -3,7 +3,7 @@ import type { RecordedEvent } from '../../events/envelope.js';
 import type { EventStore, Subscription } from '../ports/event-store.js';
 import type { KeyspaceWriter, ParkedEvent, ReadModelStore } from '../ports/read-model.js';
 import { decodeRecorded } from './decode.js';
-import { applyEvent, createLedgerState, type Dirty, type LedgerState, serializeState, skipEvent } from './state.js';
+import { applyEvent, createLedgerState, type Dirty, type LedgerState, recordedAtUtc, serializeState, skipEvent } from './state.js';
 
 export interface ProjectionDeps {
   eventStore: EventStore;
@@ -127,30 +127,38 @@ class ProjectionLoop {
       dirty.clear();
       batchParked = [];
       pending = 0;
-      if (this.sinceSnapshot >= this.deps.snapshotEvery && state.recordedAt !== null) {
+      const recordedAt = recordedAtUtc(state);
+      if (this.sinceSnapshot >= this.deps.snapshotEvery && recordedAt !== null) {
         this.sinceSnapshot = 0;
         // A snapshot only speeds up inspections; failing to write one must not stop the ledgers.
         await this.keyspace
-          .saveSnapshot({ position: state.position, recordedAt: state.recordedAt, state: serializeState(state) })
+          .saveSnapshot({ position: state.position, recordedAt, state: serializeState(state) })
           .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'snapshot not saved'));
       }
     };
 
     try {
       let next = events.next();
+      // One timer per batch: a partial batch waits at most flushIntervalMs for more events.
+      let deadline: Promise<typeof TIMEOUT> | null = null;
+      const flushNow = async () => {
+        deadline = null;
+        await flush();
+      };
       while (!this.stopped) {
         const waitFor: Promise<IteratorResult<RecordedEvent> | typeof TIMEOUT>[] = [next, stopped];
-        if (pending > 0) waitFor.push(sleep(this.deps.flushIntervalMs).then(() => TIMEOUT));
+        if (deadline) waitFor.push(deadline);
         const result = await Promise.race(waitFor);
         if (result === TIMEOUT) {
-          await flush();
+          await flushNow();
           continue;
         }
         if (result.done) break;
         next = events.next();
         this.apply(state, result.value, dirty, batchParked);
         pending++;
-        if (pending >= this.deps.batchSize) await flush();
+        deadline ??= sleep(this.deps.flushIntervalMs).then(() => TIMEOUT);
+        if (pending >= this.deps.batchSize) await flushNow();
       }
       await flush();
     } finally {

@@ -11,6 +11,7 @@ import type {
   RollupCounts,
   RowOf,
   RowWrite,
+  UnitRow,
 } from '../ports/read-model.js';
 import { collections } from '../ports/read-model.js';
 import { ApplyError } from './apply-error.js';
@@ -18,7 +19,7 @@ import { evolveEscalationRow } from './escalation-board.js';
 import { evolveHouseholdRow, householdContribution } from './household-ledger.js';
 import { evolveListingRow, listingContribution } from './listing-board.js';
 import { evolveProblemRow, problemContribution } from './problem-ledger.js';
-import { addCounts, countsDelta, isEmptyDelta, registerUnitRow } from './unit-rollup.js';
+import { addCountsInPlace, countsDelta, isEmptyDelta, registerUnitRow } from './unit-rollup.js';
 
 export type LedgerDomainEvent = ProblemEvent | HouseholdEvent | ListingEvent | UnitEvent | ReviewEvent;
 export type LedgerEvent = Recorded<LedgerDomainEvent>;
@@ -32,7 +33,7 @@ export interface LedgerState {
   rows: { [C in Collection]: Map<string, RowOf[C]> };
   /** Position of the last event accounted for, -1n for none. */
   position: bigint;
-  /** recordedAt of that event (UTC ISO), null for none. */
+  /** recordedAt of that event as stored, null for none. */
   recordedAt: string | null;
 }
 
@@ -130,29 +131,40 @@ export function applyEvent(state: LedgerState, event: LedgerEvent, dirty?: Dirty
     throw new ApplyError(`unknown event type ${event.type}`);
   }
 
+  const rolledUp: UnitRow[] = [];
   if (!isEmptyDelta(delta)) {
     for (const unitId of deltaAncestors) {
       const unit = rows.unit.get(unitId);
       if (!unit) throw new ApplyError(`roll-up of unknown unit ${unitId}`);
-      puts.push({ collection: 'unit', key: unitId, row: { ...unit, counts: addCounts(unit.counts, delta) }, ancestors: unit.ancestors });
+      rolledUp.push(unit);
     }
   }
 
+  // Nothing below throws: the event is applied whole or not at all.
   for (const put of puts) {
     const map = rows[put.collection] as Map<string, AnyRow>;
     if (put.row === null) map.delete(put.key);
     else map.set(put.key, put.row);
     dirty?.set(`${put.collection}/${put.key}`, put);
   }
+  // Roll-up counters are the state's own and change in place (there are few units and many events).
+  for (const unit of rolledUp) {
+    addCountsInPlace(unit.counts, delta);
+    dirty?.set(`unit/${unit.unitId}`, { collection: 'unit', key: unit.unitId, row: unit, ancestors: unit.ancestors });
+  }
   state.position = event.position;
-  state.recordedAt = new Date(toEpochMs(event.metadata.recordedAt)).toISOString();
+  state.recordedAt = event.metadata.recordedAt;
 }
 
 /** Marks an event as accounted for without changing any row (a parked poison event). */
 export function skipEvent(state: LedgerState, event: { position: bigint; recordedAt?: string }): void {
   state.position = event.position;
-  if (event.recordedAt) state.recordedAt = new Date(Date.parse(event.recordedAt)).toISOString();
+  if (event.recordedAt) state.recordedAt = event.recordedAt;
 }
+
+/** recordedAt as UTC ISO, the form snapshots are looked up by. */
+export const recordedAtUtc = (state: LedgerState) =>
+  state.recordedAt === null ? null : new Date(toEpochMs(state.recordedAt)).toISOString();
 
 /** The write that stores a row as it stands (used when loading and comparing). */
 export function rowWrite(collection: Collection, key: string, row: AnyRow): RowWrite {

@@ -36,10 +36,8 @@ export function countsDelta(before: Partial<RollupCounts>, after: Partial<Rollup
 
 export const isEmptyDelta = (delta: Partial<RollupCounts>) => Object.keys(delta).length === 0;
 
-export function addCounts(counts: RollupCounts, delta: Partial<RollupCounts>): RollupCounts {
-  const next = { ...counts };
-  for (const name of counterNames) next[name] += delta[name] ?? 0;
-  return next;
+export function addCountsInPlace(counts: RollupCounts, delta: Partial<RollupCounts>): void {
+  for (const name in delta) counts[name as keyof RollupCounts] += delta[name as keyof RollupCounts] ?? 0;
 }
 
 /** A newly registered unit; its parent (if any) must already be on the ledger. */

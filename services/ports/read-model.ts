@@ -52,7 +52,9 @@ export interface ProblemRow {
   description: string;
   /** ISO time of the current deadline (end of day already applied). */
   deadline: string;
+  /** As the problem stream knows it: open, acknowledged, submitted, cleared. */
   status: string;
+  acknowledged: boolean;
   open: boolean;
   colour: Colour;
   escalationLevel: number;

@@ -1,0 +1,218 @@
+import { invalid, notFound } from '../../events/errors.js';
+import { problemStreamId } from '../../events/problem/events.js';
+import { toEpochMs } from '../../events/time.js';
+import type { EventStore } from '../ports/event-store.js';
+import type {
+  AsOf,
+  Collection,
+  Colour,
+  EscalationBoard,
+  LedgerQueries,
+  Page,
+  ProblemLedgerItem,
+  ProblemRow,
+  ReadModelReader,
+  ReadModelStore,
+  RowOf,
+  UnitRow,
+} from '../ports/read-model.js';
+import { memoryReader } from './memory-reader.js';
+import { daysOverdue } from './problem-ledger.js';
+import { createInspector, type Inspector } from './replay.js';
+import { toRollup } from './unit-rollup.js';
+
+export interface LedgerQueryDeps {
+  eventStore: EventStore;
+  readModel: ReadModelStore;
+  /** The clock lateness is measured against when no `asOf` is given. */
+  now?: () => Date;
+  inspector?: Inspector;
+}
+
+const DEFAULT_LIMIT = 50;
+const MAX_LIMIT = 500;
+
+const encodeCursor = (key: string) => Buffer.from(key, 'utf8').toString('base64url');
+function decodeCursor(cursor: string | undefined): string | undefined {
+  if (cursor === undefined) return undefined;
+  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalid('ledger.cursor', 'the cursor is not one this API handed out');
+  return Buffer.from(cursor, 'base64url').toString('utf8');
+}
+function pageLimit(limit: number | undefined): number {
+  const n = limit ?? DEFAULT_LIMIT;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_LIMIT) throw invalid('ledger.limit', `limit must be 1..${MAX_LIMIT}`);
+  return n;
+}
+
+interface View {
+  reader: ReadModelReader;
+  position: bigint;
+  atMs: number;
+}
+
+/** Rows in key order that pass `keep`, at most `limit`, resuming after the cursor. */
+async function pageOf<C extends Collection, T>(
+  reader: ReadModelReader,
+  collection: C,
+  unitId: string,
+  cursor: string | undefined,
+  limit: number,
+  keep: (row: RowOf[C]) => boolean,
+  keyOf: (row: RowOf[C]) => string,
+  map: (row: RowOf[C]) => T,
+): Promise<{ items: T[]; nextCursor?: string }> {
+  const items: T[] = [];
+  let after = decodeCursor(cursor);
+  const chunk = Math.max(limit * 2, 200);
+  for (;;) {
+    const rows = await reader.listSubtree(collection, unitId, { afterKey: after, limit: chunk });
+    for (const row of rows) {
+      after = keyOf(row);
+      if (!keep(row)) continue;
+      items.push(map(row));
+      if (items.length === limit) return { items, nextCursor: encodeCursor(after) };
+    }
+    if (rows.length < chunk) return { items };
+  }
+}
+
+export function problemItem(row: ProblemRow, atMs: number): ProblemLedgerItem {
+  const { measures: _measures, ancestors: _ancestors, ...rest } = row;
+  const days = daysOverdue(row, atMs);
+  return { ...rest, daysOverdue: days, overdue: days > 0 };
+}
+
+export function createLedgerQueries(deps: LedgerQueryDeps): LedgerQueries {
+  const now = deps.now ?? (() => new Date());
+  const inspector = deps.inspector ?? createInspector(deps);
+
+  async function view(at: AsOf): Promise<View> {
+    if (at.asOf !== undefined || at.position !== undefined) {
+      const asOfMs = at.asOf === undefined ? undefined : toEpochMs(at.asOf);
+      const state = await inspector.stateAt({ time: at.asOf, position: at.position });
+      const atMs = asOfMs ?? (state.recordedAt === null ? now().getTime() : Date.parse(state.recordedAt));
+      return { reader: memoryReader(state), position: state.position, atMs };
+    }
+    // Pin one keyspace for the whole answer, so a rebuild switching over mid-query cannot mix two.
+    const reader = deps.readModel.keyspace(await deps.readModel.activeKeyspace());
+    return { reader, position: await reader.checkpoint(), atMs: now().getTime() };
+  }
+
+  async function unitOf(reader: ReadModelReader, unitId: string): Promise<UnitRow> {
+    const unit = await reader.get('unit', unitId);
+    if (!unit) throw notFound('ledger.unknown_unit', `unit ${unitId} is not on the ledger`, { unitId });
+    return unit;
+  }
+
+  const stamp = (v: View) => ({ position: v.position.toString(), at: new Date(v.atMs).toISOString() });
+
+  return {
+    async problems(query) {
+      const limit = pageLimit(query.limit);
+      const v = await view(query);
+      await unitOf(v.reader, query.unitId);
+      const page = await pageOf(
+        v.reader,
+        'problem',
+        query.unitId,
+        query.cursor,
+        limit,
+        (row) =>
+          (query.status === undefined || row.status === query.status) &&
+          (query.colour === undefined || row.colour === query.colour) &&
+          (query.open === undefined || row.open === query.open) &&
+          (query.overdue === undefined || daysOverdue(row, v.atMs) > 0 === query.overdue),
+        (row) => row.problemId,
+        (row) => problemItem(row, v.atMs),
+      );
+      return { ...page, ...stamp(v) } satisfies Page<ProblemLedgerItem>;
+    },
+
+    async households(query) {
+      const limit = pageLimit(query.limit);
+      const v = await view(query);
+      await unitOf(v.reader, query.unitId);
+      const page = await pageOf(v.reader, 'household', query.unitId, query.cursor, limit, () => true, (r) => r.householdId, (row) => {
+        const { plan: _plan, ancestors: _ancestors, ...rest } = row;
+        return rest;
+      });
+      return { ...page, ...stamp(v) };
+    },
+
+    async rollup(query) {
+      const v = await view(query);
+      const unit = await unitOf(v.reader, query.unitId);
+      const children = (await v.reader.getMany('unit', unit.children)).filter((c): c is UnitRow => c !== undefined);
+      const overdue = await Promise.all([unit, ...children].map((u) => v.reader.countOpenDeadlinesBefore(u.unitId, v.atMs)));
+      return {
+        unit: toRollup(unit, overdue[0] ?? 0),
+        children: children.map((c, i) => toRollup(c, overdue[i + 1] ?? 0)),
+        ...stamp(v),
+      };
+    },
+
+    async escalationBoard(query) {
+      const limit = pageLimit(query.limit);
+      const v = await view(query);
+      await unitOf(v.reader, query.unitId);
+      const byLevelAndColour: EscalationBoard['byLevelAndColour'] = {};
+      // Active notices are few (one per escalated open problem), so the counts cover the whole subtree.
+      let after: string | undefined;
+      for (;;) {
+        const rows = await v.reader.listSubtree('escalation', query.unitId, { afterKey: after, limit: 1000 });
+        for (const row of rows) {
+          const level = (byLevelAndColour[String(row.level)] ??= {});
+          level[row.colour] = (level[row.colour] ?? 0) + 1;
+          after = row.problemId;
+        }
+        if (rows.length < 1000) break;
+      }
+      const page = await pageOf(
+        v.reader,
+        'escalation',
+        query.unitId,
+        query.cursor,
+        limit,
+        (row) => (query.level === undefined || row.level === query.level) && (query.colour === undefined || row.colour === (query.colour as Colour)),
+        (row) => row.problemId,
+        ({ ancestors: _a, ...rest }) => rest,
+      );
+      return { ...page, byLevelAndColour, ...stamp(v) };
+    },
+
+    async listingBoard(query) {
+      const limit = pageLimit(query.limit);
+      const v = await view(query);
+      await unitOf(v.reader, query.unitId);
+      const active = query.active ?? true;
+      const page = await pageOf(v.reader, 'listing', query.unitId, query.cursor, limit, (row) => row.active === active, (r) => r.listingId, ({ ancestors: _a, ...rest }) => rest);
+      return { ...page, ...stamp(v) };
+    },
+
+    async itemHistory(problemId) {
+      const streamId = problemStreamId(problemId);
+      const events = await deps.eventStore.readStream(streamId);
+      const verification = await deps.eventStore.verifyStream(streamId);
+      return {
+        problemId,
+        events: events.map((e) => ({
+          position: e.position.toString(),
+          revision: e.revision,
+          type: e.type,
+          data: e.data,
+          actor: e.metadata.actor,
+          occurredAt: e.metadata.occurredAt,
+          recordedAt: e.metadata.recordedAt,
+          eventId: e.metadata.eventId,
+          correlationId: e.metadata.correlationId,
+          causationId: e.metadata.causationId,
+          hash: e.metadata.hash,
+          prevHash: e.metadata.prevHash,
+        })),
+        verification: verification.ok
+          ? verification
+          : { ...verification, brokenAt: { ...verification.brokenAt, position: verification.brokenAt.position.toString() } },
+      };
+    },
+  };
+}
