@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 
+// Test assertions read arbitrary JSON shapes; typing each response would only restate the schemas.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export interface ApiResponse<T = any> {
   status: number;
   headers: Headers;
-  // Test assertions read arbitrary JSON shapes; typing each response would only restate the schemas.
   body: T;
   text: string;
 }
