@@ -15,7 +15,8 @@ export const initialUnitState: UnitState = { status: 'unregistered' };
 export function evolveUnit(state: UnitState, event: UnitEvent): UnitState {
   switch (event.type) {
     case 'UnitRegistered':
-      return { status: 'registered', ...event.data };
+      // Registration happens once; a stray repeat in a stream never renames or moves a unit.
+      return state.status === 'unregistered' ? { status: 'registered', ...event.data } : state;
     default:
       return state;
   }
