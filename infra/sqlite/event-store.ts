@@ -1,7 +1,5 @@
 import Database from 'better-sqlite3';
 import type { NewEvent, RecordedEvent } from '../../events/envelope.js';
-import { newEventMetadataSchema } from '../../events/envelope.js';
-import { invalid } from '../../events/errors.js';
 import {
   type AppendResult,
   type EventFilter,
@@ -13,10 +11,10 @@ import {
   type Subscription,
   type VerificationResult,
   StreamNotFoundError,
-  WrongExpectedVersionError,
 } from '../../services/ports/event-store.js';
+import { checkExpected, validateNewEvents } from '../event-store/append-rules.js';
 import { ChainVerifier, linkEvent } from '../event-store/audit-chain.js';
-import { assertDistinctEventIds, resolveRepeatedAppend, type StoredEventRef } from '../event-store/idempotency.js';
+import { resolveRepeatedAppend, type StoredEventRef } from '../event-store/idempotency.js';
 
 export interface SqliteEventStoreOptions {
   /** The database file; created with its schema when missing. */
@@ -74,28 +72,6 @@ interface PendingAppend {
 
 function isUniqueViolation(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === 'SQLITE_CONSTRAINT_UNIQUE';
-}
-
-function checkExpected(streamId: string, expected: ExpectedRevision, current: number): void {
-  const ok =
-    expected.kind === 'any' ||
-    (expected.kind === 'noStream' && current === -1) ||
-    (expected.kind === 'streamExists' && current >= 0) ||
-    (expected.kind === 'exact' && expected.revision === current);
-  if (!ok) throw new WrongExpectedVersionError(streamId, expected, current);
-}
-
-function validateNewEvents(streamId: string, events: readonly NewEvent[]): void {
-  if (typeof streamId !== 'string' || streamId.length === 0) throw invalid('store.stream_id', 'stream id must be a non-empty string');
-  if (events.length === 0) throw invalid('store.empty_append', `append to ${streamId} carries no events`);
-  for (const event of events) {
-    if (typeof event.type !== 'string' || event.type.length === 0) throw invalid('store.event_type', 'event type must be a non-empty string');
-    const parsed = newEventMetadataSchema.safeParse(event.metadata);
-    if (!parsed.success) {
-      throw invalid('store.event_metadata', `event ${event.type} has invalid metadata`, { issues: parsed.error.issues });
-    }
-  }
-  assertDistinctEventIds(events);
 }
 
 /**
