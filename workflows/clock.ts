@@ -48,8 +48,9 @@ export interface PastLateness {
   deadline: string;
   /** Highest escalation level reached in that cycle. */
   level: number;
+  /** How late the cycle ended (negative when it ended before its deadline). */
   overdueMs: number;
-  endedBy: 'DeadlineExtended' | 'ProblemReopened';
+  endedBy: 'DeadlineExtended' | 'ProblemCleared';
 }
 
 export interface ClockState {
@@ -234,7 +235,9 @@ export function applyEvent(state: ClockState | undefined, event: ClockEvent): Cl
       return { ...s, measures: s.measures.filter((m) => m.measureId !== str(d, 'measureId')) };
     case 'DeadlineExtended':
     case 'ProblemReopened': {
-      const lateness = recordLateness(s, event.occurredAt, event.type);
+      // A cleared item's lateness was recorded when it was cleared.
+      const lateness =
+        event.type === 'DeadlineExtended' ? recordLateness(s, event.occurredAt, 'DeadlineExtended') : s.lateness;
       // A look-back reopening asks the responsible unit to sign for the item again.
       const signAgain =
         event.type === 'ProblemReopened'
@@ -250,7 +253,7 @@ export function applyEvent(state: ClockState | undefined, event: ClockEvent): Cl
       return { ...restarted, colour: 'none' };
     }
     case 'ProblemCleared':
-      return { ...s, status: 'cleared' };
+      return { ...s, status: 'cleared', lateness: recordLateness(s, event.occurredAt, 'ProblemCleared') };
     case 'WarningColourChanged':
       return { ...s, colour: d.colour as WarningColour };
     case 'ReminderIssued':

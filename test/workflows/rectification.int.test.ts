@@ -1,148 +1,56 @@
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
-import { formatInstant } from '../../events/time.js';
-import { createTimeSkippingEnv } from '../../infra/temporal/test-env.js';
-import { startReactor, type Reactor } from '../../services/reactor.js';
-import { clockQuery, rectificationWorkflowId } from '../../workflows/rectification.contract.js';
-import { bundleWorkflows, startWorker, type RunningWorker } from '../../workflows/worker.js';
+import { expect, it } from 'vitest';
+import { rectificationWorkflowId } from '../../workflows/rectification.contract.js';
 import { describeWithService } from '../setup/services.js';
+import { useClockHarness } from './harness.js';
 import {
   cadre,
   clockRecords,
   DAY,
   eventually,
   HOUR,
-  openWorld,
+  inspector,
   readProblem,
-  registerUnits,
   runCommand,
   supervisor,
-  testPolicy,
   units,
-  type World,
 } from './world.js';
 
 const { village, township, county, prefecture } = units;
+const reason = expect.any(String);
+const blue = (at: number) => [
+  { type: 'ReminderIssued', data: { kind: 'deadline_approaching', level: 0, recipients: [village.unitId] }, at },
+  { type: 'WarningColourChanged', data: { colour: 'blue', reason: 'deadline approaching' }, at },
+];
+const remind = (at: number) => ({
+  type: 'ReminderIssued',
+  data: { kind: 'deadline_approaching', level: 0, recipients: [village.unitId] },
+  at,
+});
+const escalated = (level: number, toUnitId: string, at: number) => ({
+  type: 'ProblemEscalated',
+  data: { level, toUnitId, colour: 'red', reason },
+  at,
+});
 
 describeWithService('redis', 'rectification workflow on the time-skipping server', (redisUrl) => {
-  let env: TestWorkflowEnvironment;
-  let bundle: WorkflowBundleWithSourceMap;
-  let world: World;
-  let worker: RunningWorker | undefined;
-  let reactor: Reactor | undefined;
-  let t0: number;
-  let taskQueue: string;
-  let n = 0;
-
-  beforeAll(async () => {
-    [env, bundle] = await Promise.all([createTimeSkippingEnv(), bundleWorkflows()]);
-  });
-  afterAll(async () => {
-    await env?.teardown();
-  });
-
-  beforeEach(async () => {
-    world = await openWorld(redisUrl);
-    taskQueue = `rectification-test-${++n}-${Date.now()}`;
-    t0 = await env.currentTimeMs();
-    await registerUnits(world.store, iso(t0));
-    worker = await begin();
-    reactor = await startReactor({
-      store: world.store,
-      temporal: env.client,
-      taskQueue,
-      checkpoints: world.checkpoints,
-      logger: world.logger,
-    });
-  });
-  afterEach(async () => {
-    await reactor?.stop();
-    await worker?.stop();
-    await world.close();
-  });
-
-  const begin = () =>
-    startWorker({
-      connection: env.nativeConnection,
-      namespace: env.namespace ?? 'default',
-      taskQueue,
-      store: world.store,
-      notifier: world.notifier,
-      logger: world.logger,
-      workflowBundle: bundle,
-    });
-
-  const iso = (ms: number) => formatInstant(ms, 'Asia/Shanghai');
-
-  async function findProblem(problemId: string, deadlineMs: number) {
-    await runCommand(
-      world.store,
-      {
-        type: 'findProblem',
-        problemId,
-        targetUnitId: village.unitId,
-        responsibleUnitId: village.unitId,
-        category: 'housing',
-        source: 'inspection',
-        description: '危房改造未完成',
-        severity: 'medium',
-        deadline: iso(deadlineMs),
-        policy: testPolicy,
-      },
-      supervisor,
-      iso(t0),
-    );
-  }
-
-  /** Waits (real time) until the workflow has applied the problem's stream up to its last clock event. */
-  async function delivered(problemId: string, predicate: (view: NonNullable<Awaited<ReturnType<typeof query>>>) => boolean) {
-    return eventually(async () => {
-      const view = await query(problemId).catch(() => null);
-      return view && predicate(view) ? view : undefined;
-    });
-  }
-  const query = (problemId: string) =>
-    env.client.workflow.getHandle(rectificationWorkflowId(problemId)).query(clockQuery);
+  const h = useClockHarness(redisUrl);
 
   it('given a 30-day deadline, acknowledged: two blue reminders, then village → township → county → prefecture, then a repeat at the top', async () => {
-    const deadline = t0 + 30 * DAY;
-    await findProblem('p-ladder', deadline);
-    await runCommand(world.store, { type: 'acknowledgeProblem', problemId: 'p-ladder' }, cadre, iso(t0 + HOUR));
-    await delivered('p-ladder', (v) => v.acknowledged);
+    const deadline = h.t0 + 30 * DAY;
+    await h.findProblem('p-ladder', deadline);
+    await runCommand(h.world.store, { type: 'acknowledgeProblem', problemId: 'p-ladder' }, cadre, h.iso(h.t0 + HOUR));
+    await h.until('p-ladder', (v) => v.acknowledged);
 
     const wall = Date.now();
-    await env.sleep(42 * DAY);
+    await h.env.sleep(42 * DAY);
     const wallMs = Date.now() - wall;
 
-    const records = clockRecords(await readProblem(world.store, 'p-ladder'));
-    expect(records).toEqual([
-      {
-        type: 'ReminderIssued',
-        data: { kind: 'deadline_approaching', level: 0, recipients: [village.unitId] },
-        at: deadline - 3 * DAY,
-      },
-      { type: 'WarningColourChanged', data: { colour: 'blue', reason: 'deadline approaching' }, at: deadline - 3 * DAY },
-      {
-        type: 'ReminderIssued',
-        data: { kind: 'deadline_approaching', level: 0, recipients: [village.unitId] },
-        at: deadline - 1 * DAY,
-      },
-      {
-        type: 'ProblemEscalated',
-        data: { level: 1, toUnitId: township.unitId, colour: 'red', reason: expect.any(String) },
-        at: deadline,
-      },
-      {
-        type: 'ProblemEscalated',
-        data: { level: 2, toUnitId: county.unitId, colour: 'red', reason: expect.any(String) },
-        at: deadline + 3 * DAY,
-      },
-      {
-        type: 'ProblemEscalated',
-        data: { level: 3, toUnitId: prefecture.unitId, colour: 'red', reason: expect.any(String) },
-        at: deadline + 6 * DAY,
-      },
+    expect(clockRecords(await readProblem(h.world.store, 'p-ladder'))).toEqual([
+      ...blue(deadline - 3 * DAY),
+      remind(deadline - DAY),
+      escalated(1, township.unitId, deadline),
+      escalated(2, county.unitId, deadline + 3 * DAY),
+      escalated(3, prefecture.unitId, deadline + 6 * DAY),
       {
         type: 'ReminderIssued',
         data: { kind: 'overdue', level: 3, recipients: [prefecture.unitId, village.unitId] },
@@ -151,19 +59,166 @@ describeWithService('redis', 'rectification workflow on the time-skipping server
     ]);
     expect(wallMs).toBeLessThan(30_000);
 
-    const view = await query('p-ladder');
+    const view = await h.query('p-ladder');
     expect(view).toMatchObject({ level: 3, colour: 'red', currentUnitId: prefecture.unitId, status: 'open' });
-    expect(view?.next).toMatchObject({ action: 'overdue_reminder', at: iso(deadline + 16 * DAY) });
+    expect(view?.next).toMatchObject({ action: 'overdue_reminder', at: h.iso(deadline + 16 * DAY) });
 
-    // Every recorded step was also announced on Redis, once per event id at least.
-    const escalated = (await readProblem(world.store, 'p-ladder')).filter((e) => e.type === 'ProblemEscalated');
+    // Every escalation was announced on Redis to the unit it went to.
+    const stored = (await readProblem(h.world.store, 'p-ladder')).filter((e) => e.type === 'ProblemEscalated');
     await eventually(() =>
-      escalated.every((e) => world.notifications.some((m) => m.eventId === e.metadata.eventId)) ? true : undefined,
+      stored.every((e) => h.world.notifications.some((m) => m.eventId === e.metadata.eventId)) ? true : undefined,
     );
-    expect(world.notifications.filter((m) => m.kind === 'escalation').map((m) => m.recipients)).toEqual([
+    expect(h.world.notifications.filter((m) => m.kind === 'escalation').map((m) => m.recipients)).toEqual([
       [township.unitId],
       [county.unitId],
       [prefecture.unitId],
+    ]);
+  });
+
+  it('given an item nobody acknowledges and a measure due in 10 days: acknowledge reminder then yellow, and the assignee is reminded of the measure', async () => {
+    const deadline = h.t0 + 30 * DAY;
+    const t0 = await h.findProblem('p-unsigned', deadline);
+    await runCommand(
+      h.world.store,
+      {
+        type: 'assignMeasure',
+        problemId: 'p-unsigned',
+        measureId: 'm-roof',
+        description: '修缮屋顶',
+        assigneeUnitId: village.unitId,
+        deadline: h.iso(t0 + 10 * DAY),
+      },
+      cadre,
+      h.iso(t0),
+    );
+    await h.until('p-unsigned', (v) => v.revision >= 1);
+
+    await h.env.sleep(12 * DAY);
+
+    expect(clockRecords(await readProblem(h.world.store, 'p-unsigned'))).toEqual([
+      {
+        type: 'ReminderIssued',
+        data: { kind: 'acknowledge', level: 0, recipients: [village.unitId] },
+        at: t0 + 2 * DAY,
+      },
+      {
+        type: 'WarningColourChanged',
+        data: { colour: 'yellow', reason: 'not acknowledged within the policy window' },
+        at: t0 + 2 * DAY,
+      },
+      { type: 'ReminderIssued', data: { kind: 'deadline_approaching', level: 0, recipients: [village.unitId] }, at: t0 + 9 * DAY },
+      { type: 'ReminderIssued', data: { kind: 'overdue', level: 0, recipients: [village.unitId] }, at: t0 + 10 * DAY },
+    ]);
+    expect(await h.query('p-unsigned')).toMatchObject({ colour: 'yellow', acknowledged: false, level: 0 });
+  });
+
+  it('given an extension by 10 days before the deadline, when time passes: every later step moves by 10 days', async () => {
+    const deadline = h.t0 + 30 * DAY;
+    await h.findProblem('p-extend', deadline);
+    await runCommand(h.world.store, { type: 'acknowledgeProblem', problemId: 'p-extend' }, cadre, h.iso(h.t0 + HOUR));
+    await h.until('p-extend', (v) => v.acknowledged);
+    await h.env.sleep(20 * DAY);
+
+    const extended = deadline + 10 * DAY;
+    await runCommand(
+      h.world.store,
+      { type: 'extendDeadline', problemId: 'p-extend', deadline: h.iso(extended), reason: '雨季施工困难' },
+      supervisor,
+      h.iso(await h.now()),
+    );
+    await h.until('p-extend', (v) => v.deadline === h.iso(extended));
+    await h.env.sleep(30 * DAY);
+
+    expect(clockRecords(await readProblem(h.world.store, 'p-extend'))).toEqual([
+      ...blue(extended - 3 * DAY),
+      remind(extended - DAY),
+      escalated(1, township.unitId, extended),
+      escalated(2, county.unitId, extended + 3 * DAY),
+      escalated(3, prefecture.unitId, extended + 6 * DAY),
+    ]);
+  });
+
+  it('given an item escalated once, when it is cleared: the ladder stops and the workflow completes', async () => {
+    const deadline = h.t0 + 30 * DAY;
+    await h.findProblem('p-clear', deadline);
+    await runCommand(h.world.store, { type: 'acknowledgeProblem', problemId: 'p-clear' }, cadre, h.iso(h.t0 + HOUR));
+    await h.until('p-clear', (v) => v.acknowledged);
+    await h.env.sleep(31 * DAY);
+    await h.until('p-clear', (v) => v.level === 1);
+
+    const now = await h.now();
+    await runCommand(
+      h.world.store,
+      { type: 'submitRectification', problemId: 'p-clear', summary: '已完成整改', evidence: [] },
+      cadre,
+      h.iso(now),
+    );
+    await runCommand(h.world.store, { type: 'clearProblem', problemId: 'p-clear' }, supervisor, h.iso(now));
+    const result = await h.env.client.workflow.getHandle(rectificationWorkflowId('p-clear')).result();
+    expect(result).toEqual({ problemId: 'p-clear', status: 'cleared', level: 1 });
+
+    await h.env.sleep(20 * DAY);
+    expect(clockRecords(await readProblem(h.world.store, 'p-clear'))).toEqual([
+      ...blue(deadline - 3 * DAY),
+      remind(deadline - DAY),
+      escalated(1, township.unitId, deadline),
+    ]);
+  });
+
+  it('given a cleared item that was late, when a look-back reopens it: the clock restarts (sign again, remind, escalate) and the old lateness stays', async () => {
+    const deadline = h.t0 + 30 * DAY;
+    await h.findProblem('p-reopen', deadline);
+    await runCommand(h.world.store, { type: 'acknowledgeProblem', problemId: 'p-reopen' }, cadre, h.iso(h.t0 + HOUR));
+    await h.until('p-reopen', (v) => v.acknowledged);
+    await h.env.sleep(31 * DAY);
+    await h.until('p-reopen', (v) => v.level === 1);
+    const clearedAt = await h.now();
+    await runCommand(
+      h.world.store,
+      { type: 'submitRectification', problemId: 'p-reopen', summary: '已完成整改', evidence: [] },
+      cadre,
+      h.iso(clearedAt),
+    );
+    await runCommand(h.world.store, { type: 'clearProblem', problemId: 'p-reopen' }, supervisor, h.iso(clearedAt));
+    await h.env.client.workflow.getHandle(rectificationWorkflowId('p-reopen')).result();
+    await h.env.sleep(9 * DAY);
+
+    const reopenedAt = await h.now();
+    const newDeadline = reopenedAt + 10 * DAY;
+    await runCommand(
+      h.world.store,
+      { type: 'reopenProblem', problemId: 'p-reopen', reason: '回头看发现屋顶仍漏雨', deadline: h.iso(newDeadline) },
+      inspector,
+      h.iso(reopenedAt),
+    );
+    const view = await h.until('p-reopen', (v) => v.status === 'open' && v.deadline === h.iso(newDeadline));
+    expect(view.lateness).toEqual([
+      {
+        cycleId: expect.any(String),
+        deadline: h.iso(deadline),
+        level: 1,
+        overdueMs: clearedAt - deadline,
+        endedBy: 'ProblemCleared',
+      },
+    ]);
+    await h.env.sleep(20 * DAY);
+
+    expect(clockRecords(await readProblem(h.world.store, 'p-reopen'))).toEqual([
+      ...blue(deadline - 3 * DAY),
+      remind(deadline - DAY),
+      escalated(1, township.unitId, deadline),
+      // After the reopening: the unit must sign again, and the ladder starts over from the first level.
+      { type: 'ReminderIssued', data: { kind: 'acknowledge', level: 0, recipients: [village.unitId] }, at: reopenedAt + 2 * DAY },
+      {
+        type: 'WarningColourChanged',
+        data: { colour: 'yellow', reason: 'not acknowledged within the policy window' },
+        at: reopenedAt + 2 * DAY,
+      },
+      remind(newDeadline - 3 * DAY),
+      remind(newDeadline - DAY),
+      escalated(1, township.unitId, newDeadline),
+      escalated(2, county.unitId, newDeadline + 3 * DAY),
+      escalated(3, prefecture.unitId, newDeadline + 6 * DAY),
     ]);
   });
 });

@@ -26,6 +26,7 @@ import { expected, StreamNotFoundError, type EventStore } from '../../services/p
 export interface World {
   dir: string;
   storePath: string;
+  channel: string;
   store: EventStore;
   checkpoints: ReturnType<typeof createSqliteCheckpointStore>;
   notifier: ReturnType<typeof createRedisNotifier>;
@@ -51,6 +52,7 @@ export async function openWorld(redisUrl: string): Promise<World> {
   return {
     dir,
     storePath,
+    channel,
     store,
     checkpoints,
     notifier: createRedisNotifier({ redis: publisher, channel }),

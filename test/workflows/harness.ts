@@ -1,0 +1,114 @@
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
+import { formatInstant } from '../../events/time.js';
+import { createTimeSkippingEnv } from '../../infra/temporal/test-env.js';
+import { startReactor, type Reactor } from '../../services/reactor.js';
+import type { ClockView } from '../../workflows/clock.js';
+import { clockQuery, rectificationWorkflowId } from '../../workflows/rectification.contract.js';
+import { bundleWorkflows, startWorker, type RunningWorker } from '../../workflows/worker.js';
+import { eventually, openWorld, registerUnits, runCommand, supervisor, testPolicy, units, type World } from './world.js';
+
+/**
+ * Hooks for a describe block: one time-skipping server and workflow bundle for the file; per test a
+ * fresh world (SQLite store, Redis channel), a task queue of its own, a worker and a reactor.
+ */
+export function useClockHarness(redisUrl: string) {
+  const h = {
+    env: undefined as unknown as TestWorkflowEnvironment,
+    bundle: undefined as unknown as WorkflowBundleWithSourceMap,
+    world: undefined as unknown as World,
+    worker: undefined as RunningWorker | undefined,
+    reactor: undefined as Reactor | undefined,
+    t0: 0,
+    taskQueue: '',
+    iso: (ms: number) => formatInstant(ms, 'Asia/Shanghai'),
+    async startWorker() {
+      h.worker = await startWorker({
+        connection: h.env.nativeConnection,
+        namespace: h.env.namespace ?? 'default',
+        taskQueue: h.taskQueue,
+        store: h.world.store,
+        notifier: h.world.notifier,
+        logger: h.world.logger,
+        workflowBundle: h.bundle,
+      });
+      return h.worker;
+    },
+    async startReactor() {
+      h.reactor = await startReactor({
+        store: h.world.store,
+        temporal: h.env.client,
+        taskQueue: h.taskQueue,
+        checkpoints: h.world.checkpoints,
+        logger: h.world.logger,
+      });
+      return h.reactor;
+    },
+    /** Current time of the time-skipping server. */
+    now: () => h.env.currentTimeMs(),
+    query: (problemId: string) => h.env.client.workflow.getHandle(rectificationWorkflowId(problemId)).query(clockQuery),
+    /** Waits (real time) until the workflow's clock satisfies `predicate` (events were delivered). */
+    async until(problemId: string, predicate: (view: ClockView) => boolean): Promise<ClockView> {
+      return eventually(async () => {
+        const view = await h.query(problemId).catch(() => null);
+        return view && predicate(view) ? view : undefined;
+      });
+    },
+    problems: [] as string[],
+    /** Finds a problem at the server's current time, which it returns. */
+    async findProblem(problemId: string, deadlineMs: number): Promise<number> {
+      const now = await h.now();
+      h.problems.push(problemId);
+      await runCommand(
+        h.world.store,
+        {
+          type: 'findProblem',
+          problemId,
+          targetUnitId: units.village.unitId,
+          responsibleUnitId: units.village.unitId,
+          category: 'housing',
+          source: 'inspection',
+          description: '危房改造未完成',
+          severity: 'medium',
+          deadline: h.iso(deadlineMs),
+          policy: testPolicy,
+        },
+        supervisor,
+        h.iso(now),
+      );
+      return now;
+    },
+  };
+  let n = 0;
+
+  beforeAll(async () => {
+    [h.env, h.bundle] = await Promise.all([createTimeSkippingEnv(), bundleWorkflows()]);
+  });
+  afterAll(async () => {
+    await h.env?.teardown();
+  });
+  beforeEach(async () => {
+    h.world = await openWorld(redisUrl);
+    h.taskQueue = `rectification-test-${++n}-${Date.now()}`;
+    h.t0 = await h.env.currentTimeMs();
+    await registerUnits(h.world.store, h.iso(h.t0));
+    await h.startWorker();
+    await h.startReactor();
+  });
+  afterEach(async () => {
+    // Open workflows of a finished test would keep timers on the shared server that nobody serves.
+    for (const problemId of h.problems.splice(0)) {
+      await h.env.client.workflow
+        .getHandle(rectificationWorkflowId(problemId))
+        .terminate('test over')
+        .catch(() => undefined);
+    }
+    await h.reactor?.stop();
+    await h.worker?.stop();
+    await h.world.close();
+    h.reactor = undefined;
+    h.worker = undefined;
+  });
+  return h;
+}
