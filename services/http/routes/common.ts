@@ -74,7 +74,7 @@ export const commandResponses = { 200: commandResultSchema, ...errorResponses };
 export const createdResponses = { 201: commandResultSchema, ...errorResponses };
 
 /** Commands that carry nothing but the path: an empty JSON object or no body at all. */
-export const emptyBody = z.strictObject({}).optional();
+export const emptyBody = z.strictObject({}).nullish();
 
 export const idempotencyHeaders = z.object({
   'idempotency-key': z.string().optional().describe('Makes a retried POST safe: the same key and body return the original response'),
