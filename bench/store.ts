@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import type { DomainEvent, NewEvent } from '../events/envelope.js';
 import { POLICY_V1 } from '../events/problem/policy.js';
 import { decodeEvent } from '../events/registry.js';
+import { householdDecider } from '../events/household/decider.js';
 import { problemDecider } from '../events/problem/decider.js';
 import { openSqliteEventStore } from '../infra/sqlite/event-store.js';
 import { type EventStore, expected } from '../services/ports/event-store.js';
@@ -26,8 +27,6 @@ const CONCURRENT_COMMANDS = Number(process.env.BENCH_CONCURRENT ?? 12_800);
 const WRITERS = 64;
 const ROUNDS = 4;
 const REPLAY_ROUNDS = Number(process.env.BENCH_REPLAY_ROUNDS ?? 2);
-// TODO(H3): household streams join the replay once events/household/decider.ts lands.
-const HOUSEHOLDS = false;
 
 // ---------------------------------------------------------------------------------------------------
 // Realistic events: problem lifecycles and household plans, with Chinese text, valid for the registry.
@@ -142,7 +141,7 @@ function householdLife(id: number): NewEvent[] {
 function* lives(total: number): Generator<[string, NewEvent[]]> {
   let produced = 0;
   for (let i = 0; produced < total; i++) {
-    const [streamId, events] = HOUSEHOLDS && i % 3 === 2 ? [`household-H${i}`, householdLife(i)] : [`problem-P${i}`, problemLife(i)];
+    const [streamId, events] = i % 3 === 2 ? [`household-H${i}`, householdLife(i)] : [`problem-P${i}`, problemLife(i)];
     const take = events.slice(0, total - produced);
     produced += take.length;
     yield [streamId, take];
@@ -161,7 +160,7 @@ const asEvolver = <S, E extends DomainEvent>(prefix: string, d: { initialState: 
   // The registry has validated the event against its type's schema, so it is one of the decider's events.
   evolve: (state, e) => d.evolve(state as S, e as E),
 });
-const ledgerEvolvers: Evolver[] = [asEvolver('problem-', problemDecider)];
+const ledgerEvolvers: Evolver[] = [asEvolver('problem-', problemDecider), asEvolver('household-', householdDecider)];
 
 // ---------------------------------------------------------------------------------------------------
 // Measurements.
@@ -300,8 +299,14 @@ async function child(kind: string, path: string) {
     return;
   }
   const result = kind === 'raw' ? rawRead(path) : await replay(path);
-  process.send!({ ...result, peakRssMb: process.resourceUsage().maxRSS / 1024 } satisfies ChildResult);
-  process.disconnect();
+  const report: ChildResult = { ...result, peakRssMb: process.resourceUsage().maxRSS / 1024 };
+  // Run by hand (`tsx bench/store.ts replay <file>`) there is no parent to tell: print instead.
+  if (process.send) {
+    process.send(report);
+    process.disconnect();
+  } else {
+    console.log(JSON.stringify(report));
+  }
 }
 
 async function main() {
