@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify from 'fastify';
 import { pino } from 'pino';
 import { escalationPolicySchema, type EscalationPolicyInput } from '../../../events/problem/index.js';
 import { createLogNotifier } from '../../../infra/notifier/index.js';
@@ -70,7 +70,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
   await api.start();
   const idempotency = createSqliteIdempotencyStore(join(dataDir, 'idempotency.db'));
 
-  const app: FastifyInstance = Fastify({ loggerInstance: logger, bodyLimit: options.bodyLimit ?? 64 * 1024, ...correlationIdOptions });
+  const app = Fastify({ loggerInstance: logger, bodyLimit: options.bodyLimit ?? 64 * 1024, ...correlationIdOptions });
   await app.register(httpApi, {
     services: api.services,
     verifyToken: createTokenVerifier({ algorithm: 'HS256', secret }),
