@@ -13,7 +13,7 @@ import { eventually, openWorld, registerUnits, runCommand, supervisor, testPolic
  * Hooks for a describe block: one time-skipping server and workflow bundle for the file; per test a
  * fresh world (SQLite store, Redis channel), a task queue of its own, a worker and a reactor.
  */
-export function useClockHarness(redisUrl: string) {
+export function useClockHarness(redisUrl: string, options: { inProcessWorker?: boolean } = {}) {
   const h = {
     env: undefined as unknown as TestWorkflowEnvironment,
     bundle: undefined as unknown as WorkflowBundleWithSourceMap,
@@ -93,7 +93,7 @@ export function useClockHarness(redisUrl: string) {
     h.taskQueue = `rectification-test-${++n}-${Date.now()}`;
     h.t0 = await h.env.currentTimeMs();
     await registerUnits(h.world.store, h.iso(h.t0));
-    await h.startWorker();
+    if (options.inProcessWorker ?? true) await h.startWorker();
     await h.startReactor();
   });
   afterEach(async () => {
