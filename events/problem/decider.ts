@@ -3,7 +3,7 @@ import { type ActorRef, type Evidence, makeEvent } from '../common.js';
 import { assertNever, type DecideContext, type Decider } from '../decider.js';
 import { forbid, invalid, notFound, refuse } from '../errors.js';
 import { compareInstants, resolveDeadline, toEpochMs } from '../time.js';
-import { ancestorsOf, isStrictlyAbove, isWithin } from '../unit/hierarchy.js';
+import { ancestorsOf, type HierarchyView, isStrictlyAbove, isWithin, type UnitLevel } from '../unit/hierarchy.js';
 import type { ProblemCommand, ProblemCommandOf } from './commands.js';
 import {
   deadlineExtendedSchema,
@@ -248,6 +248,19 @@ export const isReadyToClear = (p: OpenProblem) =>
 
 /** Overdue at `now`: not cleared and past the deadline. */
 export const isOverdue = (p: OpenProblem, now: string) => p.status !== 'cleared' && compareInstants(now, p.deadline) > 0;
+
+/**
+ * The units an overdue problem escalates to, level 1 first: the responsible unit's ancestors up to and
+ * including the first one at the policy's top level (or the root).
+ */
+export function escalationLadder(hierarchy: HierarchyView, responsibleUnitId: string, topLevel: UnitLevel): string[] {
+  const ladder: string[] = [];
+  for (const unitId of ancestorsOf(hierarchy, responsibleUnitId)) {
+    ladder.push(unitId);
+    if (hierarchy.levelOf(unitId) === topLevel) break;
+  }
+  return ladder;
+}
 
 // ---------------------------------------------------------------------------------------------------
 // Decide
@@ -547,16 +560,22 @@ export function decideProblem(command: ProblemCommand, state: ProblemState, cont
           { level: command.level, currentLevel: p.escalationLevel },
         );
       }
-      // Level n goes to the n-th unit above the responsible unit.
-      const expected = ancestorsOf(hierarchy, p.responsibleUnitId)[command.level - 1];
-      if (expected !== command.toUnitId) {
+      // Level n goes to the n-th unit above the responsible unit, never past the policy's top level.
+      const ladder = escalationLadder(hierarchy, p.responsibleUnitId, p.policy.topLevel);
+      const expected = ladder[command.level - 1];
+      if (expected === undefined) {
         throw refuse(
-          'problem.escalate.wrong_unit',
-          expected === undefined
-            ? `there is no unit ${command.level} level(s) above ${p.responsibleUnitId}`
-            : `level ${command.level} escalates to ${expected}, not ${command.toUnitId}`,
-          { level: command.level, toUnitId: command.toUnitId, expectedUnitId: expected ?? null },
+          'problem.escalate.beyond_top',
+          `level ${command.level} is above the top of the ladder (${ladder.length} level(s) up to the ${p.policy.topLevel})`,
+          { level: command.level, ladder },
         );
+      }
+      if (expected !== command.toUnitId) {
+        throw refuse('problem.escalate.wrong_unit', `level ${command.level} escalates to ${expected}, not ${command.toUnitId}`, {
+          level: command.level,
+          toUnitId: command.toUnitId,
+          expectedUnitId: expected,
+        });
       }
       return [
         makeEvent('ProblemEscalated', problemEscalatedSchema, {

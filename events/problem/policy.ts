@@ -50,11 +50,19 @@ export const escalationPolicySchema = z.strictObject({
 export type EscalationPolicy = z.infer<typeof escalationPolicySchema>;
 export type EscalationPolicyInput = z.input<typeof escalationPolicySchema>;
 
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
 /**
  * Version 1 of the policy. Kept verbatim for ever: upcasters of old events refer to it, so it must not
  * change even when the default moves on. Write a POLICY_V2 instead.
  */
-export const POLICY_V1: EscalationPolicy = Object.freeze({
+export const POLICY_V1: EscalationPolicy = deepFreeze({
   version: 1,
   timeZone: DEFAULT_TIME_ZONE,
   acknowledgeWithin: 'P2D',
@@ -65,7 +73,7 @@ export const POLICY_V1: EscalationPolicy = Object.freeze({
   severityOverrides: {
     high: { acknowledgeWithin: 'P1D', escalationInterval: 'P1D' },
   },
-}) as EscalationPolicy;
+});
 
 /** The policy frozen into new problems unless the command names another. */
 export const DEFAULT_POLICY: EscalationPolicy = POLICY_V1;

@@ -3,6 +3,7 @@ import { fold } from '../../../events/decider.js';
 import type { Actor } from '../../../events/envelope.js';
 import {
   DEFAULT_POLICY,
+  escalationLadder,
   isReadyToClear,
   type OpenProblem,
   type ProblemCommand,
@@ -16,6 +17,7 @@ import {
   ctx,
   evidence,
   given,
+  hierarchy,
   NOW,
   PREFECTURE,
   QIBIE,
@@ -389,7 +391,12 @@ describe('problem stream', () => {
         .when(escalate(1, WEIXI), system)
         .thenRefused('conflict', 'problem.escalate.level_not_higher');
       given(problemDecider, [found]).when(escalate(1, PREFECTURE), system).thenRefused('conflict', 'problem.escalate.wrong_unit');
-      given(problemDecider, [found]).when(escalate(3, PREFECTURE), system).thenRefused('conflict', 'problem.escalate.wrong_unit');
+      given(problemDecider, [found]).when(escalate(3, PREFECTURE), system).thenRefused('conflict', 'problem.escalate.beyond_top');
+      // A policy whose top is the county stops the ladder there.
+      const countyTop: ProblemEvent = { ...found, data: { ...(found.data as object), policy: { ...DEFAULT_POLICY, topLevel: 'county' } } } as ProblemEvent;
+      given(problemDecider, [countyTop, escalated(1, WEIXI)]).when(escalate(2, PREFECTURE), system).thenRefused('conflict', 'problem.escalate.beyond_top');
+      expect(escalationLadder(hierarchy, QIBIE, 'prefecture')).toEqual([TACHENG, WEIXI, PREFECTURE]);
+      expect(escalationLadder(hierarchy, QIBIE, 'township')).toEqual([TACHENG]);
       given(problemDecider, [...readyToClear, cleared]).when(escalate(1, WEIXI), system).thenRefused('conflict', 'problem.escalate.cleared');
       given(problemDecider, [found]).when(escalate(1, WEIXI), ctx(actors.weixiSupervisor)).thenRefused('forbidden', 'access.role');
       given(problemDecider, [found]).when({ ...escalate(1, WEIXI), colour: 'green' as 'red' }, system).thenRefused('validation', 'event.encode');
