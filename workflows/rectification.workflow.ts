@@ -4,7 +4,6 @@ import {
   continueAsNew,
   log,
   proxyActivities,
-  proxyLocalActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -45,7 +44,9 @@ const { notify } = proxyActivities<Activities>({
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' },
 });
 
-const { loadClock } = proxyLocalActivities<Activities>({
+// A regular activity, not a local one: its completion is an event in history, ordered with the signals,
+// so replay sees the signals on the same side of it as the original run did.
+const { loadClock } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
 });

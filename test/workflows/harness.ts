@@ -1,13 +1,20 @@
+import { execFileSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { formatInstant } from '../../events/time.js';
 import { createTimeSkippingEnv } from '../../infra/temporal/test-env.js';
+import { installedTool } from '../../infra/tools/paths.js';
 import { startReactor, type Reactor } from '../../services/reactor.js';
 import type { ClockView } from '../../workflows/clock.js';
 import { clockQuery, rectificationWorkflowId } from '../../workflows/rectification.contract.js';
 import { bundleWorkflows, startWorker, type RunningWorker } from '../../workflows/worker.js';
 import { eventually, openWorld, registerUnits, runCommand, supervisor, testPolicy, units, type World } from './world.js';
+
+export const historiesDir = fileURLToPath(new URL('./histories/', import.meta.url));
 
 /**
  * Hooks for a describe block: one time-skipping server and workflow bundle for the file; per test a
@@ -56,6 +63,22 @@ export function useClockHarness(redisUrl: string, options: { inProcessWorker?: b
       });
     },
     problems: [] as string[],
+    /**
+     * With RECORD_HISTORIES=1, writes the workflow's history to test/workflows/histories/<name>.json,
+     * the fixtures the replay test checks every later version of the workflow code against.
+     */
+    async recordHistory(problemId: string, name: string) {
+      if (process.env['RECORD_HISTORIES'] !== '1') return;
+      // The CLI writes the proto JSON that historyFromJSON reads (the SDK's historyToJSON trips over
+      // vitest's module loading).
+      const cli = installedTool('temporal');
+      if (!cli) throw new Error('the temporal CLI is not installed (npm run tools)');
+      const out = execFileSync(cli, [
+        'workflow', 'show', '--workflow-id', rectificationWorkflowId(problemId),
+        '--address', h.env.address, '--namespace', h.env.namespace ?? 'default', '--output', 'json',
+      ]);
+      await writeFile(path.join(historiesDir, `${name}.json`), out);
+    },
     /** Finds a problem at the server's current time, which it returns. */
     async findProblem(problemId: string, deadlineMs: number): Promise<number> {
       const now = await h.now();

@@ -58,6 +58,7 @@ describeWithService('redis', 'rectification workflow on the time-skipping server
       },
     ]);
     expect(wallMs).toBeLessThan(30_000);
+    await h.recordHistory('p-ladder', 'ladder');
 
     const view = await h.query('p-ladder');
     expect(view).toMatchObject({ level: 3, colour: 'red', currentUnitId: prefecture.unitId, status: 'open' });
@@ -156,6 +157,7 @@ describeWithService('redis', 'rectification workflow on the time-skipping server
     await runCommand(h.world.store, { type: 'clearProblem', problemId: 'p-clear' }, supervisor, h.iso(now));
     const result = await h.env.client.workflow.getHandle(rectificationWorkflowId('p-clear')).result();
     expect(result).toEqual({ problemId: 'p-clear', status: 'cleared', level: 1 });
+    await h.recordHistory('p-clear', 'cleared');
 
     await h.env.sleep(20 * DAY);
     expect(clockRecords(await readProblem(h.world.store, 'p-clear'))).toEqual([
@@ -220,5 +222,6 @@ describeWithService('redis', 'rectification workflow on the time-skipping server
       escalated(2, county.unitId, newDeadline + 3 * DAY),
       escalated(3, prefecture.unitId, newDeadline + 6 * DAY),
     ]);
+    await h.recordHistory('p-reopen', 'reopened');
   });
 });
