@@ -88,12 +88,14 @@ async function startDevServer(
   options: TemporalProviderOptions,
   timeoutMs: number,
 ): Promise<TemporalServer> {
-  const port = await freePort();
+  // A persistent server keeps Temporal's usual ports when they are free, so the UI stays where people expect it.
+  const persistent = options.dbFilename !== undefined;
+  const port = await freePort('127.0.0.1', persistent ? 7233 : undefined);
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--namespace', namespace];
   args.push('--log-format', 'json', '--log-level', 'warn');
   let uiUrl: string | undefined;
   if (options.dbFilename) {
-    const uiPort = await freePort();
+    const uiPort = await freePort('127.0.0.1', 8233);
     args.push('--db-filename', options.dbFilename, '--ui-port', String(uiPort));
     uiUrl = `http://127.0.0.1:${uiPort}`;
   } else {

@@ -3,13 +3,21 @@ import { createWriteStream } from 'node:fs';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** A port the OS just handed out as free on `host`. */
-export function freePort(host = '127.0.0.1'): Promise<number> {
+/** `preferred` when it is free on `host`, else a port the OS just handed out as free. */
+export async function freePort(host = '127.0.0.1', preferred?: number): Promise<number> {
+  if (preferred !== undefined) {
+    const port = await listenOnce(host, preferred).catch(() => undefined);
+    if (port !== undefined) return port;
+  }
+  return listenOnce(host, 0);
+}
+
+function listenOnce(host: string, port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();
     server.once('error', reject);
-    server.listen(0, host, () => {
+    server.listen(port, host, () => {
       const address = server.address();
       server.close(() => {
         if (address && typeof address === 'object') resolve(address.port);

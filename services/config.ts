@@ -1,0 +1,114 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * All of Duban's configuration, read from the environment in one place. An empty variable counts as
+ * unset, so `FOO= npm start` falls back to the default instead of failing.
+ */
+const unset = (value: unknown): unknown => (value === '' ? undefined : value);
+const optional = <T extends z.ZodType>(schema: T) => z.preprocess(unset, schema.optional());
+const withDefault = <T extends z.ZodType>(schema: T, fallback: z.input<T>) =>
+  z.preprocess(unset, schema.default(fallback as never));
+
+const isTimeZone = (zone: string): boolean => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const EnvSchema = z.object({
+  NODE_ENV: withDefault(z.enum(['development', 'production', 'test']), 'development'),
+  PORT: withDefault(z.coerce.number().int().min(0).max(65_535), 8080),
+  HOST: withDefault(z.string().min(1), '127.0.0.1'),
+  DATA_DIR: withDefault(z.string().min(1), './data'),
+  JWT_SECRET: optional(z.string().min(32, 'must be at least 32 characters')),
+  ESDB_URL: optional(z.string().regex(/^esdb(\+discover)?:\/\/\S+$/, 'must look like esdb://host:2113?tls=false')),
+  REDIS_URL: optional(z.string().regex(/^rediss?:\/\/\S+$/, 'must look like redis://host:6379')),
+  TEMPORAL_ADDRESS: optional(z.string().regex(/^[\w.-]+:\d{1,5}$/, 'must be host:port')),
+  TEMPORAL_NAMESPACE: withDefault(z.string().min(1), 'default'),
+  ESCALATION_POLICY: optional(z.string().refine((file) => existsSync(file), 'no such file')),
+  TZ_DEFAULT: withDefault(z.string().refine(isTimeZone, 'not an IANA time zone'), 'Asia/Shanghai'),
+  LOG_LEVEL: withDefault(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'),
+  SQLITE_SYNCHRONOUS: withDefault(z.enum(['FULL', 'NORMAL']), 'FULL'),
+});
+
+export interface Config {
+  nodeEnv: 'development' | 'production' | 'test';
+  port: number;
+  host: string;
+  /** Absolute; holds the event store, Temporal's database and the development JWT secret. */
+  dataDir: string;
+  /** Undefined outside production until `withJwtSecret` supplies the development one. */
+  jwtSecret: string | undefined;
+  esdbUrl: string | undefined;
+  redisUrl: string | undefined;
+  /** Undefined: start the local Temporal dev server. */
+  temporalAddress: string | undefined;
+  temporalNamespace: string;
+  escalationPolicyFile: string | undefined;
+  defaultTimeZone: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  sqliteSynchronous: 'FULL' | 'NORMAL';
+}
+
+/** Start-up stops with this: every bad variable, by name, with what is wrong with it. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = String(issue.path[0] ?? '?');
+        return `${name}: ${issue.message} (got ${JSON.stringify(env[name])})`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  if (e.NODE_ENV === 'production' && !e.JWT_SECRET) {
+    throw new ConfigError(['JWT_SECRET: required when NODE_ENV=production (at least 32 characters)']);
+  }
+  return {
+    nodeEnv: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    dataDir: path.resolve(e.DATA_DIR),
+    jwtSecret: e.JWT_SECRET,
+    esdbUrl: e.ESDB_URL,
+    redisUrl: e.REDIS_URL,
+    temporalAddress: e.TEMPORAL_ADDRESS,
+    temporalNamespace: e.TEMPORAL_NAMESPACE,
+    escalationPolicyFile: e.ESCALATION_POLICY,
+    defaultTimeZone: e.TZ_DEFAULT,
+    logLevel: e.LOG_LEVEL,
+    sqliteSynchronous: e.SQLITE_SYNCHRONOUS,
+  };
+}
+
+export const DEV_JWT_SECRET_FILE = 'dev-jwt-secret';
+
+/**
+ * The config with a JWT secret: the configured one, or outside production a random one generated once and
+ * kept in DATA_DIR, so tokens survive a restart. `npm run token` needs it as JWT_SECRET.
+ */
+export async function withJwtSecret(config: Config): Promise<Config & { jwtSecret: string }> {
+  if (config.jwtSecret) return { ...config, jwtSecret: config.jwtSecret };
+  const file = path.join(config.dataDir, DEV_JWT_SECRET_FILE);
+  await mkdir(config.dataDir, { recursive: true });
+  const existing = await readFile(file, 'utf8').catch(() => '');
+  if (existing.trim().length >= 32) return { ...config, jwtSecret: existing.trim() };
+  const secret = randomBytes(32).toString('base64url');
+  await writeFile(file, `${secret}\n`, { mode: 0o600 });
+  return { ...config, jwtSecret: secret };
+}
