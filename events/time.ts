@@ -41,9 +41,15 @@ export function tryParseDuration(text: string): Duration | undefined {
   };
 }
 
+// Policies use a handful of durations over and over: memoise their parse.
+const durationCache = new Map<string, Duration>();
+
 export function parseDuration(text: string): Duration {
+  const cached = durationCache.get(text);
+  if (cached) return cached;
   const duration = tryParseDuration(text);
   if (!duration) throw invalid('time.duration', `not an ISO 8601 duration: ${text}`, { value: text });
+  if (durationCache.size < 1000) durationCache.set(text, Object.freeze(duration));
   return duration;
 }
 
@@ -95,29 +101,57 @@ interface WallClock {
   millisecond: number;
 }
 
-function wallClockAt(epochMs: number, timeZone: string): WallClock {
+/** Offset of the zone from UTC at an instant, in minutes, read from Intl (slow: see the cached one below). */
+function intlOffsetMinutes(epochMs: number, timeZone: string): number {
   const parts: Record<string, number> = {};
   for (const part of formatterFor(timeZone).formatToParts(new Date(epochMs))) {
     if (part.type !== 'literal') parts[part.type] = Number(part.value);
   }
+  const asUtc = Date.UTC(
+    parts.year ?? 0,
+    (parts.month ?? 1) - 1,
+    parts.day ?? 1,
+    parts.hour ?? 0,
+    parts.minute ?? 0,
+    parts.second ?? 0,
+  );
+  return Math.round((asUtc - (epochMs - (((epochMs % 1000) + 1000) % 1000))) / 60_000);
+}
+
+// Offsets memoised per zone and quarter hour (deterministic: the same tz data gives the same answer).
+// A quarter is cached only when its start and end agree, so a transition inside it is always exact.
+const QUARTER_MS = 15 * 60_000;
+const offsetCache = new Map<string, number>();
+
+/** Offset of the zone from UTC at an instant, in minutes (Asia/Shanghai: +480). */
+export function offsetMinutesAt(epochMs: number, timeZone: string): number {
+  const quarter = Math.floor(epochMs / QUARTER_MS);
+  const key = `${timeZone}|${quarter}`;
+  const cached = offsetCache.get(key);
+  if (cached !== undefined) return cached;
+  const atStart = intlOffsetMinutes(quarter * QUARTER_MS, timeZone);
+  const atEnd = intlOffsetMinutes(quarter * QUARTER_MS + QUARTER_MS - 1, timeZone);
+  if (atStart !== atEnd) return intlOffsetMinutes(epochMs, timeZone);
+  if (offsetCache.size > 50_000) offsetCache.clear();
+  offsetCache.set(key, atStart);
+  return atStart;
+}
+
+function wallClockAt(epochMs: number, timeZone: string): WallClock {
+  const local = new Date(epochMs + offsetMinutesAt(epochMs, timeZone) * 60_000);
   return {
-    year: parts.year ?? 0,
-    month: parts.month ?? 1,
-    day: parts.day ?? 1,
-    hour: parts.hour ?? 0,
-    minute: parts.minute ?? 0,
-    second: parts.second ?? 0,
-    millisecond: ((epochMs % 1000) + 1000) % 1000,
+    year: local.getUTCFullYear(),
+    month: local.getUTCMonth() + 1,
+    day: local.getUTCDate(),
+    hour: local.getUTCHours(),
+    minute: local.getUTCMinutes(),
+    second: local.getUTCSeconds(),
+    millisecond: local.getUTCMilliseconds(),
   };
 }
 
 const wallClockAsUtcMs = (w: WallClock) =>
   Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second, w.millisecond);
-
-/** Offset of the zone from UTC at an instant, in minutes (Asia/Shanghai: +480). */
-export function offsetMinutesAt(epochMs: number, timeZone: string): number {
-  return Math.round((wallClockAsUtcMs(wallClockAt(epochMs, timeZone)) - epochMs) / 60_000);
-}
 
 /** The instant a wall-clock reading in a zone denotes (for a gap or overlap, the earlier offset wins). */
 function epochOfWallClock(w: WallClock, timeZone: string): number {
@@ -131,8 +165,8 @@ const pad = (n: number, width = 2) => String(n).padStart(width, '0');
 
 /** Formats an instant as ISO 8601 with the zone's offset, e.g. `2020-06-30T23:59:59.999+08:00`. */
 export function formatInstant(epochMs: number, timeZone: string = DEFAULT_TIME_ZONE): string {
-  const w = wallClockAt(epochMs, timeZone);
   const offset = offsetMinutesAt(epochMs, timeZone);
+  const w = wallClockAt(epochMs, timeZone);
   const sign = offset < 0 ? '-' : '+';
   const abs = Math.abs(offset);
   return (

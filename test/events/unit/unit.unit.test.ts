@@ -3,6 +3,7 @@ import { fold } from '../../../events/decider.js';
 import {
   ancestorsOf,
   hierarchyFromUnits,
+  isClear,
   isStrictlyAbove,
   isWithin,
   type UnitCommand,
@@ -113,5 +114,16 @@ describe('hierarchy helpers', () => {
     ]);
     expect(ancestorsOf(cyclic, 'a')).toEqual(['b']);
     expect(isStrictlyAbove(cyclic, 'a', 'a')).toBe(false);
+  });
+});
+
+describe('clearance (户户清/村村清/县县清)', () => {
+  const clear = { problemsOpen: 0, householdsTotal: 666, householdsMeetingStandard: 666, listingsActive: 0 };
+  it('holds only when nothing is open, every household meets the standard and nothing is listed', () => {
+    expect(isClear(clear)).toBe(true);
+    expect(isClear({ ...clear, problemsOpen: 1 })).toBe(false);
+    expect(isClear({ ...clear, householdsMeetingStandard: 665 })).toBe(false);
+    expect(isClear({ ...clear, listingsActive: 1 })).toBe(false);
+    expect(isClear({ problemsOpen: 0, householdsTotal: 0, householdsMeetingStandard: 0, listingsActive: 0 })).toBe(true);
   });
 });
