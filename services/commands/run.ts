@@ -67,6 +67,19 @@ export function unitsOfCommand(command: object): string[] {
 export function createCommandRunner(deps: CommandRunnerDeps) {
   const now = deps.now ?? (() => new Date());
   const maxAttempts = deps.maxAttempts ?? 5;
+  // Commands on one stream from this process run one after another: racing them would only make all but
+  // one fail and re-read. Conflicts then come from other processes (or the workflow), and are retried.
+  const tails = new Map<string, Promise<unknown>>();
+  function serialized<T>(streamId: string, work: () => Promise<T>): Promise<T> {
+    const previous = tails.get(streamId) ?? Promise.resolve();
+    const result = previous.then(work, work);
+    const tail = result.catch(() => undefined);
+    tails.set(streamId, tail);
+    void tail.then(() => {
+      if (tails.get(streamId) === tail) tails.delete(streamId);
+    });
+    return result;
+  }
 
   async function load<C, E extends DomainEvent, S>(kind: StreamKind<C, E, S>, streamId: string) {
     let recorded: RecordedEvent[] = [];
@@ -83,7 +96,16 @@ export function createCommandRunner(deps: CommandRunnerDeps) {
     return { state, revision };
   }
 
-  async function run<C extends object, E extends DomainEvent, S>(
+  function run<C extends object, E extends DomainEvent, S>(
+    kind: StreamKind<C, E, S>,
+    streamId: string,
+    command: C,
+    meta: CommandMeta,
+  ): Promise<CommandOutcome> {
+    return serialized(streamId, () => attempt(kind, streamId, command, meta));
+  }
+
+  async function attempt<C extends object, E extends DomainEvent, S>(
     kind: StreamKind<C, E, S>,
     streamId: string,
     command: C,

@@ -18,6 +18,8 @@ export function createSqliteIdempotencyStore(file: string, now: () => number = D
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
+  // Several API processes may share the file: wait for a writer instead of failing at once.
+  db.pragma('busy_timeout = 5000');
   db.exec(`CREATE TABLE IF NOT EXISTS idempotency_keys (
     key TEXT PRIMARY KEY,
     fingerprint TEXT NOT NULL,
@@ -30,7 +32,7 @@ export function createSqliteIdempotencyStore(file: string, now: () => number = D
   const remove = db.prepare('DELETE FROM idempotency_keys WHERE key = ? AND response IS NULL');
   const purge = db.prepare('DELETE FROM idempotency_keys WHERE created_at < ?');
 
-  // better-sqlite3 is synchronous, so a read-then-write inside one transaction cannot interleave.
+  // better-sqlite3 is synchronous, so a read-then-write inside one transaction cannot interleave in-process.
   const claim = db.transaction((key: string, fingerprint: string): ClaimResult => {
     const t = now();
     const row = select.get(key);
@@ -51,7 +53,8 @@ export function createSqliteIdempotencyStore(file: string, now: () => number = D
 
   return {
     async claim(key, fingerprint) {
-      return claim(key, fingerprint);
+      // IMMEDIATE takes the write lock before reading, so two processes cannot both see the key free.
+      return claim.immediate(key, fingerprint);
     },
     async complete(key, fingerprint, response) {
       finish.run(JSON.stringify(response), key, fingerprint);

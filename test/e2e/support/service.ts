@@ -21,6 +21,7 @@ import { createLedgerQueries, startProjections } from '../../../services/ledgers
 import { createMetrics } from '../../../services/metrics.js';
 import { startReactor } from '../../../services/reactor.js';
 import type { RecordedEvent } from '../../../events/envelope.js';
+import type { EventStore } from '../../../services/ports/event-store.js';
 import { startWorker } from '../../../workflows/worker.js';
 
 export interface TestServiceOptions {
@@ -29,10 +30,14 @@ export interface TestServiceOptions {
   temporalNamespace?: string;
   policy?: Partial<EscalationPolicyInput>;
   bodyLimit?: number;
+  /** API instances sharing the one event store, as several `--role api` processes would (default 1). */
+  apiInstances?: number;
 }
 
 export interface TestService {
   baseUrl: string;
+  /** One per API instance; the first is `baseUrl`. */
+  baseUrls: string[];
   token(unitId: string, role: Role, userId?: string): Promise<string>;
   /** Every event in the store, in order (to assert what was appended, and what was not). */
   events(): Promise<RecordedEvent[]>;
@@ -40,6 +45,11 @@ export interface TestService {
   head(): Promise<bigint>;
   /** Waits until the ledgers have applied everything appended so far. */
   ledgersCaughtUp(): Promise<void>;
+  /**
+   * Holds the next `writers` appends the API makes to `streamId` until all of them have arrived, then lets
+   * them go together: every one has read the same revision, so the store (not the test) picks the winner.
+   */
+  raceNextAppends(streamId: string, writers: number): void;
   stop(): Promise<void>;
 }
 
@@ -66,22 +76,49 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     repeatReminderEvery: 'P1D',
     ...options.policy,
   });
-  const api = createApiServices({ store, ledgers, policy, metrics, logger });
-  await api.start();
-  const idempotency = createSqliteIdempotencyStore(join(dataDir, 'idempotency.db'));
-
-  const app = Fastify({ loggerInstance: logger, bodyLimit: options.bodyLimit ?? 64 * 1024, ...correlationIdOptions });
-  await app.register(httpApi, {
-    services: api.services,
-    verifyToken: createTokenVerifier({ algorithm: 'HS256', secret }),
-    idempotency,
-    metrics,
-  });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const address = app.server.address();
-  if (!address || typeof address === 'string') throw new Error('no port');
+  let gate: { streamId: string; writers: number; waiting: (() => void)[] } | undefined;
+  const apiStore: EventStore = {
+    ...store,
+    async append(streamId, events, expectedRevision) {
+      if (gate && gate.streamId === streamId) {
+        const current = gate;
+        await new Promise<void>((release) => {
+          current.waiting.push(release);
+          if (current.waiting.length === current.writers) {
+            gate = undefined;
+            for (const go of current.waiting) go();
+          }
+        });
+      }
+      return store.append(streamId, events, expectedRevision);
+    },
+  };
 
   const stops: (() => Promise<void>)[] = [];
+  const baseUrls: string[] = [];
+  // Shared by the instances, as Redis would be between processes.
+  const idempotency = createSqliteIdempotencyStore(join(dataDir, 'idempotency.db'));
+  for (let i = 0; i < (options.apiInstances ?? 1); i++) {
+    const api = createApiServices({ store: apiStore, ledgers, policy, metrics, logger });
+    await api.start();
+    const app = Fastify({ loggerInstance: logger, bodyLimit: options.bodyLimit ?? 64 * 1024, ...correlationIdOptions });
+    await app.register(httpApi, {
+      services: api.services,
+      verifyToken: createTokenVerifier({ algorithm: 'HS256', secret }),
+      idempotency,
+      metrics,
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const address = app.server.address();
+    if (!address || typeof address === 'string') throw new Error('no port');
+    baseUrls.push(`http://127.0.0.1:${address.port}`);
+    stops.push(
+      () => app.close(),
+      () => api.close(),
+    );
+  }
+  stops.push(() => idempotency.close());
+
   if (options.temporalAddress) {
     const namespace = options.temporalNamespace ?? 'default';
     const taskQueue = `e2e-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
@@ -105,7 +142,8 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
   }
 
   return {
-    baseUrl: `http://127.0.0.1:${address.port}`,
+    baseUrl: baseUrls[0]!,
+    baseUrls,
     token: (unitId, role, userId) => signToken(secret, { userId: userId ?? `${role}@${unitId}`, unitId, role }),
     async events() {
       const all: RecordedEvent[] = [];
@@ -114,12 +152,12 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     },
     head: () => store.headPosition(),
     ledgersCaughtUp: () => projections.caughtUp(),
+    raceNextAppends(streamId, writers) {
+      gate = { streamId, writers, waiting: [] };
+    },
     async stop() {
-      await app.close();
       for (const stop of stops) await stop();
       await projections.stop();
-      await api.close();
-      await idempotency.close();
       await readModel.close();
       await store.close();
       rmSync(dataDir, { recursive: true, force: true });
