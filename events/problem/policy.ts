@@ -10,14 +10,23 @@ import { DEFAULT_TIME_ZONE, isValidTimeZone, isZeroDuration, tryParseDuration } 
 export const severitySchema = z.enum(['low', 'medium', 'high']);
 export type Severity = z.infer<typeof severitySchema>;
 
+// Every decoded ProblemFound re-checks the same few durations of its frozen policy.
+const positiveDurations = new Map<string, boolean>();
+function isPositiveDuration(text: string): boolean {
+  let known = positiveDurations.get(text);
+  if (known === undefined) {
+    const d = tryParseDuration(text);
+    known = d !== undefined && !isZeroDuration(d);
+    if (positiveDurations.size < 1000) positiveDurations.set(text, known);
+  }
+  return known;
+}
+
 /** A positive ISO 8601 duration such as `P3D` or `PT12H`. */
 export const isoDurationSchema = z
   .string()
   .max(40)
-  .refine((s) => {
-    const d = tryParseDuration(s);
-    return d !== undefined && !isZeroDuration(d);
-  }, 'a positive ISO 8601 duration such as P3D or PT12H');
+  .refine(isPositiveDuration, 'a positive ISO 8601 duration such as P3D or PT12H');
 
 const timingsShape = {
   /** How long the responsible unit has to acknowledge (签收) before a reminder and yellow. */
