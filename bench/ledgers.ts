@@ -1,0 +1,189 @@
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { pino } from 'pino';
+import { provideRedis } from '../infra/redis/provider.js';
+import { createRedisReadModel } from '../infra/redis/read-model.js';
+import { openSqliteEventStore } from '../infra/sqlite/event-store.js';
+import { createSqliteReadModel } from '../infra/sqlite/read-model.js';
+import { isUnavailable } from '../infra/tools/service.js';
+import { decodeRecorded } from '../services/ledgers/decode.js';
+import { createLedgerQueries, startProjections } from '../services/ledgers/index.js';
+import { applyEvent, createLedgerState, skipEvent } from '../services/ledgers/state.js';
+import type { EventStore } from '../services/ports/event-store.js';
+import type { ReadModelStore } from '../services/ports/read-model.js';
+import { seedPrefecture, simulatedClock } from '../test/fixtures/prefecture.js';
+
+/**
+ * Ledger rebuild benchmark. Prints one JSON object. The baseline, measured in the same run on the same
+ * events, is `replay_eps`: the event store's own read + decode + evolve of every ledger in memory, with no
+ * read-model store at all. Each rebuild (every ledger into a fresh keyspace, with its checkpoints and
+ * snapshots) is reported over it.
+ *
+ *   BENCH_EVENTS   events in the history (default 1,000,000)
+ *   BENCH_KEEP=1   keep the generated event store in data/ and reuse it next time (same size, same seed)
+ *   REDIS_URL      use this Redis instead of starting redis-server
+ */
+const target = Number(process.env['BENCH_EVENTS'] ?? 1_000_000);
+const keep = process.env['BENCH_KEEP'] === '1';
+const batchSize = Number(process.env['BENCH_BATCH'] ?? 5000);
+const snapshotEvery = Number(process.env['BENCH_SNAPSHOT_EVERY'] ?? 100_000);
+const log = (message: string) => process.stderr.write(`[bench:ledgers] ${message}\n`);
+const silent = pino({ level: 'silent' });
+
+// About 42 households and 5 problems per village keep the mix of event kinds the same at any size.
+const villages = Math.max(8, Math.round(target / 1250));
+const counties = Math.max(2, Math.min(12, Math.round(Math.sqrt(villages / 10))));
+const townshipsPerCounty = Math.max(2, Math.round(Math.sqrt(villages / counties)));
+const villagesPerTownship = Math.max(2, Math.round(villages / (counties * townshipsPerCounty)));
+const shape = { counties, townshipsPerCounty, villagesPerTownship, householdsPerVillage: 30 };
+
+async function history(): Promise<{ path: string; dispose: () => Promise<void>; seededMs: number; start: string; end: string; countyIds: string[] }> {
+  const cacheDir = join(process.cwd(), 'data');
+  const cached = join(cacheDir, `bench-ledgers-${target}.db`);
+  const meta = join(cacheDir, `bench-ledgers-${target}.json`);
+  if (keep && existsSync(cached) && existsSync(meta)) {
+    const { readFile } = await import('node:fs/promises');
+    const info = JSON.parse(await readFile(meta, 'utf8')) as { start: string; end: string; countyIds: string[] };
+    return { path: cached, dispose: async () => {}, seededMs: 0, ...info };
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'duban-bench-ledgers-'));
+  const path = join(dir, 'events.db');
+  const clock = simulatedClock();
+  const store = openSqliteEventStore({ path, now: clock.now, synchronous: 'NORMAL' });
+  const began = performance.now();
+  const summary = await seedPrefecture(store, clock, { seed: 1, shape, commands: Math.ceil(target * 1.005), spanDays: 300, inFlight: 512 });
+  const seededMs = performance.now() - began;
+  await store.close();
+  log(`seeded ${summary.events} events from ${summary.commands} commands (${summary.refused} refused) in ${(seededMs / 1000).toFixed(1)} s`);
+  const info = { start: summary.start, end: summary.end, countyIds: summary.countyIds };
+  if (keep) {
+    const { writeFile } = await import('node:fs/promises');
+    await mkdir(cacheDir, { recursive: true });
+    await rename(path, cached);
+    await writeFile(meta, JSON.stringify(info));
+    await rm(dir, { recursive: true, force: true });
+    return { path: cached, dispose: async () => {}, seededMs, ...info };
+  }
+  return { path, dispose: () => rm(dir, { recursive: true, force: true }), seededMs, ...info };
+}
+
+/** The baseline: the event store's read + decode + evolve of every ledger, in memory. */
+async function replay(eventStore: EventStore): Promise<{ events: number; ms: number }> {
+  const began = performance.now();
+  const state = createLedgerState();
+  let events = 0;
+  for await (const raw of eventStore.readAll()) {
+    events++;
+    try {
+      applyEvent(state, decodeRecorded(raw));
+    } catch {
+      skipEvent(state, raw);
+    }
+  }
+  return { events, ms: performance.now() - began };
+}
+
+async function rebuild(eventStore: EventStore, readModel: ReadModelStore): Promise<{ ms: number; keyspace: number }> {
+  const fresh = await readModel.createKeyspace();
+  await readModel.activate(fresh.id);
+  const began = performance.now();
+  const projections = startProjections({ eventStore, readModel, logger: silent, batchSize, snapshotEvery, flushIntervalMs: 50 });
+  await projections.caughtUp(await eventStore.headPosition());
+  const ms = performance.now() - began;
+  const status = projections.status();
+  await projections.stop();
+  if (status.parked > 0) log(`warning: ${status.parked} events parked`);
+  return { ms, keyspace: fresh.id };
+}
+
+async function main() {
+  const h = await history();
+  const eventStore = openSqliteEventStore({ path: h.path });
+  const head = await eventStore.headPosition();
+
+  // Warm-up so the first measured pass does not pay for compiling the code.
+  {
+    let n = 0;
+    const state = createLedgerState();
+    for await (const raw of eventStore.readAll({ toPosition: BigInt(Math.min(50_000, Number(head))) })) {
+      n++;
+      try {
+        applyEvent(state, decodeRecorded(raw));
+      } catch {
+        skipEvent(state, raw);
+      }
+    }
+    log(`warm-up ${n} events`);
+  }
+
+  const baseline = await replay(eventStore);
+  log(`replay ${baseline.events} events in ${(baseline.ms / 1000).toFixed(1)} s`);
+
+  const dir = await mkdtemp(join(tmpdir(), 'duban-bench-rm-'));
+  const embedded = createSqliteReadModel({ path: join(dir, 'read-model.db') });
+  const embeddedRun = await rebuild(eventStore, embedded);
+  log(`embedded rebuild in ${(embeddedRun.ms / 1000).toFixed(1)} s`);
+
+  const redisService = await provideRedis({ url: process.env['REDIS_URL'] });
+  if (isUnavailable(redisService)) throw new Error(`Redis unavailable: ${redisService.unavailable}`);
+  const prefix = `bench:ledgers:${randomUUID()}`;
+  const redis = createRedisReadModel({ url: redisService.url, prefix });
+  const redisRun = await rebuild(eventStore, redis);
+  log(`redis rebuild in ${(redisRun.ms / 1000).toFixed(1)} s`);
+
+  // One county's roll-up as of the middle of the history, cold (no cached state), from the Redis ledgers.
+  const mid = new Date((Date.parse(h.start) + Date.parse(h.end)) / 2).toISOString();
+  const county = h.countyIds[0]!;
+  let began = performance.now();
+  const asOf = await createLedgerQueries({ eventStore, readModel: redis }).rollup({ unitId: county, asOf: mid });
+  const asOfMs = performance.now() - began;
+  began = performance.now();
+  await createLedgerQueries({ eventStore, readModel: embedded }).rollup({ unitId: county, asOf: mid });
+  const asOfEmbeddedMs = performance.now() - began;
+  began = performance.now();
+  await createLedgerQueries({ eventStore, readModel: redis }).rollup({ unitId: county });
+  const liveMs = performance.now() - began;
+
+  const replayEps = baseline.events / (baseline.ms / 1000);
+  const redisEps = baseline.events / (redisRun.ms / 1000);
+  const embeddedEps = baseline.events / (embeddedRun.ms / 1000);
+  const round = (n: number, digits = 0) => Number(n.toFixed(digits));
+  console.log(
+    JSON.stringify({
+      events: baseline.events,
+      prefecture: { ...shape, villages: counties * townshipsPerCounty * villagesPerTownship },
+      seeded_ms: round(h.seededMs),
+      replay_ms: round(baseline.ms),
+      replay_eps: round(replayEps),
+      redis_rebuild_ms: round(redisRun.ms),
+      redis_rebuild_eps: round(redisEps),
+      redis_rebuild_ratio: round(redisEps / replayEps, 3),
+      embedded_rebuild_ms: round(embeddedRun.ms),
+      embedded_rebuild_eps: round(embeddedEps),
+      embedded_rebuild_ratio: round(embeddedEps / replayEps, 3),
+      as_of: { unitId: county, time: mid, position: asOf.position },
+      as_of_ms: round(asOfMs, 1),
+      as_of_ratio: round(asOfMs / redisRun.ms, 4),
+      as_of_embedded_ms: round(asOfEmbeddedMs, 1),
+      as_of_embedded_ratio: round(asOfEmbeddedMs / embeddedRun.ms, 4),
+      live_rollup_ms: round(liveMs, 1),
+      batch_size: batchSize,
+      snapshot_every: snapshotEvery,
+      peak_rss_mb: round(process.resourceUsage().maxRSS / 1024),
+      targets: { redis_rebuild_ratio: '>= 0.5', as_of_ratio: '<= 0.1' },
+    }),
+  );
+
+  await redis.dropKeyspace(redisRun.keyspace).catch(() => undefined);
+  await redis.close();
+  await embedded.close();
+  await eventStore.close();
+  await rm(dir, { recursive: true, force: true });
+  await h.dispose();
+  if (!isUnavailable(redisService)) await redisService.stop();
+}
+
+await main();
