@@ -103,6 +103,14 @@ export function openEventStoreDb(options: EventStoreDbOptions): EventStore & { r
     return events;
   }
 
+  async function positionAt(streamId: string, revision: number): Promise<bigint> {
+    for await (const resolved of client.readStream(streamId, { fromRevision: BigInt(revision), maxCount: 1 })) {
+      const event = toRecorded(resolved);
+      if (event) return event.position;
+    }
+    throw new Error(`event ${streamId}@${revision} was acknowledged but cannot be read back`);
+  }
+
   async function appendOnce(
     streamId: string,
     events: Parameters<EventStore['append']>[1],
@@ -145,10 +153,10 @@ export function openEventStoreDb(options: EventStoreDbOptions): EventStore & { r
     const onServer: AppendExpectedRevision = current === -1 ? NO_STREAM : BigInt(current);
     try {
       const result = await client.appendToStream(streamId, toWrite, { expectedRevision: onServer });
-      return {
-        nextRevision: Number(result.nextExpectedRevision),
-        position: result.position ? positionOf(result.position) : -1n,
-      };
+      const nextRevision = Number(result.nextExpectedRevision);
+      // The server's own de-duplication (same ids in quick succession) may answer without a position.
+      const position = result.position ? positionOf(result.position) : await positionAt(streamId, nextRevision);
+      return { nextRevision, position };
     } catch (error) {
       if (error instanceof EsdbWrongExpectedVersionError) return 'raced';
       throw error;
