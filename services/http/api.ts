@@ -4,8 +4,8 @@ import type { VerifyToken } from '../auth/tokens.js';
 import type { IdempotencyStore } from '../idempotency/store.js';
 import type { Metrics } from '../metrics.js';
 import { authPlugin } from './plugins/auth.js';
-import { correlationPlugin } from './plugins/correlation.js';
-import { errorsPlugin } from './plugins/errors.js';
+import { correlationIdOptions, correlationPlugin } from './plugins/correlation.js';
+import { errorsPlugin, frameworkErrors } from './plugins/errors.js';
 import { idempotencyPlugin } from './plugins/idempotency.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { openapiPlugin } from './plugins/openapi.js';
@@ -17,6 +17,14 @@ import { listingRoutes } from './routes/listings.js';
 import { organisationRoutes } from './routes/organisation.js';
 import { problemRoutes } from './routes/problems.js';
 
+/** Options for `Fastify(...)` that the API relies on: correlation ids, problem details for bad URLs. */
+export const apiFastifyOptions = {
+  ...correlationIdOptions,
+  frameworkErrors,
+  // Ids may be up to 100 characters of Chinese text (900 once percent-encoded): let the schemas judge them.
+  maxParamLength: 1000,
+};
+
 export interface HttpApiOptions {
   services: ApiServices;
   verifyToken: VerifyToken;
@@ -26,8 +34,8 @@ export interface HttpApiOptions {
 
 /**
  * The Duban API: the edge (errors, correlation, auth, idempotency, metrics, OpenAPI) and the /v1 routes.
- * Registered by the app factory; create the Fastify instance with `correlationIdOptions` so request ids
- * are correlation ids.
+ * Registered by the app factory; create the Fastify instance with `apiFastifyOptions` so request ids
+ * are correlation ids and malformed URLs get problem details too.
  */
 export const httpApi = fp<HttpApiOptions>(
   async (app, options) => {

@@ -15,6 +15,7 @@ export type ProblemKind =
   | 'route_not_found'
   | 'method_not_allowed'
   | 'unsupported_media_type'
+  | 'uri_too_long'
   | 'too_many_requests'
   | 'internal'
   | 'unavailable';
@@ -48,6 +49,7 @@ const titles: Record<ProblemKind, { status: number; title: string; title_zh: str
     title: 'Unsupported content type; send application/json',
     title_zh: '不支持的内容类型，请使用 application/json',
   },
+  uri_too_long: { status: 414, title: 'The URL is too long', title_zh: '请求地址过长' },
   too_many_requests: { status: 429, title: 'Too many requests', title_zh: '请求过于频繁' },
   internal: { status: 500, title: 'Internal error', title_zh: '服务器内部错误' },
   unavailable: { status: 503, title: 'Service unavailable', title_zh: '服务暂不可用' },

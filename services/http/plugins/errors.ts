@@ -21,6 +21,17 @@ const fastifyCodes: Record<string, { kind: ProblemKind; rule: string }> = {
   FST_ERR_CTP_INVALID_CONTENT_TYPE: { kind: 'unsupported_media_type', rule: 'http.content_type' },
 };
 
+/**
+ * Errors fastify raises before a request reaches any hook (a malformed or overlong URL). Passed as the
+ * `frameworkErrors` option when the instance is created.
+ */
+export function frameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  if (err.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return sendProblem(request, reply, problem('uri_too_long', { detail: 'a path segment is too long', rule: 'http.url' }));
+  }
+  return sendProblem(request, reply, problem('validation', { detail: 'the URL is not valid', rule: 'http.url' }));
+}
+
 const kindByStatus: Record<number, ProblemKind> = {
   400: 'validation',
   401: 'unauthenticated',
@@ -28,6 +39,7 @@ const kindByStatus: Record<number, ProblemKind> = {
   404: 'route_not_found',
   405: 'method_not_allowed',
   413: 'too_large',
+  414: 'uri_too_long',
   415: 'unsupported_media_type',
   429: 'too_many_requests',
   503: 'unavailable',

@@ -14,8 +14,7 @@ import { signToken } from '../../../services/auth/tokens.js';
 import { createTokenVerifier } from '../../../services/auth/tokens.js';
 import type { Role } from '../../../services/auth/principal.js';
 import { createApiServices } from '../../../services/commands/index.js';
-import { httpApi } from '../../../services/http/api.js';
-import { correlationIdOptions } from '../../../services/http/plugins/correlation.js';
+import { apiFastifyOptions, httpApi } from '../../../services/http/api.js';
 import { createSqliteIdempotencyStore } from '../../../services/idempotency/sqlite.js';
 import { createLedgerQueries, startProjections } from '../../../services/ledgers/index.js';
 import { createMetrics } from '../../../services/metrics.js';
@@ -101,7 +100,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
   for (let i = 0; i < (options.apiInstances ?? 1); i++) {
     const api = createApiServices({ store: apiStore, ledgers, policy, metrics, logger });
     await api.start();
-    const app = Fastify({ loggerInstance: logger, bodyLimit: options.bodyLimit ?? 64 * 1024, ...correlationIdOptions });
+    const app = Fastify({ loggerInstance: logger, bodyLimit: options.bodyLimit ?? 64 * 1024, ...apiFastifyOptions });
     await app.register(httpApi, {
       services: api.services,
       verifyToken: createTokenVerifier({ algorithm: 'HS256', secret }),
