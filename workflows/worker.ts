@@ -22,6 +22,8 @@ export interface WorkerDeps {
   maxConcurrentActivityTaskExecutions?: number;
   maxConcurrentWorkflowTaskExecutions?: number;
   maxCachedWorkflows?: number;
+  /** More activities on the same worker (benchmarks register their baseline here). */
+  extraActivities?: Record<string, (...args: never[]) => Promise<unknown>>;
 }
 
 export interface RunningWorker {
@@ -31,8 +33,8 @@ export interface RunningWorker {
 }
 
 /** Bundles the workflow code once (webpack, a few seconds). */
-export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
+export function bundleWorkflows(path: string = workflowsPath): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({ workflowsPath: path, logger: quietBundlerLogger });
 }
 
 // webpack's progress lines are noise in tests and benches; warnings and errors still show.
@@ -54,8 +56,11 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     connection: deps.connection,
     namespace: deps.namespace ?? 'default',
     taskQueue: deps.taskQueue ?? DEFAULT_TASK_QUEUE,
-    ...(deps.workflowBundle ? { workflowBundle: deps.workflowBundle } : { workflowsPath, bundlerOptions: {} }),
-    activities: createActivities({ store: deps.store, notifier: deps.notifier, logger: deps.logger }),
+    workflowBundle: deps.workflowBundle ?? (await bundleWorkflows()),
+    activities: {
+      ...createActivities({ store: deps.store, notifier: deps.notifier, logger: deps.logger }),
+      ...deps.extraActivities,
+    },
     ...(deps.maxConcurrentActivityTaskExecutions !== undefined
       ? { maxConcurrentActivityTaskExecutions: deps.maxConcurrentActivityTaskExecutions }
       : {}),

@@ -1,0 +1,239 @@
+/**
+ * bench:escalation — how fast the rectification clock escalates when many deadlines fall at once.
+ *
+ * On a local Temporal dev server (in memory) with a real SQLite event store, the real reactor, worker,
+ * activities and a Redis notifier: N problems whose deadlines are the same instant are found, delivered
+ * to their workflows, and left to escalate. Lag = recordedAt of the stored ProblemEscalated − deadline.
+ * Baseline in the same run, same worker: N minimal workflows whose durable timers fire at one instant,
+ * each followed by a no-op activity. Prints one JSON object.
+ *
+ *   npm run bench:escalation                  # N = 2000
+ *   BENCH_N=5000 npm run bench:escalation     # another N
+ *   BENCH_SWEEP=2000,5000,10000 npm run bench:escalation   # several N in one run (each after the other)
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { formatInstant } from '../events/time.js';
+import { createLogNotifier } from '../infra/notifier/log.js';
+import { createRedisNotifier } from '../infra/notifier/redis.js';
+import { provideRedis } from '../infra/redis/provider.js';
+import { createSqliteCheckpointStore } from '../infra/sqlite/checkpoints.js';
+import { openSqliteEventStore } from '../infra/sqlite/event-store.js';
+import { provideTemporal } from '../infra/temporal/provider.js';
+import { isUnavailable } from '../infra/tools/service.js';
+import type { Notifier } from '../services/ports/notifier.js';
+import { startReactor } from '../services/reactor.js';
+import { bundleWorkflows, startWorker } from '../workflows/worker.js';
+import { registerUnits, runCommand, supervisor, testPolicy, units } from '../test/workflows/world.js';
+
+const sweep = (process.env['BENCH_SWEEP'] ?? process.env['BENCH_N'] ?? '2000')
+  .split(',')
+  .map((s) => Number(s.trim()))
+  .filter((n) => Number.isInteger(n) && n > 0);
+/** Stop waiting for a round after this long past its deadline (the whole bench must stay under 10 min). */
+const ROUND_LIMIT_MS = Number(process.env['BENCH_ROUND_LIMIT_MS'] ?? 180_000);
+
+const quantile = (sorted: number[], q: number) =>
+  sorted.length === 0 ? NaN : (sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number);
+const sleepMs = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const round1 = (x: number) => Math.round(x * 10) / 10;
+
+function summarise(lags: number[], n: number) {
+  const sorted = [...lags].sort((a, b) => a - b);
+  const last = sorted.at(-1) ?? NaN;
+  // Items not done within the round's limit count as infinitely late: their quantiles print as null.
+  const padded = [...sorted, ...Array.from({ length: Math.max(0, n - sorted.length) }, () => Infinity)];
+  const finite = (x: number) => (Number.isFinite(x) ? x : null);
+  return {
+    completed: sorted.length,
+    lag_p50_ms: finite(quantile(padded, 0.5)),
+    lag_p99_ms: finite(quantile(padded, 0.99)),
+    lag_max_ms: sorted.length === n ? finite(last) : null,
+    // All N fire at one instant: throughput is what was done over the time from that instant to the last.
+    per_s: round1((sorted.length / Math.max(last, 1)) * 1000),
+  };
+}
+
+async function main() {
+  const t0 = Date.now();
+  // Workflow logs at info would flood the output; warnings still show.
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const logger = pino({ level: 'warn' });
+  const temporal = await provideTemporal({ useDocker: false });
+  if (isUnavailable(temporal)) throw new Error(`no Temporal server: ${temporal.unavailable}`);
+  const redisServer = await provideRedis({ useDocker: false });
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'duban-bench-esc-'));
+  const storePath = path.join(dir, 'events.db');
+  const store = openSqliteEventStore({ path: storePath });
+  const checkpoints = createSqliteCheckpointStore({ path: storePath });
+  const redis = isUnavailable(redisServer) ? undefined : new Redis(redisServer.url);
+  const notifier: Notifier = redis ? createRedisNotifier({ redis, channel: 'duban:bench' }) : createLogNotifier({ logger });
+
+  const connection = await NativeConnection.connect({ address: temporal.address });
+  const clientConnection = await Connection.connect({ address: temporal.address });
+  const client = new Client({ connection: clientConnection, namespace: temporal.namespace });
+  const bundle: WorkflowBundleWithSourceMap = await bundleWorkflows(
+    fileURLToPath(new URL('./escalation.workflows.ts', import.meta.url)),
+  );
+  const baselineDone = new Map<number, number>();
+  const taskQueue = 'bench-escalation';
+  const worker = await startWorker({
+    connection,
+    namespace: temporal.namespace,
+    taskQueue,
+    store,
+    notifier,
+    logger,
+    workflowBundle: bundle,
+    extraActivities: {
+      async benchNoop(id: number) {
+        baselineDone.set(id, Date.now());
+      },
+    },
+  });
+  const reactor = await startReactor({ store, temporal: client, taskQueue, checkpoints, logger });
+  const startedAt = new Date().toISOString();
+  const loadAtStart = os.loadavg()[0];
+  await registerUnits(store, formatInstant(Date.now()));
+
+  const rounds = [];
+  let offset = 0;
+  try {
+    for (const n of sweep) {
+      // ----- baseline: N timers at one instant, then a no-op activity each
+      baselineDone.clear();
+      const baselineStart = Date.now();
+      const fireAt = baselineStart + 15_000 + n * 4;
+      for (let i = 0; i < n; i += 100) {
+        await Promise.all(
+          Array.from({ length: Math.min(100, n - i) }, (_, k) =>
+            client.workflow.start('timerBaselineWorkflow', {
+              taskQueue,
+              workflowId: `bench-timer-${offset + i + k}`,
+              args: [{ id: offset + i + k, fireAt }],
+            }),
+          ),
+        );
+      }
+      const baselineSetupMs = Date.now() - baselineStart;
+      while (baselineDone.size < n && Date.now() < fireAt + ROUND_LIMIT_MS) await sleepMs(200);
+      const baseline = summarise([...baselineDone.values()].map((t) => t - fireAt), n);
+
+      // ----- ours: N problems whose deadline is one instant; lag until ProblemEscalated is stored
+      const setupStart = Date.now();
+      // Room to find every problem and start its workflow before the deadline.
+      const deadline = Math.ceil((setupStart + 30_000 + n * 20) / 1000) * 1000;
+      const problemIds = Array.from({ length: n }, (_, i) => `bench-${offset + i}`);
+      for (const problemId of problemIds) {
+        await runCommand(
+          store,
+          {
+            type: 'findProblem',
+            problemId,
+            targetUnitId: units.village.unitId,
+            responsibleUnitId: units.village.unitId,
+            category: 'housing',
+            source: 'inspection',
+            description: '危房改造未完成',
+            severity: 'medium',
+            deadline: formatInstant(deadline),
+            policy: testPolicy,
+          },
+          supervisor,
+          formatInstant(Date.now()),
+        );
+      }
+      const appendedMs = Date.now() - setupStart;
+      const head = await store.headPosition();
+      while ((reactor.checkpoint() ?? -1n) < head && Date.now() < deadline) await sleepMs(100);
+      const deliveredMs = Date.now() - setupStart;
+      const setupOverran = Date.now() >= deadline;
+
+      const lags = new Map<string, number>();
+      let from: bigint | undefined = head;
+      while (lags.size < n && Date.now() < deadline + ROUND_LIMIT_MS) {
+        await sleepMs(250);
+        for await (const e of store.readAll({
+          ...(from !== undefined ? { fromPosition: from } : {}),
+          filter: { types: ['ProblemEscalated'] },
+        })) {
+          from = e.position;
+          if (e.streamId.startsWith('problem-bench-')) lags.set(e.streamId, Date.parse(e.metadata.recordedAt) - deadline);
+        }
+      }
+      const ours = summarise([...lags.values()], n);
+      rounds.push({
+        n,
+        escalation_lag_p50_ms: ours.lag_p50_ms,
+        escalation_lag_p99_ms: ours.lag_p99_ms,
+        escalation_lag_max_ms: ours.lag_max_ms,
+        escalations_per_s: ours.per_s,
+        escalations_completed: ours.completed,
+        timer_baseline_per_s: baseline.per_s,
+        timer_baseline_lag_p50_ms: baseline.lag_p50_ms,
+        timer_baseline_lag_p99_ms: baseline.lag_p99_ms,
+        timer_baseline_completed: baseline.completed,
+        escalation_ratio: Math.round((ours.per_s / baseline.per_s) * 100) / 100,
+        setup: {
+          baseline_start_ms: baselineSetupMs,
+          problems_appended_ms: appendedMs,
+          signals_delivered_ms: deliveredMs,
+          deadline_reached_before_delivery: setupOverran,
+        },
+      });
+      offset += n;
+    }
+  } finally {
+    await reactor.stop();
+    await worker.stop();
+    await connection.close();
+    await clientConnection.close();
+    redis?.disconnect();
+    await checkpoints.close();
+    await store.close();
+    await temporal.stop();
+    if (!isUnavailable(redisServer)) await redisServer.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+
+  const first = rounds.find((r) => r.n === 2000) ?? rounds[0];
+  const result = {
+    bench: 'escalation',
+    started_at: startedAt,
+    machine: { cpus: os.cpus().length, memory_gib: Math.round(os.totalmem() / 2 ** 30), load_average_1m_at_start: loadAtStart },
+    setup: {
+      temporal: `${temporal.source} (in memory)`,
+      event_store: 'SQLite file (synchronous FULL)',
+      notifier: redis ? 'Redis pub/sub' : 'log',
+      deadlines: 'all N at the same instant',
+      lag: 'ProblemEscalated recordedAt - deadline',
+      baseline: 'N workflows: durable timer at one instant + one no-op activity, same worker',
+    },
+    ...(first ?? {}),
+    target: { escalation_ratio_min: 0.5, escalation_lag_p99_ms_max: 10_000, at_n: 2000 },
+    meets_target:
+      first !== undefined &&
+      first.escalation_ratio >= 0.5 &&
+      first.escalation_lag_p99_ms !== null &&
+      first.escalation_lag_p99_ms < 10_000,
+    rounds,
+    p99_over_60s_at_n: rounds.find((r) => r.escalation_lag_p99_ms === null || r.escalation_lag_p99_ms > 60_000)?.n ?? null,
+    load_average_1m_at_end: os.loadavg()[0],
+    total_ms: Date.now() - t0,
+  };
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
