@@ -28,6 +28,7 @@ describe('ISO 8601 durations', () => {
   it.each(['', 'P', 'PT', '3D', 'P1.5D', 'P1DT', 'p3d', 'P-1D'])('refuses %j', (text) => {
     expect(tryParseDuration(text)).toBeUndefined();
     expect(() => parseDuration(text)).toThrow(DubanError);
+    expect(() => parseDuration(text)).toThrow(expect.objectContaining({ code: 'validation', rule: 'time.duration' }));
   });
 
   it('adds days on the wall clock of the zone and hours as elapsed time', () => {
@@ -69,6 +70,13 @@ describe('deadlines', () => {
 
   it.each(['2020-02-30', '2020-13-01', '30/06/2020', '2020-06-30T24:00', 'tomorrow'])('refuses %j', (text) => {
     expect(() => resolveDeadline(text)).toThrow(expect.objectContaining({ code: 'validation', rule: 'time.deadline' }));
+  });
+
+  it('refuses instants without offset and unknown zones', () => {
+    expect(() => compareInstants('2020-06-30T10:00:00', '2020-06-30T10:00:00Z')).toThrow(
+      expect.objectContaining({ rule: 'time.instant' }),
+    );
+    expect(() => resolveDeadline('2020-06-30', 'Mars/Olympus')).toThrow(expect.objectContaining({ rule: 'time.time_zone' }));
   });
 
   it('compares instants across offsets and tells the local date', () => {

@@ -82,6 +82,12 @@ describe('listing stream (挂牌督战)', () => {
     given(listingDecider, [...history]).when(delist, ctx(actor)).thenRefused(code, rule);
   });
 
+  it('refuses a delisting addressed to another listing', () => {
+    given(listingDecider, [listed])
+      .when({ type: 'delistTarget', listingId: 'L-other' }, ctx(actors.weixiSupervisor))
+      .thenRefused('validation', 'listing.stream_mismatch');
+  });
+
   it('evolve ignores a delisting of an unlisted target', () => {
     expect(fold(listingDecider, [delisted()])).toEqual({ status: 'none' });
   });

@@ -121,6 +121,12 @@ describe('problem stream', () => {
       given(problemDecider, [...history]).when(command, ctx(actor)).thenRefused(code, rule);
     });
 
+    it('refuses a command addressed to another problem', () => {
+      given(problemDecider, [found])
+        .when({ type: 'acknowledgeProblem', problemId: 'P-other' }, ctx(actors.tachengCadre))
+        .thenRefused('validation', 'problem.stream_mismatch');
+    });
+
     it('refuses any other command on a problem never found', () => {
       given(problemDecider)
         .when({ type: 'acknowledgeProblem', problemId }, ctx(actors.tachengCadre))
@@ -378,6 +384,7 @@ describe('problem stream', () => {
       expect(stateOf([found, changed]).colour).toBe('yellow');
       given(problemDecider, [found, changed]).when(yellow, system).then([]);
       given(problemDecider, [...readyToClear, cleared]).when(yellow, system).thenRefused('conflict', 'problem.colour.cleared');
+      given(problemDecider, [found]).when({ ...yellow, reason: '' }, system).thenRefused('validation', 'problem.colour.reason_required');
     });
 
     it('escalates up the ladder, one level at a time, and never down within a clock', () => {
@@ -399,6 +406,7 @@ describe('problem stream', () => {
       expect(escalationLadder(hierarchy, QIBIE, 'township')).toEqual([TACHENG]);
       given(problemDecider, [...readyToClear, cleared]).when(escalate(1, WEIXI), system).thenRefused('conflict', 'problem.escalate.cleared');
       given(problemDecider, [found]).when(escalate(1, WEIXI), ctx(actors.weixiSupervisor)).thenRefused('forbidden', 'access.role');
+      given(problemDecider, [found]).when({ ...escalate(1, WEIXI), reason: ' ' }, system).thenRefused('validation', 'problem.escalate.reason_required');
       given(problemDecider, [found]).when({ ...escalate(1, WEIXI), colour: 'green' as 'red' }, system).thenRefused('validation', 'event.encode');
     });
 
