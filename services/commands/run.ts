@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { DecideContext, Decider } from '../../events/decider.js';
-import type { Actor, DomainEvent, NewEvent, RecordedEvent } from '../../events/envelope.js';
+import type { Actor, DomainEvent } from '../../events/envelope.js';
 import { DubanError } from '../../events/errors.js';
-import { currentVersion, decodeEvent, type EventType } from '../../events/registry.js';
+import { handleCommand, load } from '../command-handler.js';
 import type { Metrics } from '../metrics.js';
 import type { UnitHierarchy } from '../hierarchy.js';
-import { expected, StreamNotFoundError, WrongExpectedVersionError, type EventStore } from '../ports/event-store.js';
+import type { EventStore } from '../ports/event-store.js';
 
 /** Who asks, and under which request. */
 export interface CommandMeta {
@@ -32,8 +32,8 @@ export interface CommandRunnerDeps {
   metrics?: Metrics;
   now?: () => Date;
   timeZone?: string;
-  /** Attempts when another writer appended between our read and our append (no If-Match given). */
-  maxAttempts?: number;
+  /** Further attempts when another writer appended between our read and our append (no If-Match). */
+  maxRetries?: number;
 }
 
 /** How a stream is read, decided and scoped: one per stream kind (problem, household, ...). */
@@ -58,15 +58,30 @@ export function unitsOfCommand(command: object): string[] {
   return ids;
 }
 
+/** Raised inside a decide when the state names units this process has not loaded yet. */
+class UnitsNotLoaded extends Error {
+  constructor(readonly unitIds: string[]) {
+    super('units not loaded');
+  }
+}
+
+/** The stream's state together with its revision, so If-Match is checked against what is decided on. */
+interface Pinned<State> {
+  state: State;
+  revision: number;
+}
+
 /**
- * The application's one way to change state: read the stream, fold it, decide with the current time,
- * actor and unit tree, append with the revision read. A version conflict (another writer got in first)
- * is retried with a fresh read unless the caller pinned a revision with If-Match; then it is theirs to
- * resolve, and they get the current revision with the refusal.
+ * The application's one way to change state, through `handleCommand`: read the stream, fold it, decide
+ * with the current time, actor and unit tree, append with the revision read. A version conflict is
+ * retried on fresh state unless the caller pinned a revision with If-Match; then the loser gets 409 with
+ * the current revision, and a stale If-Match seen at read time is 412.
  */
 export function createCommandRunner(deps: CommandRunnerDeps) {
   const now = deps.now ?? (() => new Date());
-  const maxAttempts = deps.maxAttempts ?? 5;
+  const maxRetries = deps.maxRetries ?? 5;
+  const { hierarchy } = deps;
+
   // Commands on one stream from this process run one after another: racing them would only make all but
   // one fail and re-read. Conflicts then come from other processes (or the workflow), and are retried.
   const tails = new Map<string, Promise<unknown>>();
@@ -81,28 +96,25 @@ export function createCommandRunner(deps: CommandRunnerDeps) {
     return result;
   }
 
-  async function load<C, E extends DomainEvent, S>(kind: StreamKind<C, E, S>, streamId: string) {
-    let recorded: RecordedEvent[] = [];
-    try {
-      recorded = await deps.store.readStream(streamId);
-    } catch (err) {
-      if (!(err instanceof StreamNotFoundError)) throw err;
-    }
-    let state = kind.decider.initialState;
-    for (const event of recorded) {
-      state = kind.decider.evolve(state, decodeEvent(event.type, event.metadata.schemaVersion, event.data) as unknown as E);
-    }
-    const revision = recorded.length > 0 ? recorded[recorded.length - 1]!.revision : -1;
-    return { state, revision };
-  }
-
-  function run<C extends object, E extends DomainEvent, S>(
-    kind: StreamKind<C, E, S>,
-    streamId: string,
-    command: C,
-    meta: CommandMeta,
-  ): Promise<CommandOutcome> {
-    return serialized(streamId, () => attempt(kind, streamId, command, meta));
+  function pinnedDecider<C, E extends DomainEvent, S>(kind: StreamKind<C, E, S>, meta: CommandMeta): Decider<C, E, Pinned<S>> {
+    return {
+      initialState: { state: kind.decider.initialState, revision: -1 },
+      evolve: (pinned, event) => ({ state: kind.decider.evolve(pinned.state, event), revision: pinned.revision + 1 }),
+      decide(command, pinned, context) {
+        if (meta.expectedRevision !== undefined && meta.expectedRevision !== pinned.revision) {
+          throw new DubanError(
+            'precondition_failed',
+            'http.if_match',
+            `the item is at revision ${pinned.revision}, not ${meta.expectedRevision}; re-read it before changing it`,
+            { actualRevision: pinned.revision },
+          );
+        }
+        const missing = kind.unitsOfState(pinned.state).filter((id) => hierarchy.view.levelOf(id) === undefined);
+        if (missing.length > 0) throw new UnitsNotLoaded(missing);
+        kind.guard?.(pinned.state, context.actor, hierarchy.view);
+        return kind.decider.decide(command, pinned.state, context);
+      },
+    };
   }
 
   async function attempt<C extends object, E extends DomainEvent, S>(
@@ -112,61 +124,51 @@ export function createCommandRunner(deps: CommandRunnerDeps) {
     meta: CommandMeta,
   ): Promise<CommandOutcome> {
     const started = performance.now();
-    for (let attempt = 1; ; attempt++) {
-      const { state, revision } = await load(kind, streamId);
-      if (meta.expectedRevision !== undefined && meta.expectedRevision !== revision) {
-        throw new DubanError(
-          'precondition_failed',
-          'http.if_match',
-          `the item is at revision ${revision}, not ${meta.expectedRevision}; re-read it before changing it`,
-          { actualRevision: revision },
-        );
-      }
-      await deps.hierarchy.ensure([meta.actor.unitId, ...unitsOfCommand(command), ...kind.unitsOfState(state)]);
-      kind.guard?.(state, meta.actor, deps.hierarchy.view);
-      const context: DecideContext = {
-        now: now().toISOString(),
-        actor: meta.actor,
-        hierarchy: deps.hierarchy.view,
-        ...(deps.timeZone ? { timeZone: deps.timeZone } : {}),
-      };
-      const decided = kind.decider.decide(command, state, context);
-      if (decided.length === 0) return { streamId, revision, position: null, events: [] };
-
-      const events: NewEvent[] = decided.map((event) => ({
-        type: event.type,
-        data: event.data,
-        metadata: {
-          eventId: randomUUID(),
-          occurredAt: context.now,
-          actor: meta.actor,
-          correlationId: meta.correlationId,
-          causationId: meta.causationId ?? meta.correlationId,
-          schemaVersion: currentVersion(event.type as EventType),
-        },
-      }));
-      try {
-        const result = await deps.store.append(
-          streamId,
-          events,
-          revision === -1 ? expected.noStream : expected.exact(revision),
-        );
-        for (const event of events) deps.hierarchy.apply(event);
-        deps.metrics?.appendDuration.observe({ stream: kind.name }, (performance.now() - started) / 1000);
-        deps.metrics?.eventsAppended.inc({ stream: kind.name }, events.length);
-        return {
-          streamId,
-          revision: result.nextRevision,
-          position: result.position.toString(),
-          events: events.map((e) => ({ eventId: e.metadata.eventId, type: e.type })),
-        };
-      } catch (err) {
-        const retry = err instanceof WrongExpectedVersionError && meta.expectedRevision === undefined && attempt < maxAttempts;
-        if (!retry) throw err;
-      }
+    await hierarchy.ensure([meta.actor.unitId, ...unitsOfCommand(command)]);
+    const context: DecideContext = {
+      now: now().toISOString(),
+      actor: meta.actor,
+      hierarchy: hierarchy.view,
+      ...(deps.timeZone ? { timeZone: deps.timeZone } : {}),
+    };
+    const metadata = () => ({
+      eventId: randomUUID(),
+      occurredAt: context.now,
+      actor: meta.actor,
+      correlationId: meta.correlationId,
+      causationId: meta.causationId ?? meta.correlationId,
+    });
+    const decider = pinnedDecider(kind, meta);
+    const retries = { maxRetries: meta.expectedRevision === undefined ? maxRetries : 0 };
+    let outcome;
+    try {
+      outcome = await handleCommand(deps.store, streamId, decider, command, context, metadata, retries);
+    } catch (err) {
+      if (!(err instanceof UnitsNotLoaded)) throw err;
+      // Units registered through another process a moment ago: load them and decide once more.
+      await hierarchy.ensure(err.unitIds);
+      outcome = await handleCommand(deps.store, streamId, decider, command, context, metadata, retries);
     }
+    if (outcome.events.length === 0) return { streamId, revision: outcome.nextRevision, position: null, events: [] };
+    for (const event of outcome.events) hierarchy.apply(event);
+    deps.metrics?.appendDuration.observe({ stream: kind.name }, (performance.now() - started) / 1000);
+    deps.metrics?.eventsAppended.inc({ stream: kind.name }, outcome.events.length);
+    return {
+      streamId,
+      revision: outcome.nextRevision,
+      position: outcome.position?.toString() ?? null,
+      events: outcome.events.map((e) => ({ eventId: e.metadata.eventId, type: e.type })),
+    };
   }
 
-  return { run, load };
+  return {
+    run<C extends object, E extends DomainEvent, S>(kind: StreamKind<C, E, S>, streamId: string, command: C, meta: CommandMeta) {
+      return serialized(streamId, () => attempt(kind, streamId, command, meta));
+    },
+    /** The stream's current state and revision (reads are not serialized with commands). */
+    load<C, E extends DomainEvent, S>(kind: StreamKind<C, E, S>, streamId: string) {
+      return load(deps.store, streamId, kind.decider);
+    },
+  };
 }
 export type CommandRunner = ReturnType<typeof createCommandRunner>;
