@@ -263,7 +263,7 @@ for (const adapter of adapters) {
         ['problem-BROKEN', (base + 2n).toString()],
       ]);
       expect(status.recentParked[0]!.reason).toMatch(/never found/);
-      expect(status.recentParked[1]!.reason).toMatch(/invalid ProblemFound/);
+      expect(status.recentParked[1]!.reason).toMatch(/ProblemFound v1 is invalid/);
       const reader = store.keyspace(await store.activeKeyspace());
       expect(await reader.parked()).toHaveLength(2);
       expect(await reader.get('unit', `NEW-${adapter.name}`)).toMatchObject({ name: '新村' });
