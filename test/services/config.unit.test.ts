@@ -1,0 +1,90 @@
+import { describe, expect, test } from 'vitest';
+
+import { ConfigError, loadConfig } from '../../services/config.js';
+
+function problemsOf(env: NodeJS.ProcessEnv): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('configuration from the environment', () => {
+  test('given an empty environment, then every default applies and no service address is set', () => {
+    const config = loadConfig({});
+
+    expect(config).toMatchObject({
+      nodeEnv: 'development',
+      port: 8080,
+      host: '127.0.0.1',
+      jwtSecret: undefined,
+      redisUrl: undefined,
+      temporalAddress: undefined,
+      temporalNamespace: 'default',
+      defaultTimeZone: 'Asia/Shanghai',
+      logLevel: 'info',
+      sqliteSynchronous: 'FULL',
+    });
+    expect(config.dataDir).toMatch(/\/data$/);
+  });
+
+  test('given explicit values, then they are parsed and typed', () => {
+    const config = loadConfig({
+      PORT: '9090',
+      HOST: '0.0.0.0',
+      REDIS_URL: 'redis://cache:6379',
+      TEMPORAL_ADDRESS: 'temporal.internal:7233',
+      TEMPORAL_NAMESPACE: 'duban',
+      TZ_DEFAULT: 'Asia/Urumqi',
+      SQLITE_SYNCHRONOUS: 'NORMAL',
+      DATA_DIR: '/var/lib/duban',
+    });
+
+    expect(config).toMatchObject({
+      port: 9090,
+      host: '0.0.0.0',
+      redisUrl: 'redis://cache:6379',
+      temporalAddress: 'temporal.internal:7233',
+      temporalNamespace: 'duban',
+      defaultTimeZone: 'Asia/Urumqi',
+      sqliteSynchronous: 'NORMAL',
+      dataDir: '/var/lib/duban',
+    });
+  });
+
+  test('given an empty variable, then it counts as unset', () => {
+    expect(loadConfig({ PORT: '', REDIS_URL: '' })).toMatchObject({ port: 8080, redisUrl: undefined });
+  });
+
+  test('given several bad variables, then start-up is refused naming each one', () => {
+    const problems = problemsOf({
+      PORT: 'eighty',
+      TZ_DEFAULT: 'Mars/Olympus',
+      SQLITE_SYNCHRONOUS: 'OFF',
+      REDIS_URL: 'localhost:6379',
+      TEMPORAL_ADDRESS: 'http://temporal',
+      ESCALATION_POLICY: '/no/such/policy.json',
+    });
+
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual([
+      'ESCALATION_POLICY',
+      'PORT',
+      'REDIS_URL',
+      'SQLITE_SYNCHRONOUS',
+      'TEMPORAL_ADDRESS',
+      'TZ_DEFAULT',
+    ]);
+    expect(problems.find((p) => p.startsWith('PORT'))).toContain('"eighty"');
+  });
+
+  test('given production without a JWT secret, then start-up is refused', () => {
+    expect(problemsOf({ NODE_ENV: 'production' })).toEqual([expect.stringMatching(/^JWT_SECRET: required/)]);
+    expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'short' })).toEqual([
+      expect.stringMatching(/^JWT_SECRET: must be at least 32 characters/),
+    ]);
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).jwtSecret).toBe('x'.repeat(32));
+  });
+});

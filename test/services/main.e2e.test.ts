@@ -1,0 +1,90 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+
+import { repoRoot } from '../../infra/tools/paths.js';
+import { freePort } from '../../infra/tools/process.js';
+import type { CheckResult } from '../../services/http/app.js';
+import { requireService } from '../setup/services.js';
+
+/**
+ * `npm start` as a user runs it (minus npm): the real process, its own Temporal dev server on a SQLite file
+ * in DATA_DIR, and a clean stop on SIGTERM. Needs the Temporal CLI the test run's own server came from.
+ */
+const temporalUp = requireService('temporal') !== undefined;
+
+describe.skipIf(!temporalUp)('the service process (services/main.ts)', () => {
+  let dataDir: string;
+  let port: number;
+  let service: ChildProcess;
+  let output = '';
+  let exited: Promise<number | null>;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'duban-main-'));
+    port = await freePort();
+    const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'info' };
+    delete env['TEMPORAL_ADDRESS'];
+    delete env['REDIS_URL'];
+    service = spawn(process.execPath, ['--import', 'tsx', 'services/main.ts'], { cwd: repoRoot, env });
+    service.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    service.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    exited = new Promise((resolve) => service.once('exit', (code) => resolve(code)));
+  });
+  afterAll(async () => {
+    if (service.exitCode === null) service.kill('SIGKILL');
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  test('given a fresh data folder, when it starts, then /health reports the event store and Temporal up', async () => {
+    const health = await pollHealth(port, 90_000);
+
+    expect(health.status).toBe(200);
+    expect(health.body.checks.map((c) => [c.name, c.status])).toEqual([
+      ['event-store', 'up'],
+      ['temporal', 'up'],
+    ]);
+    expect(existsSync(path.join(dataDir, 'temporal.db'))).toBe(true);
+    expect((await readFile(path.join(dataDir, 'dev-jwt-secret'), 'utf8')).trim().length).toBeGreaterThanOrEqual(32);
+  });
+
+  test('when it gets SIGTERM, then it exits 0 and its Temporal server is gone', async () => {
+    const temporalAddress = /"address":"([\d.]+:\d+)"/.exec(output)?.[1];
+    expect(temporalAddress, output).toBeDefined();
+
+    service.kill('SIGTERM');
+    expect(await exited).toBe(0);
+
+    const [host, portText] = (temporalAddress ?? '').split(':');
+    expect(await accepts(host ?? '', Number(portText))).toBe(false);
+    expect(output).toMatch(/"name":"temporal server","msg":"closed"/);
+  });
+});
+
+async function pollHealth(port: number, timeoutMs: number): Promise<{ status: number; body: { checks: CheckResult[] } }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/health`);
+      return { status: response.status, body: (await response.json()) as { checks: CheckResult[] } };
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
+function accepts(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
