@@ -2,8 +2,8 @@
 # Installs what Duban needs to run and test on this machine: Debian's redis-server, the Temporal CLI
 # (dev server, built from its Go module), Temporal's Java time-skipping test server, and node_modules.
 # Runs before every `npm start` / `npm test` (npm pre-hooks), so it needs nothing but bash and must be a
-# fast no-op when everything is present. Tools are cached under .tools/ (or $DUBAN_TOOLS_DIR), one folder
-# per pinned version, so bumping a version below rebuilds exactly that tool.
+# fast no-op when everything is present. Tools live under .tools/ (or $DUBAN_TOOLS_DIR), one folder per
+# pinned version, so bumping a version below rebuilds exactly that tool.
 set -euo pipefail
 
 TEMPORAL_CLI_VERSION=v1.5.1
@@ -11,9 +11,32 @@ TEST_SERVER_VERSION=1.38.0 # keep in step with infra/temporal/test-server/pom.xm
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 tools="${DUBAN_TOOLS_DIR:-$root/.tools}"
+# Fresh clones (CI makes one per run) start without .tools/: a per-user cache of the same versioned folders
+# spares them the build. DUBAN_TOOLS_CACHE=off disables it.
+cache="${DUBAN_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/duban-tools}"
 cd "$root"
 
 say() { printf '[setup] %s\n' "$*" >&2; }
+
+# Copies a finished tool folder; hard links when both sides share a file system.
+copy_tree() {
+  rm -rf "$2.partial"
+  cp -al "$1" "$2.partial" 2>/dev/null || { rm -rf "$2.partial" && cp -a "$1" "$2.partial"; }
+  mv "$2.partial" "$2"
+}
+
+# True when the tool folder $1 is in .tools/, taking it from the cache if needed; keeps the cache filled.
+have_tool() {
+  local name="$1" file="$2"
+  if [[ ! -x "$tools/$name/$file" && "$cache" != off && -x "$cache/$name/$file" ]]; then
+    say "reusing $name from $cache"
+    rm -rf "${tools:?}/$name" && copy_tree "$cache/$name" "$tools/$name"
+  fi
+  [[ -x "$tools/$name/$file" ]] || return 1
+  if [[ "$cache" != off && ! -x "$cache/$name/$file" ]]; then
+    mkdir -p "$cache" && rm -rf "${cache:?}/$name" && copy_tree "$tools/$name" "$cache/$name"
+  fi
+}
 
 install_redis() {
   if command -v redis-server >/dev/null 2>&1; then return; fi
@@ -35,7 +58,7 @@ install_redis() {
 
 install_temporal_cli() {
   local dir="$tools/temporal-cli-$TEMPORAL_CLI_VERSION"
-  if [[ -x "$dir/temporal" ]]; then return; fi
+  if have_tool "temporal-cli-$TEMPORAL_CLI_VERSION" temporal; then return; fi
   if ! command -v go >/dev/null 2>&1; then
     say "go is missing: skipping the Temporal CLI build (set TEMPORAL_ADDRESS, run Docker, or let the SDK download it)"
     return
@@ -48,11 +71,12 @@ install_temporal_cli() {
     -ldflags "-s -w -X github.com/temporalio/cli/temporalcli.Version=${TEMPORAL_CLI_VERSION#v}" \
     "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
   rm -rf "$dir" && mv "$tmp" "$dir"
+  have_tool "temporal-cli-$TEMPORAL_CLI_VERSION" temporal
 }
 
 install_test_server() {
   local dir="$tools/temporal-test-server-$TEST_SERVER_VERSION"
-  if [[ -x "$dir/temporal-test-server" ]]; then return; fi
+  if have_tool "temporal-test-server-$TEST_SERVER_VERSION" temporal-test-server; then return; fi
   if ! command -v java >/dev/null 2>&1 || ! command -v mvn >/dev/null 2>&1; then
     say "java or mvn is missing: skipping the time-skipping test server (the SDK downloads one where the internet is reachable)"
     return
@@ -72,6 +96,7 @@ exec java -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xss1m -cp "$here/lib/*" io.t
 WRAPPER
   chmod +x "$tmp/temporal-test-server"
   rm -rf "$dir" && mv "$tmp" "$dir"
+  have_tool "temporal-test-server-$TEST_SERVER_VERSION" temporal-test-server
 }
 
 install_node_modules() {
