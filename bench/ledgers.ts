@@ -29,7 +29,7 @@ import { seedPrefecture, simulatedClock } from '../test/fixtures/prefecture.js';
 const target = Number(process.env['BENCH_EVENTS'] ?? 1_000_000);
 const keep = process.env['BENCH_KEEP'] === '1';
 const batchSize = Number(process.env['BENCH_BATCH'] ?? 5000);
-const snapshotEvery = Number(process.env['BENCH_SNAPSHOT_EVERY'] ?? 100_000);
+const snapshotEvery = Number(process.env['BENCH_SNAPSHOT_EVERY'] ?? Math.max(5_000, Math.round(target / 20)));
 const log = (message: string) => process.stderr.write(`[bench:ledgers] ${message}\n`);
 const silent = pino({ level: 'silent' });
 

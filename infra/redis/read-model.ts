@@ -56,7 +56,7 @@ export function createRedisReadModel(options: RedisReadModelOptions): ReadModelS
       for (const a of write.ancestors) multi.zrem(`${p}sub:${write.collection}:${a}`, write.key);
     } else {
       multi.hset(`${p}row:${write.collection}`, write.key, JSON.stringify(write.row));
-      for (const a of write.ancestors) multi.zadd(`${p}sub:${write.collection}:${a}`, 0, write.key);
+      if (write.isNew !== false) for (const a of write.ancestors) multi.zadd(`${p}sub:${write.collection}:${a}`, 0, write.key);
     }
     if (write.openDeadlineMs !== undefined) {
       for (const a of write.ancestors) {

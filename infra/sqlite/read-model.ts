@@ -131,7 +131,7 @@ export function createSqliteReadModel(options: SqliteReadModelOptions): ReadMode
       for (const a of write.ancestors) stmt.deleteSubtree.run(ks, write.collection, a, write.key);
     } else {
       stmt.putRow.run(ks, write.collection, write.key, JSON.stringify(write.row));
-      for (const a of write.ancestors) stmt.addSubtree.run(ks, write.collection, a, write.key);
+      if (write.isNew !== false) for (const a of write.ancestors) stmt.addSubtree.run(ks, write.collection, a, write.key);
     }
     if (write.openDeadlineMs !== undefined) {
       for (const a of write.ancestors) {

@@ -90,26 +90,31 @@ export function applyEvent(state: LedgerState, event: LedgerEvent, dirty?: Dirty
     if (rows.unit.has(e.data.unitId)) throw new ApplyError(`unit ${e.data.unitId} registered twice`);
     const parent = e.data.parentId === null ? undefined : rows.unit.get(e.data.parentId);
     const unit = registerUnitRow(e, parent);
-    puts.push({ collection: 'unit', key: unit.unitId, row: unit, ancestors: unit.ancestors });
+    puts.push({ collection: 'unit', key: unit.unitId, row: unit, ancestors: unit.ancestors, isNew: true });
     if (parent) {
       const updated = { ...parent, children: [...parent.children, unit.unitId] };
-      puts.push({ collection: 'unit', key: parent.unitId, row: updated, ancestors: parent.ancestors });
+      puts.push({ collection: 'unit', key: parent.unitId, row: updated, ancestors: parent.ancestors, isNew: false });
     }
   } else if (isProblemEvent(event)) {
     const id = event.type === 'ProblemFound' ? event.data.problemId : itemId(event, 'problem-');
     const before = rows.problem.get(id);
     const after = evolveProblemRow(before, event, ancestorsOf(event.type === 'ProblemFound' ? event.data.targetUnitId : ''));
+    const deadlineBefore = before?.open ? before.deadline : null;
+    const deadlineAfter = after.open ? after.deadline : null;
     puts.push({
       collection: 'problem',
       key: id,
       row: after,
       ancestors: after.ancestors,
-      openDeadlineMs: after.open ? toEpochMs(after.deadline) : null,
+      isNew: before === undefined,
+      ...(before === undefined || deadlineBefore !== deadlineAfter
+        ? { openDeadlineMs: deadlineAfter === null ? null : toEpochMs(deadlineAfter) }
+        : {}),
     });
     const noticeBefore = rows.escalation.get(id) ?? null;
     const noticeAfter = evolveEscalationRow(noticeBefore, event, after);
     if (noticeAfter !== noticeBefore) {
-      puts.push({ collection: 'escalation', key: id, row: noticeAfter, ancestors: after.ancestors });
+      puts.push({ collection: 'escalation', key: id, row: noticeAfter, ancestors: after.ancestors, isNew: noticeBefore === null });
     }
     delta = countsDelta(problemContribution(before), problemContribution(after));
     deltaAncestors = after.ancestors;
@@ -117,14 +122,14 @@ export function applyEvent(state: LedgerState, event: LedgerEvent, dirty?: Dirty
     const id = event.type === 'HouseholdRegistered' ? event.data.householdId : itemId(event, 'household-');
     const before = rows.household.get(id);
     const after = evolveHouseholdRow(before, event, ancestorsOf(event.type === 'HouseholdRegistered' ? event.data.villageId : ''));
-    puts.push({ collection: 'household', key: id, row: after, ancestors: after.ancestors });
+    puts.push({ collection: 'household', key: id, row: after, ancestors: after.ancestors, isNew: before === undefined });
     delta = countsDelta(householdContribution(before), householdContribution(after));
     deltaAncestors = after.ancestors;
   } else if (isListingEvent(event)) {
     const id = event.data.listingId;
     const before = rows.listing.get(id);
     const after = evolveListingRow(before, event, ancestorsOf(event.type === 'TargetListed' ? event.data.targetUnitId : ''));
-    puts.push({ collection: 'listing', key: id, row: after, ancestors: after.ancestors });
+    puts.push({ collection: 'listing', key: id, row: after, ancestors: after.ancestors, isNew: before === undefined });
     delta = countsDelta(listingContribution(before), listingContribution(after));
     deltaAncestors = after.ancestors;
   } else if (!reviewTypes.has(event.type)) {
@@ -145,15 +150,31 @@ export function applyEvent(state: LedgerState, event: LedgerEvent, dirty?: Dirty
     const map = rows[put.collection] as Map<string, AnyRow>;
     if (put.row === null) map.delete(put.key);
     else map.set(put.key, put.row);
-    dirty?.set(`${put.collection}/${put.key}`, put);
+    if (dirty) remember(dirty, put);
   }
   // Roll-up counters are the state's own and change in place (there are few units and many events).
   for (const unit of rolledUp) {
     addCountsInPlace(unit.counts, delta);
-    dirty?.set(`unit/${unit.unitId}`, { collection: 'unit', key: unit.unitId, row: unit, ancestors: unit.ancestors });
+    if (dirty) remember(dirty, { collection: 'unit', key: unit.unitId, row: unit, ancestors: unit.ancestors, isNew: false });
   }
   state.position = event.position;
   state.recordedAt = event.metadata.recordedAt;
+}
+
+/**
+ * Keeps the newest write per key for the next commit. A key first stored in this batch stays "new", and a
+ * deadline change earlier in the batch is kept when a later write left the deadline alone.
+ */
+function remember(dirty: Dirty, put: RowWrite): void {
+  const key = `${put.collection}/${put.key}`;
+  const previous = dirty.get(key);
+  if (!previous) {
+    dirty.set(key, put);
+    return;
+  }
+  const merged: RowWrite = { ...put, isNew: put.isNew !== false || previous.isNew !== false };
+  if (put.openDeadlineMs === undefined && previous.openDeadlineMs !== undefined) merged.openDeadlineMs = previous.openDeadlineMs;
+  dirty.set(key, merged);
 }
 
 /** Marks an event as accounted for without changing any row (a parked poison event). */

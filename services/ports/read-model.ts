@@ -141,8 +141,16 @@ export interface RowWrite<C extends Collection = Collection> {
   key: string;
   row: RowOf[C] | null;
   ancestors: readonly string[];
-  /** Problems only: the deadline (epoch ms) while the problem is open, null when it is not open. */
+  /**
+   * Problems only: the deadline (epoch ms) while the problem is open, null when it is not open; absent when
+   * it did not change, so the deadline index is left alone.
+   */
   openDeadlineMs?: number | null;
+  /**
+   * false when the key is already stored in this keyspace, so its subtree index entries exist and need no
+   * rewrite (the ancestors of a key never change). Absent means "index it".
+   */
+  isNew?: boolean;
 }
 
 /** An event the projection could not decode or apply, kept with the reason instead of being skipped silently. */
