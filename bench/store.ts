@@ -25,7 +25,6 @@ const BATCHES = Number(process.env.BENCH_BATCHES ?? 1000);
 const SINGLE_COMMANDS = Number(process.env.BENCH_SINGLE ?? 1500);
 const CONCURRENT_COMMANDS = Number(process.env.BENCH_CONCURRENT ?? 12_800);
 const WRITERS = 64;
-const ROUNDS = 4;
 const REPLAY_ROUNDS = Number(process.env.BENCH_REPLAY_ROUNDS ?? 2);
 
 // ---------------------------------------------------------------------------------------------------
@@ -178,30 +177,40 @@ function openRaw(path: string): Database.Database {
   return db;
 }
 
-async function appendBatches(dir: string, batches: Array<[string, NewEvent[]]>, round: number) {
-  const store = openSqliteEventStore({ path: join(dir, `batch-port-${round}.db`) });
-  const start = process.hrtime.bigint();
-  for (const [streamId, events] of batches) await store.append(streamId, events, expected.noStream);
-  const elapsed = seconds(start);
-  await store.close();
-  return (batches.length * 100) / elapsed;
-}
-
-function rawBatches(dir: string, batches: Array<[string, NewEvent[]]>, round: number) {
-  const db = openRaw(join(dir, `batch-raw-${round}.db`));
+/**
+ * Batches of 100 through the port and the same batches through bare statements, interleaved batch by
+ * batch on two files of the same directory, so both sides see the same disk and the same neighbours.
+ */
+async function batchAppends(dir: string, batches: Array<[string, NewEvent[]]>) {
+  const store = openSqliteEventStore({ path: join(dir, 'batch-port.db') });
+  const db = openRaw(join(dir, 'batch-raw.db'));
   const insert = db.prepare(
     'INSERT INTO events (stream_id, revision, event_id, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)',
   );
-  const write = db.transaction((streamId: string, events: NewEvent[]) => {
+  const rawWrite = db.transaction((streamId: string, events: NewEvent[]) => {
     events.forEach((e, revision) =>
       insert.run(streamId, revision, e.metadata.eventId, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata)),
     );
   });
-  const start = process.hrtime.bigint();
-  for (const [streamId, events] of batches) write.immediate(streamId, events);
-  const elapsed = seconds(start);
+  let portNs = 0n;
+  let rawNs = 0n;
+  for (const [i, [streamId, events]] of batches.entries()) {
+    // Alternate which side goes first so neither always follows the other's fsync.
+    const raw = () => {
+      const start = process.hrtime.bigint();
+      rawWrite.immediate(streamId, events);
+      rawNs += process.hrtime.bigint() - start;
+    };
+    if (i % 2 === 0) raw();
+    const start = process.hrtime.bigint();
+    await store.append(streamId, events, expected.noStream);
+    portNs += process.hrtime.bigint() - start;
+    if (i % 2 === 1) raw();
+  }
+  await store.close();
   db.close();
-  return (batches.length * 100) / elapsed;
+  const events = batches.length * 100;
+  return { appendBatchEps: events / (Number(portNs) / 1e9), rawBatchEps: events / (Number(rawNs) / 1e9) };
 }
 
 /** `writers` loops, each appending one event per command to its own stream with the exact revision. */
@@ -317,16 +326,7 @@ async function main() {
       while (events.length < 100) events.push(...problemLife(b * 1000 + events.length));
       return [`problem-batch-${b}`, events.slice(0, 100)];
     });
-    // Other work shares this machine: alternate the two sides in rounds and keep each side's best round,
-    // so neither profits from a quieter moment, a warmer disk or a warmer JIT.
-    let rawBatchEps = 0;
-    let appendBatchEps = 0;
-    const perRound = Math.ceil(batches.length / ROUNDS);
-    for (let r = 0; r < ROUNDS; r++) {
-      const slice = batches.slice(r * perRound, (r + 1) * perRound);
-      rawBatchEps = Math.max(rawBatchEps, rawBatches(dir, slice, r));
-      appendBatchEps = Math.max(appendBatchEps, await appendBatches(dir, slice, r));
-    }
+    const { appendBatchEps, rawBatchEps } = await batchAppends(dir, batches);
 
     const commandStore = openSqliteEventStore({ path: join(dir, 'commands.db') });
     const appendSingleEps = await appendCommands(commandStore, 1, SINGLE_COMMANDS, 'single');
