@@ -127,8 +127,9 @@ async function main() {
 
       // ----- ours: N problems whose deadline is one instant; lag until ProblemEscalated is stored
       const setupStart = Date.now();
-      // Room to find every problem and start its workflow before the deadline.
-      const deadline = Math.ceil((setupStart + 30_000 + n * 20) / 1000) * 1000;
+      // Room to find every problem and start its workflow (signal-with-start, then loadClock) before the
+      // deadline: scaled from how long plain starts took just now, so a busy machine gets more room.
+      const deadline = Math.ceil((setupStart + 20_000 + Math.max(n * 15, 3 * baselineSetupMs)) / 1000) * 1000;
       const problemIds = Array.from({ length: n }, (_, i) => `bench-${offset + i}`);
       for (const problemId of problemIds) {
         await runCommand(

@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { RecordedEvent } from '../events/envelope.js';
+import { decodeEvent } from '../events/registry.js';
 import { clockEventTypes, type ClockEvent } from '../workflows/clock.js';
 import {
   problemEventSignal,
@@ -32,12 +33,13 @@ export interface Reactor {
 
 const problemPrefix = 'problem-';
 
+/** The event as the workflow needs it, its data upcast to the current schema (old ProblemFound had no policy). */
 export function toClockEvent(event: RecordedEvent): ClockEvent {
   return {
     eventId: event.metadata.eventId,
     revision: event.revision,
     type: event.type,
-    data: event.data,
+    data: decodeEvent(event.type, event.metadata.schemaVersion, event.data).data,
     occurredAt: event.metadata.occurredAt,
   };
 }
@@ -56,10 +58,12 @@ export async function startReactor(deps: ReactorDeps): Promise<Reactor> {
   let committed = await deps.checkpoints.load(subscriberId);
   let stopping = false;
 
-  const subscription: Subscription = deps.store.subscribeToAll({
-    ...(committed !== undefined ? { fromCheckpoint: committed } : {}),
-    filter: { streamPrefixes: [problemPrefix], types: clockEventTypes },
-  });
+  let subscription: Subscription | undefined;
+  const subscribe = (from: bigint | undefined) =>
+    deps.store.subscribeToAll({
+      ...(from !== undefined ? { fromCheckpoint: from } : {}),
+      filter: { streamPrefixes: [problemPrefix], types: clockEventTypes },
+    });
   log.info({ from: committed?.toString() ?? 'start' }, 'reactor started');
 
   // Events in flight, in store order; the checkpoint advances over the finished prefix.
@@ -98,6 +102,14 @@ export async function startReactor(deps: ReactorDeps): Promise<Reactor> {
 
   const signal = async (event: RecordedEvent, problemId: string) => {
     const input: RectificationInput = { problemId };
+    let clockEvent: ClockEvent;
+    try {
+      clockEvent = toClockEvent(event);
+    } catch (err) {
+      // An event that does not decode can never move a clock; retrying would stop every later one.
+      log.error({ err, eventId: event.metadata.eventId, streamId: event.streamId }, 'problem event does not decode; skipped');
+      return;
+    }
     for (let attempt = 0; ; attempt++) {
       try {
         await deps.temporal.workflow.signalWithStart(rectificationWorkflowType, {
@@ -105,7 +117,7 @@ export async function startReactor(deps: ReactorDeps): Promise<Reactor> {
           taskQueue: deps.taskQueue,
           args: [input],
           signal: problemEventSignal,
-          signalArgs: [toClockEvent(event)],
+          signalArgs: [clockEvent],
         });
         return;
       } catch (err) {
@@ -118,33 +130,47 @@ export async function startReactor(deps: ReactorDeps): Promise<Reactor> {
     }
   };
 
+  const consume = async (current: Subscription) => {
+    for await (const event of current) {
+      if (stopping) break;
+      if (!event.streamId.startsWith(problemPrefix)) continue;
+      const problemId = event.streamId.slice(problemPrefix.length);
+      while (running.size >= concurrency) await Promise.race(running);
+      const entry = { position: event.position, done: false };
+      inFlight.push(entry);
+      const previous = tailByProblem.get(problemId) ?? Promise.resolve();
+      const task: Promise<void> = previous
+        .then(() => signal(event, problemId))
+        .then(() => {
+          entry.done = true;
+          advance();
+        })
+        .finally(() => {
+          running.delete(task);
+          if (tailByProblem.get(problemId) === task) tailByProblem.delete(problemId);
+        });
+      // A failed signal (only when stopping) leaves its entry unfinished: the checkpoint stays before it.
+      task.catch(() => undefined);
+      running.add(task);
+      tailByProblem.set(problemId, task);
+    }
+  };
+
   const loop = (async () => {
-    try {
-      for await (const event of subscription) {
+    while (!stopping) {
+      try {
+        subscription = subscribe(toSave ?? committed);
+        await consume(subscription);
+        if (!stopping) throw new Error('subscription ended');
+      } catch (err) {
         if (stopping) break;
-        if (!event.streamId.startsWith(problemPrefix)) continue;
-        const problemId = event.streamId.slice(problemPrefix.length);
-        while (running.size >= concurrency) await Promise.race(running);
-        const entry = { position: event.position, done: false };
-        inFlight.push(entry);
-        const previous = tailByProblem.get(problemId) ?? Promise.resolve();
-        const task: Promise<void> = previous
-          .then(() => signal(event, problemId))
-          .then(() => {
-            entry.done = true;
-            advance();
-          })
-          .finally(() => {
-            running.delete(task);
-            if (tailByProblem.get(problemId) === task) tailByProblem.delete(problemId);
-          });
-        // A failed signal (only when stopping) leaves its entry unfinished: the checkpoint stays before it.
-        task.catch(() => undefined);
-        running.add(task);
-        tailByProblem.set(problemId, task);
+        log.error({ err }, 'reactor subscription failed; resubscribing from the checkpoint');
+        await subscription?.close().catch(() => undefined);
+        // Let what is in flight finish, then start over right after the last event fully signalled.
+        await Promise.allSettled([...running]);
+        inFlight.length = 0;
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
       }
-    } catch (err) {
-      if (!stopping) log.error({ err }, 'reactor subscription failed');
     }
   })();
 
@@ -152,7 +178,7 @@ export async function startReactor(deps: ReactorDeps): Promise<Reactor> {
     checkpoint: () => committed,
     async stop() {
       stopping = true;
-      await subscription.close();
+      await subscription?.close();
       await loop;
       await Promise.allSettled([...running]);
       saveCheckpoint();

@@ -76,7 +76,12 @@ export async function rectificationWorkflow(input: RectificationInput): Promise<
       if (!event || seen.includes(event.eventId)) continue;
       seen.push(event.eventId);
       if (seen.length > SEEN_KEPT) seen.splice(0, seen.length - SEEN_KEPT);
-      state = applyEvent(state, event);
+      try {
+        state = applyEvent(state, event);
+      } catch (err) {
+        // A malformed event must not fail every workflow task from now on: record it and go on.
+        log.error('event not applied to the clock', { eventId: event.eventId, type: event.type, error: String(err) });
+      }
     }
   };
 
