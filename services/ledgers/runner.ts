@@ -111,30 +111,46 @@ class ProjectionLoop {
     this.subscription = subscription;
     const events = subscription[Symbol.asyncIterator]();
     const stopped = this.stopping.then(() => ({ done: true as const, value: undefined }));
-    const dirty: Dirty = new Map();
+    let dirty: Dirty = new Map();
     let batchParked: ParkedEvent[] = [];
     let pending = 0;
+    // The previous batch's commit; the next batch is applied in memory while it travels to the store.
+    let inFlight: Promise<void> | null = null;
 
     const flush = async () => {
       if (pending === 0) return;
-      await this.keyspace.commit({ writes: [...dirty.values()], parked: batchParked, checkpoint: state.position });
-      this.checkpoint = state.position;
-      if (batchParked.length > 0) {
-        this.parkedTotal += batchParked.length;
-        this.recentParked = [...this.recentParked, ...batchParked].slice(-20);
-      }
-      this.sinceSnapshot += pending;
-      dirty.clear();
+      const position = state.position;
+      const parked = batchParked;
+      const count = pending;
+      const recordedAt = recordedAtUtc(state);
+      const writes = [...dirty.values()];
+      // Serialized now: the state moves on while the commit is in flight.
+      const snapshot =
+        this.sinceSnapshot + count >= this.deps.snapshotEvery && recordedAt !== null
+          ? { position, recordedAt, state: serializeState(state) }
+          : null;
+      dirty = new Map();
       batchParked = [];
       pending = 0;
-      const recordedAt = recordedAtUtc(state);
-      if (this.sinceSnapshot >= this.deps.snapshotEvery && recordedAt !== null) {
-        this.sinceSnapshot = 0;
-        // A snapshot only speeds up inspections; failing to write one must not stop the ledgers.
-        await this.keyspace
-          .saveSnapshot({ position: state.position, recordedAt, state: serializeState(state) })
-          .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'snapshot not saved'));
-      }
+      // Commits stay in order, and a failed one fails the session before anything later is committed.
+      if (inFlight) await inFlight;
+      const commit = this.keyspace.commit({ writes, parked, checkpoint: position }).then(async () => {
+        this.checkpoint = position;
+        if (parked.length > 0) {
+          this.parkedTotal += parked.length;
+          this.recentParked = [...this.recentParked, ...parked].slice(-20);
+        }
+        this.sinceSnapshot += count;
+        if (snapshot) {
+          this.sinceSnapshot = 0;
+          // A snapshot only speeds up inspections; failing to write one must not stop the ledgers.
+          await this.keyspace.saveSnapshot(snapshot).catch((error: unknown) => this.deps.logger.warn({ err: error }, 'snapshot not saved'));
+        }
+      });
+      // Observed here so a failure while the loop waits for events is not an unhandled rejection; it is
+      // rethrown where the commit is awaited.
+      commit.catch(() => undefined);
+      inFlight = commit;
     };
 
     try {
@@ -161,6 +177,7 @@ class ProjectionLoop {
         if (pending >= this.deps.batchSize) await flushNow();
       }
       await flush();
+      await inFlight;
     } finally {
       this.subscription = null;
       await subscription.close().catch(() => undefined);

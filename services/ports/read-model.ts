@@ -200,6 +200,10 @@ export interface ReadModelReader {
 /** Writing one keyspace (the projection runner is its only writer). */
 export interface KeyspaceWriter extends ReadModelReader {
   readonly id: number;
+  /**
+   * Stores the batch's rows and checkpoint atomically. The runner goes on changing its rows once this
+   * returns its promise, so a store reads the whole batch before it first yields.
+   */
   commit(batch: CommitBatch): Promise<void>;
   /** Every row, for warming the runner's state after a restart. */
   scanAll(): AsyncIterable<RowWrite>;
