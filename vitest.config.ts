@@ -9,8 +9,8 @@ const withServices = {
   globalSetup: services,
   setupFiles: ['test/setup/temporal-logging.ts'],
   fileParallelism: false,
-  testTimeout: 60_000,
-  hookTimeout: 120_000,
+  testTimeout: 120_000,
+  hookTimeout: 180_000,
 };
 
 export default defineConfig({
