@@ -69,7 +69,7 @@ install_temporal_cli() {
   # -s -w drops debug info (a third of the size); -X stamps the version the release build would print.
   GOBIN="$tmp" go install -trimpath \
     -ldflags "-s -w -X github.com/temporalio/cli/temporalcli.Version=${TEMPORAL_CLI_VERSION#v}" \
-    "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
+    "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION" || return 1
   rm -rf "$dir" && mv "$tmp" "$dir"
   have_tool "temporal-cli-$TEMPORAL_CLI_VERSION" temporal
 }
@@ -85,7 +85,7 @@ install_test_server() {
   local tmp="$dir.partial"
   rm -rf "$tmp" && mkdir -p "$tmp"
   mvn -q -B -f infra/temporal/test-server/pom.xml dependency:copy-dependencies -DoutputDirectory="$tmp/lib" 2>&1 \
-    | sed "s/\x1b\[[0-9;]*m//g" # maven prints colour codes even in batch mode
+    | sed "s/\x1b\[[0-9;]*m//g" || return 1 # maven prints colour codes even in batch mode
   # The TypeScript SDK ('existing-path') launches this as `<path> <port> [extra args]` and kills it to stop
   # it, so exec java directly: no shell left in between to orphan the JVM. Quick-start JIT flags because
   # the SDK gives the server only about five seconds to answer.
@@ -126,10 +126,12 @@ link_tool() {
   fi
 }
 
+# A tool that fails to install is not fatal here: the providers fall back (TEMPORAL_ADDRESS, Docker, the SDK's
+# download) and, with CI=true, the test run fails naming what is missing.
 mkdir -p "$tools"
-install_redis
-install_temporal_cli
-install_test_server
+install_redis || say "could not install redis-server"
+install_temporal_cli || say "could not build the Temporal CLI (see above)"
+install_test_server || say "could not fetch the Java test server (see above)"
 link_tool temporal "temporal-cli-$TEMPORAL_CLI_VERSION/temporal"
 link_tool temporal-test-server "temporal-test-server-$TEST_SERVER_VERSION/temporal-test-server"
 install_node_modules
