@@ -6,18 +6,18 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 
-import { repoRoot } from '../../infra/tools/paths.js';
+import { installedTool, repoRoot } from '../../infra/tools/paths.js';
 import { freePort } from '../../infra/tools/process.js';
 import type { CheckResult } from '../../services/http/app.js';
-import { requireService } from '../setup/services.js';
 
 /**
  * `npm start` as a user runs it (minus npm): the real process, its own Temporal dev server on a SQLite file
- * in DATA_DIR, and a clean stop on SIGTERM. Needs the Temporal CLI the test run's own server came from.
+ * in DATA_DIR, and a clean stop on SIGTERM. Needs the Temporal CLI that infra/tools/setup.sh builds.
  */
-const temporalUp = requireService('temporal') !== undefined;
+const cli = installedTool('temporal');
+if (!cli) console.warn('[services] no Temporal CLI in .tools/bin: the service process tests are SKIPPED');
 
-describe.skipIf(!temporalUp)('the service process (services/main.ts)', () => {
+describe.skipIf(!cli)('the service process (services/main.ts)', () => {
   let dataDir: string;
   let port: number;
   let service: ChildProcess;
