@@ -2,8 +2,14 @@ import { z } from 'zod';
 import { DubanError, invalid } from './errors.js';
 import { type HouseholdEvent, householdEventSchemas } from './household/events.js';
 import { type ListingEvent, listingEventSchemas } from './listing/events.js';
-import { type ProblemEvent, problemEventSchemas, problemFoundV1Schema } from './problem/events.js';
+import {
+  type ProblemEvent,
+  problemEventSchemas,
+  problemFoundSchema,
+  problemFoundV1Schema,
+} from './problem/events.js';
 import { POLICY_V1 } from './problem/policy.js';
+import { parseWithInternedPolicy } from './problem/policy-intern.js';
 import { type ReviewEvent, reviewEventSchemas } from './review/events.js';
 import { type UnitEvent, unitEventSchemas } from './unit/events.js';
 
@@ -44,11 +50,16 @@ const olderVersions: Partial<Record<EventType, Record<number, OlderVersion>>> = 
   },
 };
 
+const problemFoundWithoutPolicy = problemFoundSchema.omit({ policy: true });
+
 /** The schema version new events of a type are written with. */
 export function currentVersion(type: EventType): number {
-  const older = olderVersions[type];
-  return older ? Math.max(...Object.keys(older).map(Number)) + 1 : 1;
+  return currentVersions.get(type) ?? 1;
 }
+// Asked for every decoded event: worked out once.
+const currentVersions = new Map(
+  Object.entries(olderVersions).map(([type, older]) => [type, Math.max(...Object.keys(older).map(Number)) + 1]),
+);
 
 export const isEventType = (type: string): type is EventType => Object.hasOwn(currentSchemas, type);
 
@@ -106,7 +117,11 @@ export function decodeEvent(type: string, schemaVersion: number, data: unknown):
     }
     value = older.upcast(parsed.data);
   }
-  const parsed = schema.safeParse(value);
+  // Same verdict and output as the schema; the policy is validated once per distinct content and shared.
+  const parsed =
+    eventType === 'ProblemFound'
+      ? parseWithInternedPolicy(problemFoundSchema, problemFoundWithoutPolicy, value)
+      : schema.safeParse(value);
   if (!parsed.success) {
     throw invalid('event.decode', `stored ${type} v${schemaVersion} is invalid: ${z.prettifyError(parsed.error)}`, {
       type,
