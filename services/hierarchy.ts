@@ -1,7 +1,7 @@
 import type { RecordedEvent } from '../events/envelope.js';
 import { unitRegisteredSchema, unitStreamId, type UnitLevel } from '../events/unit/index.js';
 import type { HierarchyView } from '../events/unit/hierarchy.js';
-import type { EventStore, Subscription } from './ports/event-store.js';
+import type { EventStore } from './ports/event-store.js';
 import { StreamNotFoundError } from './ports/event-store.js';
 
 export interface UnitNode {
@@ -18,16 +18,14 @@ interface Logger {
 /**
  * The unit tree in memory, as deciders and access checks need it (synchronous lookups).
  *
- * Kept current three ways: a catch-up subscription to the unit streams (changes made by any process);
- * `apply` right after this process appends a unit (read-your-writes without waiting for the
- * subscription); and `ensure`, which reads a unit's own stream when it is not yet known here, so a
- * unit registered through another API instance a moment ago is found too.
+ * A unit, once registered, never changes, so the tree only grows. It is read once at start; after that
+ * `apply` adds the units this process appends (read-your-writes), and `ensure` reads the stream of any
+ * unit a request names that is not known here yet, so a unit registered through another process a moment
+ * ago is found too. No live subscription is needed, and none costs a read on every append.
  */
 export function createUnitHierarchy(deps: { store: EventStore; logger?: Logger }) {
   const units = new Map<string, UnitNode>();
   const children = new Map<string, Set<string>>();
-  let subscription: Subscription | undefined;
-  let following: Promise<void> | undefined;
 
   function add(node: UnitNode) {
     if (units.has(node.unitId)) return;
@@ -90,25 +88,12 @@ export function createUnitHierarchy(deps: { store: EventStore; logger?: Logger }
         }
       }
     },
-    /** Reads every unit registered so far, then follows new ones live. Resolves once caught up. */
+    /** Reads every unit registered so far. */
     async start(): Promise<void> {
-      const head = await deps.store.headPosition();
-      for await (const event of deps.store.readAll({ filter: { streamPrefixes: ['unit-'] }, toPosition: head })) {
-        apply(event);
-      }
-      const live = deps.store.subscribeToAll({ fromCheckpoint: head, filter: { streamPrefixes: ['unit-'] } });
-      subscription = live;
-      following = (async () => {
-        try {
-          for await (const event of live) apply(event);
-        } catch (err) {
-          deps.logger?.warn({ err }, 'unit hierarchy subscription ended; lookups fall back to reading streams');
-        }
-      })();
+      for await (const event of deps.store.readAll({ filter: { streamPrefixes: ['unit-'] } })) apply(event);
     },
     async close(): Promise<void> {
-      await subscription?.close();
-      await following;
+      // Nothing held open.
     },
     size: () => units.size,
   };

@@ -13,11 +13,22 @@ export type TokenKeys =
 
 const unauthenticated = (rule: string, message: string) => new DubanError('unauthenticated', rule, message);
 
+/** Verified tokens remembered, so a client's every request does not pay for the signature again. */
+const VERIFIED_CACHE_SIZE = 10_000;
+
 export function createTokenVerifier(keys: TokenKeys) {
   const key: Uint8Array | KeyObject =
     keys.algorithm === 'HS256' ? new TextEncoder().encode(keys.secret) : createPublicKey(keys.publicKeyPem);
+  // A token is immutable: once its signature and claims checked out, only its expiry can change the answer.
+  const verified = new Map<string, { principal: Principal; expiresAtMs: number }>();
 
   return async function verifyToken(token: string): Promise<Principal> {
+    const known = verified.get(token);
+    if (known) {
+      if (Date.now() < known.expiresAtMs) return known.principal;
+      verified.delete(token);
+      throw unauthenticated('auth.token_expired', 'the token has expired');
+    }
     let payload: Record<string, unknown>;
     try {
       ({ payload } = await jwtVerify(token, key, {
@@ -34,7 +45,10 @@ export function createTokenVerifier(keys: TokenKeys) {
     if (!claims.success) {
       throw unauthenticated('auth.claims_invalid', 'the token must carry sub, unit and role (admin|supervisor|cadre|inspector)');
     }
-    return { userId: claims.data.sub, unitId: claims.data.unit, role: claims.data.role };
+    const principal: Principal = { userId: claims.data.sub, unitId: claims.data.unit, role: claims.data.role };
+    if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value as string);
+    verified.set(token, { principal, expiresAtMs: (payload.exp as number) * 1000 });
+    return principal;
   };
 }
 export type VerifyToken = ReturnType<typeof createTokenVerifier>;

@@ -13,6 +13,8 @@ import { createCommandRunner } from './run.js';
 export interface ApiServiceDeps {
   store: EventStore;
   ledgers: LedgerQueries;
+  /** Position the live ledgers have applied up to (enables the short-lived ledger answer cache). */
+  ledgerPosition?: () => Promise<bigint>;
   /** The deployment's escalation policy (ESCALATION_POLICY), frozen into each problem when found. */
   policy: EscalationPolicy;
   /** Zone for bare dates in commands without a policy of their own (TZ_DEFAULT). */
@@ -36,6 +38,7 @@ export function createApiServices(deps: ApiServiceDeps) {
     store: deps.store,
     hierarchy,
     ledgers: deps.ledgers,
+    ...(deps.ledgerPosition ? { ledgerPosition: deps.ledgerPosition } : {}),
     problems: createProblemCommands({ runner, policy: deps.policy }),
     organisation: createOrganisationCommands({ runner }),
     households: createHouseholdCommands({ runner }),

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { DecideContext, Decider } from '../../events/decider.js';
-import type { Actor, DomainEvent } from '../../events/envelope.js';
+import type { Actor, DomainEvent, NewEvent, RecordedEvent } from '../../events/envelope.js';
 import { DubanError } from '../../events/errors.js';
-import { handleCommand, load } from '../command-handler.js';
+import { decodeEvent, encodeEvent, type EventType } from '../../events/registry.js';
 import type { Metrics } from '../metrics.js';
 import type { UnitHierarchy } from '../hierarchy.js';
-import type { EventStore } from '../ports/event-store.js';
+import { expected, StreamNotFoundError, WrongExpectedVersionError, type EventStore } from '../ports/event-store.js';
 
 /** Who asks, and under which request. */
 export interface CommandMeta {
@@ -58,29 +58,24 @@ export function unitsOfCommand(command: object): string[] {
   return ids;
 }
 
-/** Raised inside a decide when the state names units this process has not loaded yet. */
-class UnitsNotLoaded extends Error {
-  constructor(readonly unitIds: string[]) {
-    super('units not loaded');
-  }
-}
-
-/** The stream's state together with its revision, so If-Match is checked against what is decided on. */
-interface Pinned<State> {
-  state: State;
-  revision: number;
-}
+/** How many streams' states stay in memory between commands. */
+const STATE_CACHE_SIZE = 20_000;
 
 /**
- * The application's one way to change state, through `handleCommand`: read the stream, fold it, decide
- * with the current time, actor and unit tree, append with the revision read. A version conflict is
- * retried on fresh state unless the caller pinned a revision with If-Match; then the loser gets 409 with
- * the current revision, and a stale If-Match seen at read time is 412.
+ * The application's one way to change state. Like `handleCommand` (services/command-handler.ts): read
+ * the stream, fold it, decide with the current time, actor and unit tree, append with the revision read,
+ * retry on a version conflict. It also keeps each stream's folded state in memory and reads only the
+ * events appended since, so a command on a long stream does not decode its whole history again; the
+ * append is still conditional on the revision, so a stale cache can only cost a retry, never a lost write.
+ *
+ * With If-Match the caller pins the revision: a mismatch seen at read is 412, and losing a race to another
+ * writer is 409 with the current revision (not retried: the caller decides on the new state).
  */
 export function createCommandRunner(deps: CommandRunnerDeps) {
   const now = deps.now ?? (() => new Date());
   const maxRetries = deps.maxRetries ?? 5;
-  const { hierarchy } = deps;
+  const { hierarchy, store } = deps;
+  const states = new Map<string, { state: unknown; revision: number }>();
 
   // Commands on one stream from this process run one after another: racing them would only make all but
   // one fail and re-read. Conflicts then come from other processes (or the workflow), and are retried.
@@ -96,25 +91,39 @@ export function createCommandRunner(deps: CommandRunnerDeps) {
     return result;
   }
 
-  function pinnedDecider<C, E extends DomainEvent, S>(kind: StreamKind<C, E, S>, meta: CommandMeta): Decider<C, E, Pinned<S>> {
-    return {
-      initialState: { state: kind.decider.initialState, revision: -1 },
-      evolve: (pinned, event) => ({ state: kind.decider.evolve(pinned.state, event), revision: pinned.revision + 1 }),
-      decide(command, pinned, context) {
-        if (meta.expectedRevision !== undefined && meta.expectedRevision !== pinned.revision) {
-          throw new DubanError(
-            'precondition_failed',
-            'http.if_match',
-            `the item is at revision ${pinned.revision}, not ${meta.expectedRevision}; re-read it before changing it`,
-            { actualRevision: pinned.revision },
-          );
-        }
-        const missing = kind.unitsOfState(pinned.state).filter((id) => hierarchy.view.levelOf(id) === undefined);
-        if (missing.length > 0) throw new UnitsNotLoaded(missing);
-        kind.guard?.(pinned.state, context.actor, hierarchy.view);
-        return kind.decider.decide(command, pinned.state, context);
-      },
-    };
+  function remember(streamId: string, state: unknown, revision: number) {
+    states.delete(streamId);
+    if (states.size >= STATE_CACHE_SIZE) states.delete(states.keys().next().value as string);
+    states.set(streamId, { state, revision });
+  }
+
+  /**
+   * The stream's state and revision: the cached fold plus whatever was appended since. With
+   * `trustCache`, a cached state is taken as it is, without asking the store: the append that follows
+   * is conditional on its revision, so if anyone wrote meanwhile the append fails and we read again.
+   */
+  async function load<C, E extends DomainEvent, S>(
+    kind: StreamKind<C, E, S>,
+    streamId: string,
+    options: { trustCache?: boolean } = {},
+  ): Promise<{ state: S; revision: number }> {
+    const cached = states.get(streamId);
+    if (cached && options.trustCache) return { state: cached.state as S, revision: cached.revision };
+    let state = (cached?.state as S | undefined) ?? kind.decider.initialState;
+    let revision = cached?.revision ?? -1;
+    let recorded: RecordedEvent[] = [];
+    try {
+      recorded = await store.readStream(streamId, { from: revision + 1 });
+    } catch (err) {
+      if (!(err instanceof StreamNotFoundError)) throw err;
+    }
+    for (const event of recorded) {
+      // Upcasts older versions and validates: the decider only ever sees current-version events.
+      state = kind.decider.evolve(state, decodeEvent(event.type, event.metadata.schemaVersion, event.data) as unknown as E);
+      revision = event.revision;
+    }
+    if (recorded.length > 0) remember(streamId, state, revision);
+    return { state, revision };
   }
 
   async function attempt<C extends object, E extends DomainEvent, S>(
@@ -131,44 +140,69 @@ export function createCommandRunner(deps: CommandRunnerDeps) {
       hierarchy: hierarchy.view,
       ...(deps.timeZone ? { timeZone: deps.timeZone } : {}),
     };
-    const metadata = () => ({
-      eventId: randomUUID(),
-      occurredAt: context.now,
-      actor: meta.actor,
-      correlationId: meta.correlationId,
-      causationId: meta.causationId ?? meta.correlationId,
-    });
-    const decider = pinnedDecider(kind, meta);
-    const retries = { maxRetries: meta.expectedRevision === undefined ? maxRetries : 0 };
-    let outcome;
-    try {
-      outcome = await handleCommand(deps.store, streamId, decider, command, context, metadata, retries);
-    } catch (err) {
-      if (!(err instanceof UnitsNotLoaded)) throw err;
-      // Units registered through another process a moment ago: load them and decide once more.
-      await hierarchy.ensure(err.unitIds);
-      outcome = await handleCommand(deps.store, streamId, decider, command, context, metadata, retries);
+    for (let retry = 0; ; retry++) {
+      let { state, revision } = await load(kind, streamId, { trustCache: retry === 0 });
+      // A cached revision other than the caller's may just be behind: ask the store before refusing.
+      if (meta.expectedRevision !== undefined && meta.expectedRevision !== revision && retry === 0) {
+        ({ state, revision } = await load(kind, streamId));
+      }
+      if (meta.expectedRevision !== undefined && meta.expectedRevision !== revision) {
+        throw new DubanError(
+          'precondition_failed',
+          'http.if_match',
+          `the item is at revision ${revision}, not ${meta.expectedRevision}; re-read it before changing it`,
+          { actualRevision: revision },
+        );
+      }
+      const missing = kind.unitsOfState(state).filter((id) => hierarchy.view.levelOf(id) === undefined);
+      // Units registered through another process a moment ago: load them before deciding.
+      if (missing.length > 0) await hierarchy.ensure(missing);
+      kind.guard?.(state, meta.actor, hierarchy.view);
+      const decided = kind.decider.decide(command, state, context);
+      if (decided.length === 0) return { streamId, revision, position: null, events: [] };
+
+      const events: NewEvent[] = decided.map((event) => {
+        const encoded = encodeEvent(event.type as EventType, event.data);
+        return {
+          type: encoded.type,
+          data: encoded.data,
+          metadata: {
+            eventId: randomUUID(),
+            occurredAt: context.now,
+            actor: meta.actor,
+            correlationId: meta.correlationId,
+            causationId: meta.causationId ?? meta.correlationId,
+            schemaVersion: encoded.schemaVersion,
+          },
+        };
+      });
+      try {
+        const result = await store.append(streamId, events, revision === -1 ? expected.noStream : expected.exact(revision));
+        let after = state;
+        for (const event of events) after = kind.decider.evolve(after, { type: event.type, data: event.data } as E);
+        remember(streamId, after, result.nextRevision);
+        for (const event of events) hierarchy.apply(event);
+        deps.metrics?.appendDuration.observe({ stream: kind.name }, (performance.now() - started) / 1000);
+        deps.metrics?.eventsAppended.inc({ stream: kind.name }, events.length);
+        return {
+          streamId,
+          revision: result.nextRevision,
+          position: result.position.toString(),
+          events: events.map((e) => ({ eventId: e.metadata.eventId, type: e.type })),
+        };
+      } catch (err) {
+        const retryable = err instanceof WrongExpectedVersionError && meta.expectedRevision === undefined && retry < maxRetries;
+        if (!retryable) throw err;
+      }
     }
-    if (outcome.events.length === 0) return { streamId, revision: outcome.nextRevision, position: null, events: [] };
-    for (const event of outcome.events) hierarchy.apply(event);
-    deps.metrics?.appendDuration.observe({ stream: kind.name }, (performance.now() - started) / 1000);
-    deps.metrics?.eventsAppended.inc({ stream: kind.name }, outcome.events.length);
-    return {
-      streamId,
-      revision: outcome.nextRevision,
-      position: outcome.position?.toString() ?? null,
-      events: outcome.events.map((e) => ({ eventId: e.metadata.eventId, type: e.type })),
-    };
   }
 
   return {
     run<C extends object, E extends DomainEvent, S>(kind: StreamKind<C, E, S>, streamId: string, command: C, meta: CommandMeta) {
       return serialized(streamId, () => attempt(kind, streamId, command, meta));
     },
-    /** The stream's current state and revision (reads are not serialized with commands). */
-    load<C, E extends DomainEvent, S>(kind: StreamKind<C, E, S>, streamId: string) {
-      return load(deps.store, streamId, kind.decider);
-    },
+    /** The stream's current state and revision, read through the same cache (always asks the store). */
+    load: <C, E extends DomainEvent, S>(kind: StreamKind<C, E, S>, streamId: string) => load(kind, streamId),
   };
 }
 export type CommandRunner = ReturnType<typeof createCommandRunner>;

@@ -12,6 +12,11 @@ export interface ApiServices {
   store: EventStore;
   hierarchy: UnitHierarchy;
   ledgers: LedgerQueries;
+  /**
+   * Position the live ledgers have applied up to. When given, live ledger answers are kept for up to a
+   * second and served again while this position has not moved (dashboards poll the same roll-ups).
+   */
+  ledgerPosition?: () => Promise<bigint>;
   problems: ProblemCommands;
   organisation: OrganisationCommands;
   households: HouseholdCommands;

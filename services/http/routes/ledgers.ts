@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { authorize } from '../../../events/access.js';
 import { idSchema, isoTime } from '../../../events/common.js';
@@ -133,10 +133,51 @@ const listingItem = z.object({
   verifiedBy: z.unknown(),
 });
 
+const ANSWER_TTL_MS = 1000;
+const ANSWER_CACHE_SIZE = 2000;
+
+const problemPage = z.object({ items: z.array(problemItem), ...pageMeta }).meta({ id: 'ProblemLedgerPage' });
+const householdPage = z.object({ items: z.array(householdItem), ...pageMeta }).meta({ id: 'HouseholdLedgerPage' });
+const rollupAnswer = z.object({ unit: rollup, children: z.array(rollup), position: z.string(), at: z.string() }).meta({ id: 'UnitRollup' });
+const escalationAnswer = z
+  .object({ items: z.array(escalationItem), byLevelAndColour: z.record(z.string(), z.record(z.string(), z.number())), ...pageMeta })
+  .meta({ id: 'EscalationBoard' });
+const listingPage = z.object({ items: z.array(listingItem), ...pageMeta }).meta({ id: 'ListingBoard' });
+
 /** Ledgers (台账) read from the projections, each limited to the caller's subtree. */
 export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
-  const { ledgers, hierarchy } = app.duban;
+  const { ledgers, hierarchy, ledgerPosition } = app.duban;
   const tags = ['ledgers'];
+
+  // Live answers (no asOf) by route, subtree and query. One is served again only while the ledgers have
+  // applied no new event and for at most a second, since lateness moves with the clock. Authorization
+  // runs before the lookup, so the cache never answers a caller the route would refuse.
+  const answers = new Map<string, { body: string; position: bigint; at: number }>();
+  async function answer<T>(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    unitId: string,
+    schema: z.ZodType<T>,
+    compute: () => Promise<T>,
+  ): Promise<FastifyReply> {
+    const query = request.query as Record<string, unknown>;
+    const live = ledgerPosition !== undefined && query['asOf'] === undefined && query['position'] === undefined;
+    const key = `${request.routeOptions.url}|${unitId}|${JSON.stringify(query)}`;
+    const position = live ? await ledgerPosition() : undefined;
+    if (position !== undefined) {
+      const hit = answers.get(key);
+      if (hit && hit.position === position && Date.now() - hit.at < ANSWER_TTL_MS) {
+        return reply.type('application/json; charset=utf-8').send(hit.body);
+      }
+    }
+    const body = JSON.stringify(schema.parse(await compute()));
+    if (position !== undefined) {
+      answers.delete(key);
+      if (answers.size >= ANSWER_CACHE_SIZE) answers.delete(answers.keys().next().value as string);
+      answers.set(key, { body, position, at: Date.now() });
+    }
+    return reply.type('application/json; charset=utf-8').send(body);
+  }
 
   /** The subtree a read asks for, checked against the caller's own. */
   async function scopedUnit(request: FastifyRequest, unitId: string | undefined): Promise<string> {
@@ -161,20 +202,23 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
           ...asOfQuery,
           ...pagingQuery,
         }),
-        response: { 200: z.object({ items: z.array(problemItem), ...pageMeta }), ...errorResponses },
+        response: { 200: problemPage, ...errorResponses },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const q = request.query;
-      return ledgers.problems({
-        unitId: await scopedUnit(request, q.unitId),
-        ...(q.status !== undefined ? { status: q.status } : {}),
-        ...(q.colour !== undefined ? { colour: q.colour } : {}),
-        ...(q.overdue !== undefined ? { overdue: q.overdue } : {}),
-        ...(q.open !== undefined ? { open: q.open } : {}),
-        ...asOfOf(q),
-        ...pagingOf(q),
-      });
+      const unitId = await scopedUnit(request, q.unitId);
+      return answer(request, reply, unitId, problemPage, () =>
+        ledgers.problems({
+          unitId,
+          ...(q.status !== undefined ? { status: q.status } : {}),
+          ...(q.colour !== undefined ? { colour: q.colour } : {}),
+          ...(q.overdue !== undefined ? { overdue: q.overdue } : {}),
+          ...(q.open !== undefined ? { open: q.open } : {}),
+          ...asOfOf(q),
+          ...pagingOf(q),
+        }),
+      );
     },
   );
 
@@ -185,11 +229,15 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: 'Household ledger: plan progress, latest assessment and monitoring flag per household',
         tags,
         querystring: z.strictObject({ ...scopeQuery, ...asOfQuery, ...pagingQuery }),
-        response: { 200: z.object({ items: z.array(householdItem), ...pageMeta }), ...errorResponses },
+        response: { 200: householdPage, ...errorResponses },
       },
     },
-    async (request) =>
-      ledgers.households({ unitId: await scopedUnit(request, request.query.unitId), ...asOfOf(request.query), ...pagingOf(request.query) }),
+    async (request, reply) => {
+      const unitId = await scopedUnit(request, request.query.unitId);
+      return answer(request, reply, unitId, householdPage, () =>
+        ledgers.households({ unitId, ...asOfOf(request.query), ...pagingOf(request.query) }),
+      );
+    },
   );
 
   app.get(
@@ -200,10 +248,13 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
         tags,
         params: z.strictObject({ id: idSchema }),
         querystring: z.strictObject({ ...asOfQuery }),
-        response: { 200: z.object({ unit: rollup, children: z.array(rollup), position: z.string(), at: z.string() }), ...errorResponses },
+        response: { 200: rollupAnswer, ...errorResponses },
       },
     },
-    async (request) => ledgers.rollup({ unitId: await scopedUnit(request, request.params.id), ...asOfOf(request.query) }),
+    async (request, reply) => {
+      const unitId = await scopedUnit(request, request.params.id);
+      return answer(request, reply, unitId, rollupAnswer, () => ledgers.rollup({ unitId, ...asOfOf(request.query) }));
+    },
   );
 
   app.get(
@@ -219,25 +270,21 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
           ...asOfQuery,
           ...pagingQuery,
         }),
-        response: {
-          200: z.object({
-            items: z.array(escalationItem),
-            byLevelAndColour: z.record(z.string(), z.record(z.string(), z.number())),
-            ...pageMeta,
-          }),
-          ...errorResponses,
-        },
+        response: { 200: escalationAnswer, ...errorResponses },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const q = request.query;
-      return ledgers.escalationBoard({
-        unitId: await scopedUnit(request, q.unitId),
-        ...(q.level !== undefined ? { level: q.level } : {}),
-        ...(q.colour !== undefined ? { colour: q.colour } : {}),
-        ...asOfOf(q),
-        ...pagingOf(q),
-      });
+      const unitId = await scopedUnit(request, q.unitId);
+      return answer(request, reply, unitId, escalationAnswer, () =>
+        ledgers.escalationBoard({
+          unitId,
+          ...(q.level !== undefined ? { level: q.level } : {}),
+          ...(q.colour !== undefined ? { colour: q.colour } : {}),
+          ...asOfOf(q),
+          ...pagingOf(q),
+        }),
+      );
     },
   );
 
@@ -248,17 +295,15 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: 'Listing board (挂牌督战): listed targets in a subtree, active or delisted',
         tags: ['listings', ...tags],
         querystring: z.strictObject({ ...scopeQuery, active: flag.optional(), ...asOfQuery, ...pagingQuery }),
-        response: { 200: z.object({ items: z.array(listingItem), ...pageMeta }), ...errorResponses },
+        response: { 200: listingPage, ...errorResponses },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const q = request.query;
-      return ledgers.listingBoard({
-        unitId: await scopedUnit(request, q.unitId),
-        ...(q.active !== undefined ? { active: q.active } : {}),
-        ...asOfOf(q),
-        ...pagingOf(q),
-      });
+      const unitId = await scopedUnit(request, q.unitId);
+      return answer(request, reply, unitId, listingPage, () =>
+        ledgers.listingBoard({ unitId, ...(q.active !== undefined ? { active: q.active } : {}), ...asOfOf(q), ...pagingOf(q) }),
+      );
     },
   );
 };

@@ -98,7 +98,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
   // Shared by the instances, as Redis would be between processes.
   const idempotency = createSqliteIdempotencyStore(join(dataDir, 'idempotency.db'));
   for (let i = 0; i < (options.apiInstances ?? 1); i++) {
-    const api = createApiServices({ store: apiStore, ledgers, policy, metrics, logger });
+    const api = createApiServices({ store: apiStore, ledgers, ledgerPosition: () => readModel.active.checkpoint(), policy, metrics, logger });
     await api.start();
     const app = Fastify({ loggerInstance: logger, bodyLimit: options.bodyLimit ?? 64 * 1024, ...apiFastifyOptions });
     await app.register(httpApi, {
