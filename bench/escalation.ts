@@ -70,7 +70,9 @@ async function main() {
   const redisServer = await provideRedis({ useDocker: false });
   const dir = await mkdtemp(path.join(os.tmpdir(), 'duban-bench-esc-'));
   const storePath = path.join(dir, 'events.db');
-  const store = openSqliteEventStore({ path: storePath });
+  // FULL (default) fsyncs every commit; BENCH_SQLITE_SYNC=NORMAL shows how much of the lag is the disk.
+  const synchronous = process.env['BENCH_SQLITE_SYNC'] === 'NORMAL' ? 'NORMAL' : 'FULL';
+  const store = openSqliteEventStore({ path: storePath, synchronous });
   const checkpoints = createSqliteCheckpointStore({ path: storePath });
   const redis = isUnavailable(redisServer) ? undefined : new Redis(redisServer.url);
   const notifier: Notifier = redis ? createRedisNotifier({ redis, channel: 'duban:bench' }) : createLogNotifier({ logger });
@@ -210,7 +212,7 @@ async function main() {
     machine: { cpus: os.cpus().length, memory_gib: Math.round(os.totalmem() / 2 ** 30), load_average_1m_at_start: loadAtStart },
     setup: {
       temporal: `${temporal.source} (in memory)`,
-      event_store: 'SQLite file (synchronous FULL)',
+      event_store: `SQLite file (synchronous ${synchronous})`,
       notifier: redis ? 'Redis pub/sub' : 'log',
       deadlines: 'all N at the same instant',
       lag: 'ProblemEscalated recordedAt - deadline',

@@ -67,6 +67,8 @@ export function createActivities(deps: ActivityDeps) {
     commands: ProblemCommand[],
     units: UnitNode[],
     responsibleUnitId: string,
+    /** The stream as the caller just read it; re-read only after a concurrent append. */
+    firstRead?: LoadedProblem,
   ): Promise<{ recorded: boolean; eventIds: string[] }> {
     const problemId = commands[0]?.problemId;
     if (!problemId) return { recorded: false, eventIds: [] };
@@ -75,7 +77,7 @@ export function createActivities(deps: ActivityDeps) {
     const hierarchy = hierarchyFromUnits(units);
     const actor = clockActor(responsibleUnitId);
     for (let attempt = 0; ; attempt++) {
-      const loaded = await loadProblem(store, problemId);
+      const loaded = attempt === 0 && firstRead ? firstRead : await loadProblem(store, problemId);
       if (!loaded) throw new Error(`problem ${problemId} has no stream`);
       const { eventIds } = loaded;
       let { state } = loaded;
@@ -179,7 +181,7 @@ export function createActivities(deps: ActivityDeps) {
         const commands: ProblemCommand[] = [
           { type: 'escalate', problemId, level: step.level, toUnitId: target.unitId, reason, colour: 'red' },
         ];
-        const result = await appendStepCommands(workflowId, step, commands, units, p.responsibleUnitId);
+        const result = await appendStepCommands(workflowId, step, commands, units, p.responsibleUnitId, loaded);
         const atTop = step.level >= ladder.length;
         if (!result.recorded) return { recorded: false };
         return {
@@ -221,7 +223,7 @@ export function createActivities(deps: ActivityDeps) {
       const units = (await Promise.all(step.recipients.map((id) => readUnit(store, id)))).filter(
         (u): u is UnitNode => u !== undefined,
       );
-      const result = await appendStepCommands(workflowId, step, commands, units, p.responsibleUnitId);
+      const result = await appendStepCommands(workflowId, step, commands, units, p.responsibleUnitId, loaded);
       if (!result.recorded) return { recorded: false };
       const what =
         reminderKind === 'acknowledge'
