@@ -36,6 +36,8 @@ const EnvSchema = z.object({
   TZ_DEFAULT: withDefault(z.string().refine(isTimeZone, 'not an IANA time zone'), 'Asia/Shanghai'),
   LOG_LEVEL: withDefault(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'),
   SQLITE_SYNCHRONOUS: withDefault(z.enum(['FULL', 'NORMAL']), 'FULL'),
+  JWT_PUBLIC_KEY: optional(z.string().includes('BEGIN PUBLIC KEY', { message: 'must be a PEM public key (RS256)' })),
+  BODY_LIMIT: withDefault(z.coerce.number().int().min(1024).max(10 * 1024 * 1024), 64 * 1024),
 });
 
 export interface Config {
@@ -55,6 +57,10 @@ export interface Config {
   defaultTimeZone: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   sqliteSynchronous: 'FULL' | 'NORMAL';
+  /** PEM public key: tokens are then RS256, issued elsewhere, and JWT_SECRET is not used to verify. */
+  jwtPublicKey: string | undefined;
+  /** Largest request body in bytes; larger ones are answered 413. */
+  bodyLimit: number;
 }
 
 /** Start-up stops with this: every bad variable, by name, with what is wrong with it. */
@@ -76,7 +82,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   const e = parsed.data;
-  if (e.NODE_ENV === 'production' && !e.JWT_SECRET) {
+  if (e.NODE_ENV === 'production' && !e.JWT_SECRET && !e.JWT_PUBLIC_KEY) {
     throw new ConfigError(['JWT_SECRET: required when NODE_ENV=production (at least 32 characters)']);
   }
   return {
@@ -93,6 +99,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     defaultTimeZone: e.TZ_DEFAULT,
     logLevel: e.LOG_LEVEL,
     sqliteSynchronous: e.SQLITE_SYNCHRONOUS,
+    jwtPublicKey: e.JWT_PUBLIC_KEY,
+    bodyLimit: e.BODY_LIMIT,
   };
 }
 

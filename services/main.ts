@@ -1,64 +1,183 @@
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 
+import { openEventStoreDb } from '../infra/eventstoredb/event-store.js';
+import { notifierFromConfig } from '../infra/notifier/index.js';
+import { createRedisCheckpointStore } from '../infra/redis/checkpoints.js';
 import { createRedisClient } from '../infra/redis/client.js';
+import { createRedisReadModel } from '../infra/redis/read-model.js';
+import { createSqliteCheckpointStore } from '../infra/sqlite/checkpoints.js';
 import { openSqliteEventStore } from '../infra/sqlite/event-store.js';
+import { createSqliteReadModel } from '../infra/sqlite/read-model.js';
 import { provideTemporal } from '../infra/temporal/provider.js';
 import { isUnavailable } from '../infra/tools/service.js';
+import { DEFAULT_TASK_QUEUE, startWorker } from '../workflows/worker.js';
+import { createTokenVerifier } from './auth/tokens.js';
+import { createApiServices } from './commands/index.js';
 import { ConfigError, loadConfig, withJwtSecret } from './config.js';
+import { httpApi } from './http/api.js';
 import { buildApp, type HealthCheck } from './http/app.js';
 import { logRedactPaths } from './http/plugins/correlation.js';
+import { createRedisIdempotencyStore } from './idempotency/redis.js';
+import { createSqliteIdempotencyStore } from './idempotency/sqlite.js';
+import { createLedgerQueries, startProjections } from './ledgers/index.js';
 import { Running } from './lifecycle.js';
+import { createMetrics } from './metrics.js';
+import type { EventStore } from './ports/event-store.js';
+import { loadEscalationPolicy } from './policy.js';
+import { startReactor } from './reactor.js';
 
-// The composition root: read the configuration, start or connect each dependency, register its health
-// check and its closer, then serve HTTP. Everything started here is closed on SIGINT/SIGTERM.
+// The composition root. `npm start` runs every part in one process on embedded defaults: the API, the
+// Temporal worker and the reactor that feeds it, and the projections. `--role api|worker|projector`
+// runs one part, for scale (several API processes behind a balancer, one projector, workers as needed);
+// environment variables move each dependency out of process (ESDB_URL, REDIS_URL, TEMPORAL_ADDRESS).
+// Shutdown runs in reverse order of start: HTTP stops taking requests and drains, then the reactor and
+// the worker finish what they hold, then the projections commit, then connections and servers close.
+
+const { values: args } = parseArgs({ options: { role: { type: 'string', default: 'all' } } });
+const roles = ['all', 'api', 'worker', 'projector'] as const;
+type Role = (typeof roles)[number];
+if (!roles.includes(args.role as Role)) {
+  console.error(`--role must be one of ${roles.join(', ')} (got ${args.role})`);
+  process.exit(1);
+}
+const role = args.role as Role;
+const runs = (part: Exclude<Role, 'all'>) => role === 'all' || role === part;
 
 const config = await withJwtSecret(readConfigOrExit());
-const log = pino({ level: config.logLevel, redact: logRedactPaths });
+const log = pino({ level: config.logLevel, redact: logRedactPaths }).child({ role });
 const running = new Running(log);
 running.closeOnSignals();
 
 try {
   await mkdir(config.dataDir, { recursive: true });
   const health: HealthCheck[] = [];
+  const metrics = createMetrics();
 
-  if (config.esdbUrl) throw new Error('ESDB_URL is set, but the EventStoreDB adapter is not wired in yet');
-  const store = openSqliteEventStore({
-    path: path.join(config.dataDir, 'events.db'),
-    synchronous: config.sqliteSynchronous,
-  });
+  const store: EventStore = config.esdbUrl
+    ? openEventStoreDb({ connectionString: config.esdbUrl })
+    : openSqliteEventStore({ path: path.join(config.dataDir, 'events.db'), synchronous: config.sqliteSynchronous });
   running.add('event store', () => store.close());
-  health.push({ name: 'event-store', check: () => store.ping() });
+  health.push({ name: config.esdbUrl ? 'eventstoredb' : 'event-store', check: () => store.ping() });
 
-  const temporal = await provideTemporal({
-    address: config.temporalAddress,
-    namespace: config.temporalNamespace,
-    dbFilename: path.join(config.dataDir, 'temporal.db'),
-    logFile: path.join(config.dataDir, 'temporal.log'),
-  });
-  if (isUnavailable(temporal)) throw new Error(`Temporal is unavailable: ${temporal.unavailable}`);
-  running.add('temporal server', temporal.stop);
-  log.info({ address: temporal.address, source: temporal.source, ui: temporal.uiUrl }, 'temporal ready');
-  const temporalConnection = await Connection.connect({ address: temporal.address });
-  running.add('temporal connection', () => temporalConnection.close());
-  health.push({
-    name: 'temporal',
-    check: async () => {
-      await temporalConnection.workflowService.describeNamespace({ namespace: temporal.namespace });
-    },
-  });
-
-  if (config.redisUrl) {
-    const redis = createRedisClient(config.redisUrl, { name: 'duban-service' });
+  const redis = config.redisUrl ? createRedisClient(config.redisUrl, { name: `duban-${role}` }) : undefined;
+  if (redis) {
     running.add('redis', () => redis.quit());
     health.push({ name: 'redis', check: async () => void (await redis.ping()) });
   }
+  const readModel = config.redisUrl
+    ? createRedisReadModel({ url: config.redisUrl })
+    : createSqliteReadModel({ path: path.join(config.dataDir, 'ledgers.db') });
+  running.add('read model', () => readModel.close());
 
-  const app = await buildApp({ health, logger: log });
-  running.add('http server', () => app.close());
-  await app.listen({ port: config.port, host: config.host });
+  // Temporal: the worker needs it; the API only reports on it. A local dev server is started only by a
+  // process that runs the worker, so separate API processes never start one of their own.
+  let temporalAddress = config.temporalAddress;
+  let temporalNamespace = config.temporalNamespace;
+  if (!temporalAddress && runs('worker')) {
+    const temporal = await provideTemporal({
+      address: undefined,
+      namespace: config.temporalNamespace,
+      dbFilename: path.join(config.dataDir, 'temporal.db'),
+      logFile: path.join(config.dataDir, 'temporal.log'),
+    });
+    if (isUnavailable(temporal)) throw new Error(`Temporal is unavailable: ${temporal.unavailable}`);
+    running.add('temporal server', temporal.stop);
+    log.info({ address: temporal.address, source: temporal.source, ui: temporal.uiUrl }, 'temporal ready');
+    temporalAddress = temporal.address;
+    temporalNamespace = temporal.namespace;
+  }
+  let temporalClient: Client | undefined;
+  if (temporalAddress) {
+    const connection = await Connection.connect({ address: temporalAddress });
+    running.add('temporal connection', () => connection.close());
+    temporalClient = new Client({ connection, namespace: temporalNamespace });
+    health.push({
+      name: 'temporal',
+      check: async () => void (await connection.workflowService.describeNamespace({ namespace: temporalNamespace })),
+    });
+    const client = temporalClient;
+    metrics.setSources({
+      openWorkflows: async () =>
+        Number((await client.workflow.count('WorkflowType="rectificationWorkflow" AND ExecutionStatus="Running"')).count),
+    });
+  }
+
+  if (runs('projector')) {
+    const projections = startProjections({ eventStore: store, readModel, logger: log.child({ component: 'projections' }) });
+    running.add('projections', () => projections.stop());
+    health.push({
+      name: 'projections',
+      check: async () => {
+        const status = projections.status();
+        if (!status.running) throw new Error(status.lastError ?? 'not running');
+        if (status.parked > 0) throw new Error(`${status.parked} event(s) parked: ${status.recentParked[0]?.reason ?? ''}`);
+      },
+    });
+  }
+  metrics.setSources({
+    projectionLag: async () => Number((await store.headPosition()) - (await readModel.active.checkpoint())),
+  });
+
+  if (runs('worker')) {
+    if (!temporalAddress || !temporalClient) throw new Error('the worker needs Temporal');
+    const notifications = notifierFromConfig({ ...process.env, ...(config.redisUrl ? { REDIS_URL: config.redisUrl } : {}) }, { logger: log });
+    running.add('notifier', () => notifications.close());
+    const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
+    running.add('temporal worker connection', () => nativeConnection.close());
+    const worker = await startWorker({
+      connection: nativeConnection,
+      namespace: temporalNamespace,
+      taskQueue: DEFAULT_TASK_QUEUE,
+      store,
+      notifier: notifications.notifier,
+      logger: log.child({ component: 'worker' }),
+    });
+    running.add('temporal worker', () => worker.stop());
+    const checkpoints = redis
+      ? createRedisCheckpointStore({ redis })
+      : createSqliteCheckpointStore({ path: path.join(config.dataDir, 'checkpoints.db') });
+    const reactor = await startReactor({ store, temporal: temporalClient, taskQueue: DEFAULT_TASK_QUEUE, checkpoints, logger: log });
+    running.add('reactor', () => reactor.stop());
+  }
+
+  if (runs('api')) {
+    const policy = await loadEscalationPolicy(config.escalationPolicyFile, config.defaultTimeZone);
+    const ledgers = createLedgerQueries({ eventStore: store, readModel });
+    const api = createApiServices({
+      store,
+      ledgers,
+      ledgerPosition: () => readModel.active.checkpoint(),
+      policy,
+      timeZone: config.defaultTimeZone,
+      metrics,
+      logger: log,
+    });
+    await api.start();
+    running.add('api services', () => api.close());
+    const idempotency = redis
+      ? createRedisIdempotencyStore(redis)
+      : createSqliteIdempotencyStore(path.join(config.dataDir, 'idempotency.db'));
+    running.add('idempotency store', () => idempotency.close());
+    const verifyToken = createTokenVerifier(
+      config.jwtPublicKey ? { algorithm: 'RS256', publicKeyPem: config.jwtPublicKey } : { algorithm: 'HS256', secret: config.jwtSecret },
+    );
+    const app = await buildApp({ health, logger: log, bodyLimit: config.bodyLimit });
+    await app.register(httpApi, { services: api.services, verifyToken, idempotency, metrics });
+    // app.close() stops accepting connections, ends live event streams and waits for requests in flight.
+    running.add('http server', () => app.close());
+    await app.listen({ port: config.port, host: config.host });
+  } else {
+    // Worker and projector processes still answer /health (and nothing else) for their orchestrator.
+    const app = await buildApp({ health, logger: log });
+    running.add('http server', () => app.close());
+    await app.listen({ port: config.port, host: config.host });
+  }
+  log.info({ role, port: config.port }, 'duban started');
 } catch (error) {
   log.fatal({ err: error }, 'start-up failed');
   await running.closeAll();

@@ -22,7 +22,7 @@ export const apiFastifyOptions = {
   ...correlationIdOptions,
   frameworkErrors,
   // Ids may be up to 100 characters of Chinese text (900 once percent-encoded): let the schemas judge them.
-  maxParamLength: 1000,
+  routerOptions: { maxParamLength: 1000 },
 };
 
 export interface HttpApiOptions {

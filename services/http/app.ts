@@ -1,6 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 
-import { correlationIdOptions } from './plugins/correlation.js';
+import { apiFastifyOptions } from './api.js';
 
 /** One dependency /health reports on: `check` resolves when it answers and rejects (or hangs) when not. */
 export interface HealthCheck {
@@ -15,6 +15,8 @@ export interface AppDeps {
   readonly logger?: FastifyBaseLogger;
   /** How long one check may take before it counts as down. */
   readonly healthTimeoutMs?: number;
+  /** Largest request body in bytes (BODY_LIMIT); larger ones are answered 413. */
+  readonly bodyLimit?: number;
 }
 
 export interface CheckResult {
@@ -31,7 +33,8 @@ export interface CheckResult {
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
-    ...correlationIdOptions,
+    ...apiFastifyOptions,
+    ...(deps.bodyLimit !== undefined ? { bodyLimit: deps.bodyLimit } : {}),
   });
   const timeoutMs = deps.healthTimeoutMs ?? 2_000;
 

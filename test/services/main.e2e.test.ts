@@ -47,6 +47,7 @@ describe.skipIf(!cli)('the service process (services/main.ts)', () => {
     expect(health.body.checks.map((c) => [c.name, c.status])).toEqual([
       ['event-store', 'up'],
       ['temporal', 'up'],
+      ['projections', 'up'],
     ]);
     expect(existsSync(path.join(dataDir, 'temporal.db'))).toBe(true);
     expect((await readFile(path.join(dataDir, 'dev-jwt-secret'), 'utf8')).trim().length).toBeGreaterThanOrEqual(32);
