@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -39,6 +39,7 @@ export interface ManagedProcess {
 }
 
 const TAIL_BYTES = 4_096;
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((candidate) => existsSync(candidate));
 
 /**
  * Starts a server process the project owns. Its output goes to `logFile` when given and is kept in a short
@@ -50,7 +51,10 @@ export function startProcess(
   args: readonly string[],
   options: { logFile?: string; env?: NodeJS.ProcessEnv } = {},
 ): ManagedProcess {
-  const child = spawn(command, args, {
+  // The exit hook below cannot run when this process is killed outright (SIGKILL, or a SIGTERM nobody
+  // handles); where util-linux's setpriv exists, the kernel then sends the server SIGTERM instead.
+  const [file, argv] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'SIGTERM', '--', command, ...args]] : [command, args];
+  const child = spawn(file, argv, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: options.env ?? process.env,
   });
