@@ -32,6 +32,8 @@ export interface SqliteEventStoreOptions {
   maxGroupSize?: number;
   /** Source of `recordedAt`. */
   now?: () => Date;
+  /** Observes where each subscription query starts (the position it reads after); for tests and diagnostics. */
+  onSubscriptionScan?: (after: bigint) => void;
 }
 
 const SCHEMA = `
@@ -90,6 +92,7 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
   const pollMs = options.crossProcessPollMs ?? 500;
   const maxGroupSize = options.maxGroupSize ?? 512;
   const now = options.now ?? (() => new Date());
+  const onSubscriptionScan = options.onSubscriptionScan;
 
   const headOfStream = db.prepare<[string], [number, string]>(
     'SELECT revision, metadata FROM events WHERE stream_id = ? ORDER BY revision DESC LIMIT 1',
@@ -327,13 +330,21 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
         let after = options?.fromCheckpoint ?? 0n;
         // Catch-up and live are the same loop: always "everything after the last delivered position",
         // so the switch can neither skip nor repeat an event.
+        const filtered = (options?.filter?.streamPrefixes?.length ?? 0) + (options?.filter?.types?.length ?? 0) > 0;
         while (!closed && !subscriptionClosed) {
-          const batch = readBatch(after, options?.filter, undefined);
+          onSubscriptionScan?.(after);
+          // A filtered read is bounded by the head read first: rows are numbered under the write lock and
+          // never deleted, so nothing can later appear at or below it, and a short batch proves every
+          // matching event up to it was read. The next query then starts there instead of rescanning the
+          // non-matching events since the last match.
+          const head = filtered ? BigInt(maxPosition.get()![0] ?? 0) : undefined;
+          const batch = readBatch(after, options?.filter, head);
           for (const event of batch) {
             if (subscriptionClosed) return;
             yield event;
             after = event.position;
           }
+          if (head !== undefined && batch.length < batchSize && head > after) after = head;
           if (batch.length === 0) {
             await new Promise<void>((resolve) => {
               wakeNow = resolve;

@@ -112,4 +112,39 @@ describe('SQLite event store', () => {
     expect(await store.headPosition()).toBe(-1n);
     await store.close();
   });
+  it('given a filtered subscription, when non-matching events are appended, then its next query starts after them and a later match is delivered once', async () => {
+    const scans: bigint[] = [];
+    const store = openSqliteEventStore({ path, readBatchSize: 3, onSubscriptionScan: (after) => scans.push(after) });
+    // Catch-up spans several short batches of interleaved matching and non-matching events.
+    for (let i = 0; i < 10; i++) {
+      await store.append(`problem-${i}`, [event(i)], expected.any);
+      await store.append(`other-${i}`, [event(100 + i)], expected.any);
+    }
+    const subscription = store.subscribeToAll({ filter: { streamPrefixes: ['problem-'] } });
+    const got: number[] = [];
+    const consuming = (async () => {
+      for await (const e of subscription) {
+        got.push((e.data as { n: number }).n);
+        if (got.length === 11) break;
+      }
+    })();
+    const settle = async (position: bigint) => {
+      for (let waited = 0; (scans.at(-1) ?? 0n) < position && waited < 2000; waited += 10) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    };
+    // Caught up: the last query started at the head (an 'other-' event), not at the last match.
+    await settle(20n);
+    expect(got).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(scans.at(-1)).toBe(20n);
+    for (let i = 0; i < 50; i++) await store.append(`other-live-${i}`, [event(200 + i)], expected.any);
+    // The last append's wake-up query starts after the 69th event; before the fix it restarted at 19.
+    await settle(69n);
+    expect(scans.at(-1)).toBeGreaterThanOrEqual(69n);
+    await store.append('problem-last', [event(999)], expected.any);
+    await consuming;
+    expect(got).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 999]);
+    await subscription.close();
+    await store.close();
+  });
 });
