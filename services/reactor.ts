@@ -41,6 +41,7 @@ export function toClockEvent(event: RecordedEvent): ClockEvent {
     type: event.type,
     data: decodeEvent(event.type, event.metadata.schemaVersion, event.data).data,
     occurredAt: event.metadata.occurredAt,
+    correlationId: event.metadata.correlationId,
   };
 }
 

@@ -68,7 +68,9 @@ export function createActivities(deps: ActivityDeps) {
     units: UnitNode[],
     responsibleUnitId: string,
     /** The stream as the caller just read it; re-read only after a concurrent append. */
-    firstRead?: LoadedProblem,
+    firstRead: LoadedProblem | undefined,
+    /** The request that set the clock; the workflow id for clocks started before it was carried. */
+    correlationId: string,
   ): Promise<{ recorded: boolean; eventIds: string[] }> {
     const problemId = commands[0]?.problemId;
     if (!problemId) return { recorded: false, eventIds: [] };
@@ -101,7 +103,7 @@ export function createActivities(deps: ActivityDeps) {
                 eventId: j === 0 ? eventId : nameBasedUuid(`${workflowId}/${causationId}/${i}/${j}`),
                 occurredAt: step.at,
                 actor,
-                correlationId: workflowId,
+                correlationId,
                 causationId,
                 schemaVersion: encoded.schemaVersion,
               },
@@ -144,6 +146,7 @@ export function createActivities(deps: ActivityDeps) {
           data: decodeEvent(e.type, e.metadata.schemaVersion, e.data).data,
           occurredAt: e.metadata.occurredAt,
           causationId: e.metadata.causationId,
+          correlationId: e.metadata.correlationId,
         });
       }
       if (clock && clock.level > 0) {
@@ -158,8 +161,11 @@ export function createActivities(deps: ActivityDeps) {
       workflowId: string;
       problemId: string;
       step: Step;
+      /** Correlation id of the event that set the clock; absent in runs recorded before it was passed. */
+      correlationId?: string;
     }): Promise<StepOutcome & { notification?: Notification }> {
       const { workflowId, problemId, step } = input;
+      const correlationId = input.correlationId ?? workflowId;
       const loaded = await loadProblem(store, problemId);
       if (!loaded || loaded.state.status === 'none') throw new Error(`problem ${problemId} not found`);
       const p = loaded.state;
@@ -181,7 +187,7 @@ export function createActivities(deps: ActivityDeps) {
         const commands: ProblemCommand[] = [
           { type: 'escalate', problemId, level: step.level, toUnitId: target.unitId, reason, colour: 'red' },
         ];
-        const result = await appendStepCommands(workflowId, step, commands, units, p.responsibleUnitId, loaded);
+        const result = await appendStepCommands(workflowId, step, commands, units, p.responsibleUnitId, loaded, correlationId);
         const atTop = step.level >= ladder.length;
         if (!result.recorded) return { recorded: false };
         return {
@@ -223,7 +229,7 @@ export function createActivities(deps: ActivityDeps) {
       const units = (await Promise.all(step.recipients.map((id) => readUnit(store, id)))).filter(
         (u): u is UnitNode => u !== undefined,
       );
-      const result = await appendStepCommands(workflowId, step, commands, units, p.responsibleUnitId, loaded);
+      const result = await appendStepCommands(workflowId, step, commands, units, p.responsibleUnitId, loaded, correlationId);
       if (!result.recorded) return { recorded: false };
       const what =
         reminderKind === 'acknowledge'

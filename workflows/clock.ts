@@ -18,6 +18,8 @@ export interface ClockEvent {
   occurredAt: string;
   /** Set on events the clock itself wrote (`clock:<anchor>/<step>`), so a rebuild knows what was done. */
   causationId?: string;
+  /** The request the event belongs to; optional because signals recorded before it was forwarded lack it. */
+  correlationId?: string;
 }
 
 /** The event types that move the clock; everything else in a problem stream is ignored by it. */
@@ -67,6 +69,8 @@ export interface ClockState {
   deadline: string;
   /** The event that (re)started the clock: ProblemFound, DeadlineExtended or ProblemReopened. */
   cycleId: string;
+  /** That event's correlation id, carried into what the clock's steps record (absent in old histories). */
+  cycleCorrelationId?: string;
   cycleStartedAt: string;
   /** Blue reminders of this cycle already issued or skipped, in time order. */
   blueDone: number;
@@ -146,8 +150,12 @@ export function escalationTime(state: Pick<ClockState, 'policy' | 'severity' | '
   return at;
 }
 
-function startCycle(state: ClockState, cycleId: string, startedAt: string, deadline: string): ClockState {
-  const next = { ...state, cycleId, cycleStartedAt: startedAt, deadline, level: 0, atTop: false, repeats: 0 };
+function startCycle(state: ClockState, cycle: ClockEvent, deadline: string): ClockState {
+  const startedAt = cycle.occurredAt;
+  const next: ClockState = { ...state, cycleId: cycle.eventId, cycleStartedAt: startedAt, deadline, level: 0, atTop: false, repeats: 0 };
+  // Set only when known, so states rebuilt from signals recorded before it existed stay as they were.
+  delete next.cycleCorrelationId;
+  if (cycle.correlationId !== undefined) next.cycleCorrelationId = cycle.correlationId;
   next.currentUnitId = state.responsibleUnitId;
   // Reminders whose moment had passed when the clock (re)started are not sent late.
   next.blueDone = blueTimes(next).filter((t) => ms(t) < ms(startedAt)).length;
@@ -207,7 +215,7 @@ export function applyEvent(state: ClockState | undefined, event: ClockEvent): Cl
       lateness: [],
       revision: event.revision,
     };
-    return startCycle(found, event.eventId, event.occurredAt, found.deadline);
+    return startCycle(found, event, found.deadline);
   }
   if (!state) return undefined;
   const s: ClockState = { ...state, revision: event.revision };
@@ -245,8 +253,7 @@ export function applyEvent(state: ClockState | undefined, event: ClockEvent): Cl
           : {};
       const restarted = startCycle(
         { ...s, ...signAgain, lateness, status: 'open' },
-        event.eventId,
-        event.occurredAt,
+        event,
         str(d, 'deadline'),
       );
       // The problem's own state drops the colour with a new clock; the steps raise it again as due.

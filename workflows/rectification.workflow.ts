@@ -121,7 +121,12 @@ export async function rectificationWorkflow(input: RectificationInput): Promise<
 }
 
 async function runStep(workflowId: string, state: ClockState, step: Step, deliveries: Promise<void>[]): Promise<ClockState> {
-  const outcome = await performStep({ workflowId, problemId: state.problemId, step });
+  const outcome = await performStep({
+    workflowId,
+    problemId: state.problemId,
+    step,
+    ...(state.cycleCorrelationId !== undefined ? { correlationId: state.cycleCorrelationId } : {}),
+  });
   let next = markStepDone(state, step, outcome);
   if (outcome.recorded) next = applyStepColour(next, step);
   log.info('clock step', {

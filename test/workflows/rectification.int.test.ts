@@ -64,8 +64,18 @@ describeWithService('redis', 'rectification workflow on the time-skipping server
     expect(view).toMatchObject({ level: 3, colour: 'red', currentUnitId: prefecture.unitId, status: 'open' });
     expect(view?.next).toMatchObject({ action: 'overdue_reminder', at: h.iso(deadline + 16 * DAY) });
 
+    // What the clock recorded belongs to the request that found the item; each names its step as cause.
+    const history = await readProblem(h.world.store, 'p-ladder');
+    const found = history.find((e) => e.type === 'ProblemFound');
+    const clockWritten = history.filter((e) => e.metadata.actor.role === 'system');
+    expect(clockWritten.map((e) => e.type)).toContain('ProblemEscalated');
+    for (const e of clockWritten) {
+      expect(e.metadata.correlationId).toBe(found?.metadata.correlationId);
+      expect(e.metadata.causationId).toMatch(/^clock:/);
+    }
+
     // Every escalation was announced on Redis to the unit it went to.
-    const stored = (await readProblem(h.world.store, 'p-ladder')).filter((e) => e.type === 'ProblemEscalated');
+    const stored = history.filter((e) => e.type === 'ProblemEscalated');
     await eventually(() =>
       stored.every((e) => h.world.notifications.some((m) => m.eventId === e.metadata.eventId)) ? true : undefined,
     );
@@ -222,6 +232,14 @@ describeWithService('redis', 'rectification workflow on the time-skipping server
       escalated(2, county.unitId, newDeadline + 3 * DAY),
       escalated(3, prefecture.unitId, newDeadline + 6 * DAY),
     ]);
+    // The restarted clock (rebuilt from the stream by a fresh run) records under the reopening's request.
+    const history = await readProblem(h.world.store, 'p-reopen');
+    const reopened = history.findIndex((e) => e.type === 'ProblemReopened');
+    const found = history[0];
+    const byClock = (from: number, to: number) =>
+      history.slice(from, to).filter((e) => e.metadata.actor.role === 'system').map((e) => e.metadata.correlationId);
+    expect(new Set(byClock(0, reopened))).toEqual(new Set([found?.metadata.correlationId]));
+    expect(new Set(byClock(reopened, history.length))).toEqual(new Set([history[reopened]?.metadata.correlationId]));
     await h.recordHistory('p-reopen', 'reopened');
   });
 });
