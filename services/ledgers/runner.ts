@@ -49,6 +49,7 @@ export interface Projections {
 }
 
 const TIMEOUT = Symbol('timeout');
+const YIELD_EVERY = 500;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -155,16 +156,18 @@ class ProjectionLoop {
 
     try {
       let next = events.next();
-      // One timer per batch: a partial batch waits at most flushIntervalMs for more events.
-      let deadline: Promise<typeof TIMEOUT> | null = null;
+      // Created once per batch (not once per event, which would pile up handlers on long-lived promises):
+      // resolves when a partial batch has waited flushIntervalMs for more events, or on stop.
+      let wake: Promise<typeof TIMEOUT> | null = null;
+      let sinceYield = 0;
       const flushNow = async () => {
-        deadline = null;
+        wake = null;
         await flush();
       };
       while (!this.stopped) {
-        const waitFor: Promise<IteratorResult<RecordedEvent> | typeof TIMEOUT>[] = [next, stopped];
-        if (deadline) waitFor.push(deadline);
-        const result = await Promise.race(waitFor);
+        const result: IteratorResult<RecordedEvent> | typeof TIMEOUT = await Promise.race<IteratorResult<RecordedEvent> | typeof TIMEOUT>(
+          wake ? [next, wake] : [next, stopped],
+        );
         if (result === TIMEOUT) {
           await flushNow();
           continue;
@@ -173,8 +176,14 @@ class ProjectionLoop {
         next = events.next();
         this.apply(state, result.value, dirty, batchParked);
         pending++;
-        deadline ??= sleep(this.deps.flushIntervalMs).then(() => TIMEOUT);
+        wake ??= Promise.race([sleep(this.deps.flushIntervalMs), this.stopping]).then((): typeof TIMEOUT => TIMEOUT);
         if (pending >= this.deps.batchSize) await flushNow();
+        // A catch-up delivers events as microtasks; give timers and I/O (an HTTP server in the same
+        // process, the health poll) their turn now and then.
+        if (++sinceYield >= YIELD_EVERY) {
+          sinceYield = 0;
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
       }
       await flush();
       await inFlight;
