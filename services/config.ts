@@ -22,6 +22,9 @@ const isTimeZone = (zone: string): boolean => {
   }
 };
 
+export const notifierKinds = ['log', 'redis', 'webhook'] as const;
+export type NotifierKind = (typeof notifierKinds)[number];
+
 const EnvSchema = z.object({
   NODE_ENV: withDefault(z.enum(['development', 'production', 'test']), 'development'),
   PORT: withDefault(z.coerce.number().int().min(0).max(65_535), 8080),
@@ -38,6 +41,17 @@ const EnvSchema = z.object({
   SQLITE_SYNCHRONOUS: withDefault(z.enum(['FULL', 'NORMAL']), 'FULL'),
   JWT_PUBLIC_KEY: optional(z.string().includes('BEGIN PUBLIC KEY', { message: 'must be a PEM public key (RS256)' })),
   BODY_LIMIT: withDefault(z.coerce.number().int().min(1024).max(10 * 1024 * 1024), 64 * 1024),
+  NOTIFIERS: z.preprocess(
+    unset,
+    z
+      .string()
+      .transform((list) => list.split(',').map((kind) => kind.trim()).filter(Boolean))
+      .pipe(z.array(z.enum(notifierKinds, 'must list log, redis or webhook, comma-separated')).min(1, 'must list at least one notifier'))
+      .default(['log']),
+  ),
+  NOTIFY_REDIS_CHANNEL: optional(z.string().min(1)),
+  NOTIFY_WEBHOOK_URL: optional(z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL')),
+  NOTIFY_WEBHOOK_TOKEN: optional(z.string().min(1)),
 });
 
 export interface Config {
@@ -61,6 +75,15 @@ export interface Config {
   jwtPublicKey: string | undefined;
   /** Largest request body in bytes; larger ones are answered 413. */
   bodyLimit: number;
+  /** Where the worker sends reminders and escalations (`log`, Redis pub/sub, a webhook). */
+  notifiers: {
+    kinds: NotifierKind[];
+    /** Redis channel; undefined: the notifier's default. */
+    redisChannel: string | undefined;
+    webhookUrl: string | undefined;
+    /** Bearer token sent to the webhook. */
+    webhookToken: string | undefined;
+  };
 }
 
 /** Start-up stops with this: every bad variable, by name, with what is wrong with it. */
@@ -85,6 +108,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.NODE_ENV === 'production' && !e.JWT_SECRET && !e.JWT_PUBLIC_KEY) {
     throw new ConfigError(['JWT_SECRET: required when NODE_ENV=production (at least 32 characters)']);
   }
+  const missing: string[] = [];
+  if (e.NOTIFIERS.includes('redis') && !e.REDIS_URL) missing.push('REDIS_URL: required when NOTIFIERS includes redis');
+  if (e.NOTIFIERS.includes('webhook') && !e.NOTIFY_WEBHOOK_URL) {
+    missing.push('NOTIFY_WEBHOOK_URL: required when NOTIFIERS includes webhook');
+  }
+  if (missing.length > 0) throw new ConfigError(missing);
   return {
     nodeEnv: e.NODE_ENV,
     port: e.PORT,
@@ -101,6 +130,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sqliteSynchronous: e.SQLITE_SYNCHRONOUS,
     jwtPublicKey: e.JWT_PUBLIC_KEY,
     bodyLimit: e.BODY_LIMIT,
+    notifiers: {
+      kinds: e.NOTIFIERS,
+      redisChannel: e.NOTIFY_REDIS_CHANNEL,
+      webhookUrl: e.NOTIFY_WEBHOOK_URL,
+      webhookToken: e.NOTIFY_WEBHOOK_TOKEN,
+    },
   };
 }
 

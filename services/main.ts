@@ -30,6 +30,7 @@ import { createMetrics } from './metrics.js';
 import type { EventStore } from './ports/event-store.js';
 import { loadEscalationPolicy } from './policy.js';
 import { startReactor } from './reactor.js';
+import { ensureReviewSchedules } from './schedules.js';
 
 // The composition root. `npm start` runs every part in one process on embedded defaults: the API, the
 // Temporal worker and the reactor that feeds it, and the projections. `--role api|worker|projector`
@@ -125,7 +126,17 @@ try {
 
   if (runs('worker')) {
     if (!temporalAddress || !temporalClient) throw new Error('the worker needs Temporal');
-    const notifications = notifierFromConfig({ ...process.env, ...(config.redisUrl ? { REDIS_URL: config.redisUrl } : {}) }, { logger: log });
+    // The validated configuration, never the raw environment: a bad variable was refused at start-up.
+    const notifications = notifierFromConfig(
+      {
+        NOTIFIERS: config.notifiers.kinds.join(','),
+        REDIS_URL: config.redisUrl,
+        NOTIFY_REDIS_CHANNEL: config.notifiers.redisChannel,
+        NOTIFY_WEBHOOK_URL: config.notifiers.webhookUrl,
+        NOTIFY_WEBHOOK_TOKEN: config.notifiers.webhookToken,
+      },
+      { logger: log },
+    );
     running.add('notifier', () => notifications.close());
     const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
     running.add('temporal worker connection', () => nativeConnection.close());
@@ -138,6 +149,13 @@ try {
       logger: log.child({ component: 'worker' }),
     });
     running.add('temporal worker', () => worker.stop());
+    // 一月一研判 and 每日一报: created on first start, brought up to date on later ones (and by every worker).
+    await ensureReviewSchedules({
+      temporal: temporalClient,
+      taskQueue: DEFAULT_TASK_QUEUE,
+      logger: log.child({ component: 'schedules' }),
+      timeZone: config.defaultTimeZone,
+    });
     const checkpoints = redis
       ? createRedisCheckpointStore({ redis })
       : createSqliteCheckpointStore({ path: path.join(config.dataDir, 'checkpoints.db') });

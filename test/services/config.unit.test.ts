@@ -80,6 +80,46 @@ describe('configuration from the environment', () => {
     expect(problems.find((p) => p.startsWith('PORT'))).toContain('"eighty"');
   });
 
+  test('given no notifier variables, then notifications go to the log only', () => {
+    expect(loadConfig({}).notifiers).toEqual({
+      kinds: ['log'],
+      redisChannel: undefined,
+      webhookUrl: undefined,
+      webhookToken: undefined,
+    });
+  });
+
+  test('given notifier variables, then they are parsed for the notifier factory', () => {
+    const config = loadConfig({
+      NOTIFIERS: ' log, redis ,webhook',
+      REDIS_URL: 'redis://cache:6379',
+      NOTIFY_REDIS_CHANNEL: 'duban:alerts',
+      NOTIFY_WEBHOOK_URL: 'https://hooks.example.gov.cn/duban',
+      NOTIFY_WEBHOOK_TOKEN: 'tok',
+    });
+
+    expect(config.notifiers).toEqual({
+      kinds: ['log', 'redis', 'webhook'],
+      redisChannel: 'duban:alerts',
+      webhookUrl: 'https://hooks.example.gov.cn/duban',
+      webhookToken: 'tok',
+    });
+  });
+
+  test('given bad notifier variables, then start-up is refused naming each one', () => {
+    const problems = problemsOf({ NOTIFIERS: 'log,sms', NOTIFY_WEBHOOK_URL: 'hooks.example.gov.cn' });
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['NOTIFIERS', 'NOTIFY_WEBHOOK_URL']);
+    expect(problems.find((p) => p.startsWith('NOTIFIERS'))).toContain('"log,sms"');
+    expect(problemsOf({ NOTIFIERS: ' , ' })).toEqual([expect.stringMatching(/^NOTIFIERS: must list at least one/)]);
+  });
+
+  test('given a notifier without its address, then start-up is refused naming the missing variable', () => {
+    expect(problemsOf({ NOTIFIERS: 'redis' })).toEqual([expect.stringMatching(/^REDIS_URL: required when NOTIFIERS includes redis/)]);
+    expect(problemsOf({ NOTIFIERS: 'log,webhook' })).toEqual([
+      expect.stringMatching(/^NOTIFY_WEBHOOK_URL: required when NOTIFIERS includes webhook/),
+    ]);
+  });
+
   test('given production without a JWT secret, then start-up is refused', () => {
     expect(problemsOf({ NODE_ENV: 'production' })).toEqual([expect.stringMatching(/^JWT_SECRET: required/)]);
     expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'short' })).toEqual([

@@ -50,6 +50,9 @@ describe.skipIf(!cli)('the service process (services/main.ts)', () => {
       ['projections', 'up'],
     ]);
     expect(existsSync(path.join(dataDir, 'temporal.db'))).toBe(true);
+    // The worker set up the review schedules before the process reported itself started.
+    expect(output).toMatch(/"scheduleId":"duban-monthly-review","msg":"schedule (created|updated)"/);
+    expect(output).toMatch(/"scheduleId":"duban-daily-report","msg":"schedule (created|updated)"/);
     expect((await readFile(path.join(dataDir, 'dev-jwt-secret'), 'utf8')).trim().length).toBeGreaterThanOrEqual(32);
   });
 
