@@ -32,15 +32,8 @@ export interface PlanMeasure {
   evidence: Evidence[];
 }
 
-export interface Assessment {
-  food: boolean;
-  clothing: boolean;
-  education: boolean;
-  medical: boolean;
-  housing: boolean;
-  water: boolean;
-  meetsStandard: boolean;
-}
+/** The latest assessment of the six standards, exactly as HouseholdAssessed carries it. */
+export type Assessment = z.infer<typeof householdAssessedSchema>;
 
 export interface RegisteredHousehold {
   status: 'registered';
