@@ -15,13 +15,21 @@ export const idSchema = z
 
 /** Names of units, leaders: Chinese text round-trips unchanged (no normalisation, no trimming). */
 export const nameSchema = z.string().min(1).max(200);
-/** Free text written by people: descriptions, reasons, summaries. */
-export const textSchema = z.string().min(1).max(4000);
-/** A short reason (rejection, extension, flag). Must say something, not only blanks. */
-export const reasonSchema = z
-  .string()
-  .max(2000)
-  .refine((s) => s.trim().length > 0, 'a reason is required');
+/**
+ * Text written by people (descriptions, summaries, reasons): it must say something, not only blanks, and
+ * carries no control characters but tabs and line breaks (a NUL byte is never part of what someone wrote).
+ */
+const writtenText = (max: number, blankMessage: string) =>
+  z
+    .string()
+    .max(max)
+    .regex(/^(?:[^\p{Cc}]|[\t\n\r])*$/u, 'text carries no control characters but tabs and line breaks')
+    .refine((s) => s.trim().length > 0, blankMessage);
+
+/** A description or summary. */
+export const textSchema = writtenText(4000, 'the text must say something, not only blanks');
+/** A short reason (rejection, extension, flag). */
+export const reasonSchema = writtenText(2000, 'a reason is required');
 
 /** A reference to a stored file, never the file itself. */
 export const evidenceSchema = z.strictObject({

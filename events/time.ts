@@ -175,12 +175,25 @@ export function formatInstant(epochMs: number, timeZone: string = DEFAULT_TIME_Z
   );
 }
 
-const instantPattern = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})$/;
+const instantPattern =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/;
+
+/**
+ * Epoch milliseconds of an ISO 8601 instant with an offset (or Z) whose date and time exist; undefined
+ * otherwise. Date.parse alone rolls an impossible day over (`2027-02-29` becomes 1 March), so the written
+ * fields are checked first.
+ */
+function epochOfInstant(instant: string): number | undefined {
+  const match = instantPattern.exec(instant);
+  if (!match || !isRealWallClock(wallClockOf(match.slice(1)))) return undefined;
+  const ms = Date.parse(instant);
+  return Number.isNaN(ms) ? undefined : ms;
+}
 
 /** Milliseconds since the epoch of an ISO 8601 instant that carries an offset (or Z). */
 export function toEpochMs(instant: string): number {
-  const ms = instantPattern.test(instant) ? Date.parse(instant) : Number.NaN;
-  if (Number.isNaN(ms)) throw invalid('time.instant', `not an ISO 8601 time with offset: ${instant}`);
+  const ms = epochOfInstant(instant);
+  if (ms === undefined) throw invalid('time.instant', `not a real ISO 8601 time with offset: ${instant}`, { value: instant });
   return ms;
 }
 
@@ -226,9 +239,10 @@ export const subtractDuration = (instant: string, duration: string | Duration, t
 const datePattern = /^(\d{4})-(\d{2})-(\d{2})$/;
 const localDateTimePattern = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?$/;
 
-function checkedWallClock(parts: (string | undefined)[], text: string): WallClock {
+/** The wall clock written as year, month, day, hour, minute, second and fraction fields. */
+function wallClockOf(parts: (string | undefined)[]): WallClock {
   const [y, mo, d, h, mi, s] = parts.map((p) => (p === undefined ? 0 : Number(p)));
-  const wall: WallClock = {
+  return {
     year: y ?? 0,
     month: mo ?? 0,
     day: d ?? 0,
@@ -237,17 +251,24 @@ function checkedWallClock(parts: (string | undefined)[], text: string): WallCloc
     second: s ?? 0,
     millisecond: Number(((parts[6] ?? '') + '000').slice(0, 3)),
   };
+}
+
+/** True when the calendar has that day (no 29 February 2027, no 31 April) and the time exists. */
+function isRealWallClock(wall: WallClock): boolean {
   const check = new Date(Date.UTC(wall.year, wall.month - 1, wall.day));
-  if (
-    check.getUTCFullYear() !== wall.year ||
-    check.getUTCMonth() + 1 !== wall.month ||
-    check.getUTCDate() !== wall.day ||
-    wall.hour > 23 ||
-    wall.minute > 59 ||
-    wall.second > 59
-  ) {
-    throw invalid('time.deadline', `not a real date or time: ${text}`, { value: text });
-  }
+  return (
+    check.getUTCFullYear() === wall.year &&
+    check.getUTCMonth() + 1 === wall.month &&
+    check.getUTCDate() === wall.day &&
+    wall.hour <= 23 &&
+    wall.minute <= 59 &&
+    wall.second <= 59
+  );
+}
+
+function checkedWallClock(parts: (string | undefined)[], text: string): WallClock {
+  const wall = wallClockOf(parts);
+  if (!isRealWallClock(wall)) throw invalid('time.deadline', `not a real date or time: ${text}`, { value: text });
   return wall;
 }
 
@@ -269,8 +290,11 @@ export function resolveDeadline(dateOrDateTime: string, timeZone: string = DEFAU
   if (local) {
     return formatInstant(epochOfWallClock(checkedWallClock(local.slice(1), dateOrDateTime), timeZone), timeZone);
   }
-  if (instantPattern.test(dateOrDateTime) && !Number.isNaN(Date.parse(dateOrDateTime))) {
-    return formatInstant(toEpochMs(dateOrDateTime), timeZone);
+  const instant = instantPattern.exec(dateOrDateTime);
+  if (instant) {
+    checkedWallClock(instant.slice(1), dateOrDateTime);
+    const ms = epochOfInstant(dateOrDateTime);
+    if (ms !== undefined) return formatInstant(ms, timeZone);
   }
   throw invalid('time.deadline', `not a date or date-time: ${dateOrDateTime}`, { value: dateOrDateTime });
 }

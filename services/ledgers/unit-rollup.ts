@@ -1,4 +1,5 @@
 import type { Recorded } from './recorded.js';
+import { clearanceFlags, isClear } from '../../events/unit/clearance.js';
 import type { UnitRegistered } from '../../events/unit/events.js';
 import type { RollupCounts, UnitRollup, UnitRow } from '../ports/read-model.js';
 import { ApplyError } from './apply-error.js';
@@ -55,8 +56,6 @@ export function registerUnitRow(event: Recorded<UnitRegistered>, parent: UnitRow
   };
 }
 
-const clearanceByLevel: Record<string, string> = { village: '户户清', township: '村村清', county: '县县清' };
-
 /** The roll-up as the ledger shows it, with the overdue count measured at the reading time. */
 export function toRollup(row: UnitRow, problemsOverdue: number): UnitRollup {
   const c = row.counts;
@@ -78,7 +77,7 @@ export function toRollup(row: UnitRow, problemsOverdue: number): UnitRollup {
     planMeasuresTotal: c.planMeasuresTotal,
     planMeasuresCompleted: c.planMeasuresCompleted,
     listingsActive: c.listingsActive,
-    clear: c.problemsOpen === 0 && c.householdsMeetingStandard === c.householdsTotal && c.listingsActive === 0,
-    clearance: clearanceByLevel[row.level] ?? null,
+    clear: isClear(c),
+    clearance: clearanceFlags[row.level],
   };
 }

@@ -1,3 +1,6 @@
+import type { ClearanceFlag } from '../../events/unit/clearance.js';
+import type { UnitLevel } from '../../events/unit/hierarchy.js';
+
 /**
  * The read-model port: where the ledgers (台账) live between events, and what the HTTP layer asks of them.
  *
@@ -32,7 +35,7 @@ export interface RollupCounts {
 export interface UnitRow {
   unitId: string;
   name: string;
-  level: string;
+  level: UnitLevel;
   parentId: string | null;
   /** From the root down to this unit, inclusive. */
   ancestors: string[];
@@ -271,7 +274,7 @@ export type HouseholdLedgerItem = Omit<HouseholdRow, 'plan' | 'ancestors'>;
 export interface UnitRollup {
   unitId: string;
   name: string;
-  level: string;
+  level: UnitLevel;
   parentId: string | null;
   problemsOpen: number;
   problemsOverdue: number;
@@ -286,10 +289,10 @@ export interface UnitRollup {
   planMeasuresTotal: number;
   planMeasuresCompleted: number;
   listingsActive: number;
-  /** Nothing open beneath it, every household meets the standard, every listing delisted. */
+  /** Nothing open beneath it, every household meets the standard, every listing delisted (events/unit/clearance.ts). */
   clear: boolean;
-  /** 户户清 (village), 村村清 (township), 县县清 (county), or null for other levels. */
-  clearance: string | null;
+  /** 户户清 (village), 村村清 (township, county), 县县清 (prefecture), null for a relocation site. */
+  clearance: ClearanceFlag | null;
 }
 
 export interface UnitRollupWithChildren {

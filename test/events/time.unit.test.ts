@@ -72,6 +72,19 @@ describe('deadlines', () => {
     expect(() => resolveDeadline(text)).toThrow(expect.objectContaining({ code: 'validation', rule: 'time.deadline' }));
   });
 
+  // Observation 4 (issue 9): Date.parse rolled these into the next month.
+  it.each(['2027-02-29T10:00:00+08:00', '2027-04-31T23:00:00Z', '2027-09-31T08:00:00+08:00', '2027-06-30T24:00:00Z'])(
+    'refuses the impossible date-time with offset %j instead of rolling it over',
+    (text) => {
+      expect(() => resolveDeadline(text)).toThrow(expect.objectContaining({ code: 'validation', rule: 'time.deadline' }));
+      expect(() => compareInstants(text, '2027-01-01T00:00:00Z')).toThrow(expect.objectContaining({ rule: 'time.instant' }));
+    },
+  );
+
+  it('keeps a real leap day with offset', () => {
+    expect(resolveDeadline('2028-02-29T10:00:00+08:00')).toBe('2028-02-29T10:00:00.000+08:00');
+  });
+
   it('refuses instants without offset and unknown zones', () => {
     expect(() => compareInstants('2020-06-30T10:00:00', '2020-06-30T10:00:00Z')).toThrow(
       expect.objectContaining({ rule: 'time.instant' }),

@@ -107,7 +107,10 @@ const rollup = z.object({
   planMeasuresCompleted: z.number().int(),
   listingsActive: z.number().int(),
   clear: z.boolean().describe('Nothing open beneath it, every household meets the standard, every listing delisted'),
-  clearance: z.string().nullable().describe('户户清 (village), 村村清 (township), 县县清 (county)'),
+  clearance: z
+    .enum(['户户清', '村村清', '县县清'])
+    .nullable()
+    .describe('The level all clear beneath the unit: 户户清 (village), 村村清 (township, county), 县县清 (prefecture)'),
 });
 const escalationItem = z.object({
   problemId: z.string(),

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fold } from '../../../events/decider.js';
 import {
   ancestorsOf,
+  clearanceFlags,
   hierarchyFromUnits,
   isClear,
   isStrictlyAbove,
@@ -125,5 +126,15 @@ describe('clearance (户户清/村村清/县县清)', () => {
     expect(isClear({ ...clear, householdsMeetingStandard: 665 })).toBe(false);
     expect(isClear({ ...clear, listingsActive: 1 })).toBe(false);
     expect(isClear({ problemsOpen: 0, householdsTotal: 0, householdsMeetingStandard: 0, listingsActive: 0 })).toBe(true);
+  });
+
+  it('names the level all clear beneath the unit: 户户清 a village, 村村清 a township or county, 县县清 a prefecture', () => {
+    expect(clearanceFlags).toEqual({
+      village: '户户清',
+      township: '村村清',
+      county: '村村清',
+      prefecture: '县县清',
+      relocation_site: null,
+    });
   });
 });

@@ -224,7 +224,9 @@ describe('unit roll-up', () => {
     applyEvent(state, decodeRecorded(recorded('listing-L1', { type: 'TargetDelisted', data: { listingId: 'L1', verifiedBy: by } })));
     const township = toRollup(state.rows.unit.get('533423101')!, 0);
     expect(township).toMatchObject({ clear: true, clearance: '村村清', problemsOpen: 0, problemsCleared: 2, listingsActive: 0 });
-    expect(toRollup(state.rows.unit.get('533423')!, 0)).toMatchObject({ clear: true, clearance: '县县清' });
+    // The flag names the level all clear beneath the unit: a county's villages (村村清), the prefecture's counties (县县清).
+    expect(toRollup(state.rows.unit.get('533423')!, 0)).toMatchObject({ clear: true, clearance: '村村清' });
+    expect(toRollup(state.rows.unit.get('533400')!, 0)).toMatchObject({ clear: true, clearance: '县县清' });
   });
 });
 
