@@ -52,7 +52,21 @@ const EnvSchema = z.object({
   NOTIFY_REDIS_CHANNEL: optional(z.string().min(1)),
   NOTIFY_WEBHOOK_URL: optional(z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL')),
   NOTIFY_WEBHOOK_TOKEN: optional(z.string().min(1)),
+  WORKFLOW_BUNDLE: optional(z.string().refine((file) => existsSync(file), 'no such file (npm run build writes it)')),
 });
+
+/** Every variable `loadConfig` reads, for the checks of the deployment files. */
+export const configVariables: readonly string[] = Object.keys(EnvSchema.shape);
+
+/**
+ * Local configuration: `.env` in the working directory, when there is one, fills in variables the
+ * environment leaves unset (a set variable always wins). `process.loadEnvFile` exists from Node 20.12.
+ */
+export function loadDotEnv(file = '.env'): boolean {
+  if (typeof process.loadEnvFile !== 'function' || !existsSync(file)) return false;
+  process.loadEnvFile(file);
+  return true;
+}
 
 export interface Config {
   nodeEnv: 'development' | 'production' | 'test';
@@ -84,6 +98,8 @@ export interface Config {
     /** Bearer token sent to the webhook. */
     webhookToken: string | undefined;
   };
+  /** The workflow bundle `npm run build` wrote; undefined: the worker bundles the workflows at start. */
+  workflowBundle: string | undefined;
 }
 
 /** Start-up stops with this: every bad variable, by name, with what is wrong with it. */
@@ -136,6 +152,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       webhookUrl: e.NOTIFY_WEBHOOK_URL,
       webhookToken: e.NOTIFY_WEBHOOK_TOKEN,
     },
+    workflowBundle: e.WORKFLOW_BUNDLE === undefined ? undefined : path.resolve(e.WORKFLOW_BUNDLE),
   };
 }
 

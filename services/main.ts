@@ -18,7 +18,7 @@ import { isUnavailable } from '../infra/tools/service.js';
 import { DEFAULT_TASK_QUEUE, startWorker } from '../workflows/worker.js';
 import { createTokenVerifier } from './auth/tokens.js';
 import { createApiServices } from './commands/index.js';
-import { ConfigError, loadConfig, withJwtSecret } from './config.js';
+import { ConfigError, loadConfig, loadDotEnv, withJwtSecret } from './config.js';
 import { httpApi } from './http/api.js';
 import { buildApp, type HealthCheck } from './http/app.js';
 import { logRedactPaths } from './http/plugins/correlation.js';
@@ -49,6 +49,7 @@ if (!roles.includes(args.role as Role)) {
 const role = args.role as Role;
 const runs = (part: Exclude<Role, 'all'>) => role === 'all' || role === part;
 
+loadDotEnv();
 const config = await withJwtSecret(readConfigOrExit());
 const log = pino({ level: config.logLevel, redact: logRedactPaths }).child({ role });
 const running = new Running(log);
@@ -147,6 +148,7 @@ try {
       store,
       notifier: notifications.notifier,
       logger: log.child({ component: 'worker' }),
+      ...(config.workflowBundle ? { workflowBundle: { codePath: config.workflowBundle } } : {}),
     });
     running.add('temporal worker', () => worker.stop());
     // 一月一研判 and 每日一报: created on first start, brought up to date on later ones (and by every worker).

@@ -1,5 +1,11 @@
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  Worker,
+  type NativeConnection,
+  type WorkflowBundleOption,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import type { Logger } from 'pino';
 import type { EventStore } from '../services/ports/event-store.js';
 import type { Notifier } from '../services/ports/notifier.js';
@@ -17,8 +23,11 @@ export interface WorkerDeps {
   store: EventStore;
   notifier: Notifier;
   logger: Logger;
-  /** A prebuilt bundle (see `bundleWorkflows`); bundling takes seconds, so tests and benches reuse one. */
-  workflowBundle?: WorkflowBundleWithSourceMap;
+  /**
+   * A prebuilt bundle (see `bundleWorkflows`), or `{ codePath }` of one written by `npm run build`;
+   * bundling takes seconds, so production, tests and benches reuse one.
+   */
+  workflowBundle?: WorkflowBundleOption;
   maxConcurrentActivityTaskExecutions?: number;
   maxConcurrentWorkflowTaskExecutions?: number;
   maxCachedWorkflows?: number;

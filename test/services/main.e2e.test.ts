@@ -11,8 +11,9 @@ import { freePort } from '../../infra/tools/process.js';
 import type { CheckResult } from '../../services/http/app.js';
 
 /**
- * `npm start` as a user runs it (minus npm): the real process, its own Temporal dev server on a SQLite file
- * in DATA_DIR, and a clean stop on SIGTERM. Needs the Temporal CLI that infra/tools/setup.sh builds.
+ * `npm start` as a user runs it (minus npm, as `npm run start:prod` and the Docker image do): the real
+ * process, its own Temporal dev server on a SQLite file in DATA_DIR, the worker on the workflow bundle
+ * `npm run build` writes, and a clean stop on SIGTERM. Needs the Temporal CLI that infra/tools/setup.sh builds.
  */
 const cli = installedTool('temporal');
 if (!cli) console.warn('[services] no Temporal CLI in .tools/bin: the service process tests are SKIPPED');
@@ -27,7 +28,14 @@ describe.skipIf(!cli)('the service process (services/main.ts)', () => {
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'duban-main-'));
     port = await freePort();
-    const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'info' };
+    const bundle = path.join(dataDir, 'workflow-bundle.js');
+    await new Promise<void>((resolve, reject) =>
+      spawn(process.execPath, ['--import', 'tsx', 'services/cli/build-workflows.ts', bundle], { cwd: repoRoot, stdio: 'inherit' }).once(
+        'exit',
+        (code) => (code === 0 ? resolve() : reject(new Error(`npm run build exited ${code}`))),
+      ),
+    );
+    const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'info', WORKFLOW_BUNDLE: bundle };
     delete env['TEMPORAL_ADDRESS'];
     delete env['REDIS_URL'];
     service = spawn(process.execPath, ['--import', 'tsx', 'services/main.ts'], { cwd: repoRoot, env });
