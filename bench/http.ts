@@ -10,7 +10,7 @@ import { openSqliteEventStore } from '../infra/sqlite/event-store.js';
 import { createSqliteReadModel } from '../infra/sqlite/read-model.js';
 import { createTokenVerifier, signToken } from '../services/auth/tokens.js';
 import { createApiServices } from '../services/commands/index.js';
-import type { CommandMeta } from '../services/commands/run.js';
+import type { CommandMeta } from '../services/commands/handler.js';
 import { apiFastifyOptions, httpApi } from '../services/http/api.js';
 import { createSqliteIdempotencyStore } from '../services/idempotency/sqlite.js';
 import { createLedgerQueries, startProjections } from '../services/ledgers/index.js';

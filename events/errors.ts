@@ -40,3 +40,17 @@ export const invalid = (rule: string, message: string, details?: Record<string, 
 
 export const notFound = (rule: string, message: string, details?: Record<string, unknown>) =>
   new DubanError('not_found', rule, message, details);
+
+/**
+ * A clock step the stream as it is now no longer justifies (acknowledged meanwhile, deadline moved,
+ * cleared): not the caller's fault, and nothing to record. The command handler answers it as "not due".
+ */
+export class StepNotDue extends DubanError {
+  constructor(rule: string, message: string, details?: Record<string, unknown>) {
+    super('conflict', rule, message, details);
+    this.name = 'StepNotDue';
+  }
+}
+
+export const notDue = (rule: string, message: string, details?: Record<string, unknown>) =>
+  new StepNotDue(rule, message, details);

@@ -1,27 +1,22 @@
 import type { Logger } from 'pino';
-import type { NewEvent, RecordedEvent } from '../events/envelope.js';
 import type { Figures } from '../events/common.js';
 import { problemDecider, type OpenProblem, type ProblemState } from '../events/problem/decider.js';
 import type { ProblemEvent } from '../events/problem/index.js';
-import { decodeEvent, encodeEvent } from '../events/registry.js';
-import { reviewDecider, type ReviewCommand } from '../events/review/decider.js';
+import { decodeEvent } from '../events/registry.js';
+import type { ReviewCommand } from '../events/review/decider.js';
 import { reviewStreamId, type ReviewEvent } from '../events/review/events.js';
-import { hierarchyFromUnits } from '../events/unit/hierarchy.js';
-import {
-  expected,
-  StreamNotFoundError,
-  WrongExpectedVersionError,
-  type EventStore,
-} from '../services/ports/event-store.js';
-import { readUnit } from './units.js';
+import type { CommandHandler } from '../services/commands/handler.js';
+import { seededEventId } from '../services/commands/handler.js';
+import { reviewStream } from '../services/commands/reviews.js';
+import type { EventStore } from '../services/ports/event-store.js';
 import type { Notification, Notifier } from '../services/ports/notifier.js';
-import { nameBasedUuid } from './ids.js';
 import { periodBounds, type ReviewKind } from './periods.js';
 
 interface ReviewDeps {
   store: EventStore;
   notifier: Notifier;
   logger: Logger;
+  handler: CommandHandler;
 }
 
 interface ProblemSummary {
@@ -71,71 +66,18 @@ export function figuresFor(items: ProblemSummary[], period: { start: number; end
 }
 
 export function createReviewActivities(deps: ReviewDeps) {
-  const { store, notifier, logger } = deps;
+  const { store, notifier, logger, handler } = deps;
 
-  /**
-   * Appends one unit's review through the review decider, which yields nothing for a period already
-   * compiled. Returns the figures on record for the period (the first compilation stands).
-   */
-  async function compileOne(
-    unitId: string,
-    input: { kind: ReviewKind; period: string; timeZone: string; now: string },
-    figures: Figures,
-    eventId: string,
-  ): Promise<Figures> {
-    const streamId = reviewStreamId(unitId);
-    for (let attempt = 0; ; attempt++) {
-      let existing: RecordedEvent[] = [];
-      try {
-        existing = await store.readStream(streamId);
-      } catch (err) {
-        if (!(err instanceof StreamNotFoundError)) throw err;
-      }
-      let state = reviewDecider.initialState;
-      for (const e of existing) {
-        const event = decodeEvent(e.type, e.metadata.schemaVersion, e.data) as ReviewEvent;
-        state = reviewDecider.evolve(state, event);
-        const period = event.type === 'MonthlyReviewCompiled' ? event.data.month : event.data.day;
-        const sameKind = (event.type === 'MonthlyReviewCompiled') === (input.kind === 'monthly_review');
-        if (sameKind && period === input.period) return event.data.figures;
-      }
-      const unit = await readUnit(store, unitId);
-      const hierarchy = hierarchyFromUnits(unit ? [unit] : []);
-      const actor = { userId: 'system:reviews', unitId, role: 'system' as const };
-      const command: ReviewCommand =
-        input.kind === 'monthly_review'
-          ? { type: 'compileMonthlyReview', unitId, month: input.period, figures }
-          : { type: 'compileDailyReport', unitId, day: input.period, figures };
-      const events = reviewDecider.decide(command, state, {
-        now: input.now,
-        actor,
-        hierarchy,
-        timeZone: input.timeZone,
-      });
-      const batch: NewEvent[] = events.map((event) => {
-        const encoded = encodeEvent(event.type, event.data);
-        return {
-          type: encoded.type,
-          data: encoded.data,
-          metadata: {
-            eventId,
-            occurredAt: input.now,
-            actor,
-            correlationId: `${input.kind}/${input.period}`,
-            causationId: `schedule:${input.kind}/${input.period}`,
-            schemaVersion: encoded.schemaVersion,
-          },
-        };
-      });
-      if (batch.length === 0) return figures;
-      try {
-        await store.append(streamId, batch, existing.length === 0 ? expected.noStream : expected.exact(existing.length - 1));
-        return figures;
-      } catch (err) {
-        if (err instanceof WrongExpectedVersionError && attempt < 10) continue;
-        throw err;
+  /** The figures the period's first compilation put on record for the unit. */
+  async function figuresOnRecord(unitId: string, kind: ReviewKind, period: string): Promise<Figures | undefined> {
+    for (const e of await store.readStream(reviewStreamId(unitId))) {
+      const event = decodeEvent(e.type, e.metadata.schemaVersion, e.data) as ReviewEvent;
+      const sameKind = (event.type === 'MonthlyReviewCompiled') === (kind === 'monthly_review');
+      if (sameKind && (event.type === 'MonthlyReviewCompiled' ? event.data.month : event.data.day) === period) {
+        return event.data.figures;
       }
     }
+    return undefined;
   }
 
   return {
@@ -167,8 +109,21 @@ export function createReviewActivities(deps: ReviewDeps) {
       for (const unitId of units) {
         const figures = figuresFor(byUnit.get(unitId) ?? [], bounds);
         const type = input.kind === 'monthly_review' ? 'MonthlyReviewCompiled' : 'DailyReportCompiled';
-        const eventId = nameBasedUuid(`review/${input.kind}/${input.period}/${unitId}`);
-        const stored = await compileOne(unitId, input, figures, eventId);
+        const command: ReviewCommand =
+          input.kind === 'monthly_review'
+            ? { type: 'compileMonthlyReview', unitId, month: input.period, figures }
+            : { type: 'compileDailyReport', unitId, day: input.period, figures };
+        // Compiling a period again yields nothing: the first compilation stands.
+        const seed = `review/${input.kind}/${input.period}/${unitId}`;
+        await handler.run(reviewStream, reviewStreamId(unitId), command, {
+          actor: { userId: 'system:reviews', unitId, role: 'system' },
+          correlationId: `${input.kind}/${input.period}`,
+          causationId: `schedule:${input.kind}/${input.period}`,
+          eventIdSeed: seed,
+          at: input.now,
+        });
+        const eventId = seededEventId(seed, 0);
+        const stored = (await figuresOnRecord(unitId, input.kind, input.period)) ?? figures;
         notifications.push({
           eventId,
           kind: input.kind,

@@ -7,7 +7,7 @@ import { createHouseholdCommands } from '../commands/households.js';
 import { createListingCommands } from '../commands/listings.js';
 import { createOrganisationCommands } from '../commands/organisation.js';
 import { createProblemCommands } from '../commands/problems.js';
-import { createCommandRunner, type CommandMeta } from '../commands/run.js';
+import { createCommandHandler, type CommandMeta } from '../commands/handler.js';
 import { ConfigError, loadConfig, withJwtSecret } from '../config.js';
 import { createUnitHierarchy } from '../hierarchy.js';
 import { loadEscalationPolicy } from '../policy.js';
@@ -46,12 +46,12 @@ if (hierarchy.view.levelOf(DIQING) !== undefined) {
   process.exit(0);
 }
 
-const runner = createCommandRunner({ store, hierarchy, timeZone: config.defaultTimeZone });
+const handler = createCommandHandler({ store, hierarchy, timeZone: config.defaultTimeZone });
 const policy = await loadEscalationPolicy(config.escalationPolicyFile, config.defaultTimeZone);
-const organisation = createOrganisationCommands({ runner });
-const households = createHouseholdCommands({ runner });
-const listings = createListingCommands({ runner });
-const problems = createProblemCommands({ runner, policy });
+const organisation = createOrganisationCommands({ handler });
+const households = createHouseholdCommands({ handler });
+const listings = createListingCommands({ handler });
+const problems = createProblemCommands({ handler, policy });
 
 const correlationId = `seed-demo-${randomUUID()}`;
 const as = (role: Actor['role'], unitId: string): CommandMeta => ({

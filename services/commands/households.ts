@@ -1,13 +1,13 @@
 import { householdStreamId, type HouseholdCommand } from '../../events/household/index.js';
 import { householdStream } from './organisation.js';
-import type { CommandMeta, CommandRunner } from './run.js';
+import type { CommandMeta, CommandHandler } from './handler.js';
 
 type Input<T extends HouseholdCommand['type']> = Omit<Extract<HouseholdCommand, { type: T }>, 'type' | 'householdId'>;
 
 /** Household plans (一户一方案): measures, assessments against the standard, monitoring. */
-export function createHouseholdCommands(deps: { runner: CommandRunner }) {
+export function createHouseholdCommands(deps: { handler: CommandHandler }) {
   const run = (householdId: string, command: HouseholdCommand, meta: CommandMeta) =>
-    deps.runner.run(householdStream, householdStreamId(householdId), command, meta);
+    deps.handler.run(householdStream, householdStreamId(householdId), command, meta);
   return {
     addPlanMeasure: (householdId: string, input: Input<'addPlanMeasure'>, meta: CommandMeta) =>
       run(householdId, { type: 'addPlanMeasure', householdId, ...input }, meta),

@@ -8,7 +8,7 @@ import { createHouseholdCommands } from './households.js';
 import { createListingCommands } from './listings.js';
 import { createOrganisationCommands } from './organisation.js';
 import { createProblemCommands } from './problems.js';
-import { createCommandRunner } from './run.js';
+import { createCommandHandler } from './handler.js';
 
 export interface ApiServiceDeps {
   store: EventStore;
@@ -27,7 +27,7 @@ export interface ApiServiceDeps {
 /** The application services behind the routes. `start` loads the unit tree before the API takes requests. */
 export function createApiServices(deps: ApiServiceDeps) {
   const hierarchy = createUnitHierarchy({ store: deps.store, ...(deps.logger ? { logger: deps.logger } : {}) });
-  const runner = createCommandRunner({
+  const handler = createCommandHandler({
     store: deps.store,
     hierarchy,
     ...(deps.metrics ? { metrics: deps.metrics } : {}),
@@ -39,10 +39,10 @@ export function createApiServices(deps: ApiServiceDeps) {
     hierarchy,
     ledgers: deps.ledgers,
     ...(deps.ledgerPosition ? { ledgerPosition: deps.ledgerPosition } : {}),
-    problems: createProblemCommands({ runner, policy: deps.policy }),
-    organisation: createOrganisationCommands({ runner }),
-    households: createHouseholdCommands({ runner }),
-    listings: createListingCommands({ runner }),
+    problems: createProblemCommands({ handler, policy: deps.policy }),
+    organisation: createOrganisationCommands({ handler }),
+    households: createHouseholdCommands({ handler }),
+    listings: createListingCommands({ handler }),
   };
   return {
     services,

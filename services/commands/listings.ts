@@ -1,7 +1,7 @@
 import { isAuthorized } from '../../events/access.js';
 import { forbid } from '../../events/errors.js';
 import { listingDecider, listingStreamId, type ListingCommand, type ListingEvent, type ListingState } from '../../events/listing/index.js';
-import type { CommandMeta, CommandRunner, StreamKind } from './run.js';
+import type { CommandMeta, CommandHandler, StreamKind } from './handler.js';
 
 export const listingStream: StreamKind<ListingCommand, ListingEvent, ListingState> = {
   name: 'listing',
@@ -15,12 +15,12 @@ export const listingStream: StreamKind<ListingCommand, ListingEvent, ListingStat
 };
 
 /** Listed supervision (挂牌督战): putting a target on a higher level's list, and taking it off. */
-export function createListingCommands(deps: { runner: CommandRunner }) {
+export function createListingCommands(deps: { handler: CommandHandler }) {
   return {
     list: (input: Omit<Extract<ListingCommand, { type: 'listTarget' }>, 'type'>, meta: CommandMeta) =>
-      deps.runner.run(listingStream, listingStreamId(input.listingId), { type: 'listTarget', ...input }, meta),
+      deps.handler.run(listingStream, listingStreamId(input.listingId), { type: 'listTarget', ...input }, meta),
     delist: (listingId: string, meta: CommandMeta) =>
-      deps.runner.run(listingStream, listingStreamId(listingId), { type: 'delistTarget', listingId }, meta),
+      deps.handler.run(listingStream, listingStreamId(listingId), { type: 'delistTarget', listingId }, meta),
   };
 }
 export type ListingCommands = ReturnType<typeof createListingCommands>;

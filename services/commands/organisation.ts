@@ -2,7 +2,7 @@ import { householdDecider, householdStreamId, type HouseholdCommand, type Househ
 import { isAuthorized } from '../../events/access.js';
 import { forbid } from '../../events/errors.js';
 import { unitDecider, unitStreamId, type UnitCommand, type UnitEvent, type UnitState } from '../../events/unit/index.js';
-import type { CommandMeta, CommandRunner, StreamKind } from './run.js';
+import type { CommandMeta, CommandHandler, StreamKind } from './handler.js';
 
 export const unitStream: StreamKind<UnitCommand, UnitEvent, UnitState> = {
   name: 'unit',
@@ -23,12 +23,12 @@ export const householdStream: StreamKind<HouseholdCommand, HouseholdEvent, House
 };
 
 /** Organisation (组织): the unit tree and the households of its villages. */
-export function createOrganisationCommands(deps: { runner: CommandRunner }) {
+export function createOrganisationCommands(deps: { handler: CommandHandler }) {
   return {
     registerUnit: (input: Omit<UnitCommand, 'type'>, meta: CommandMeta) =>
-      deps.runner.run(unitStream, unitStreamId(input.unitId), { type: 'registerUnit', ...input }, meta),
+      deps.handler.run(unitStream, unitStreamId(input.unitId), { type: 'registerUnit', ...input }, meta),
     registerHousehold: (input: Omit<Extract<HouseholdCommand, { type: 'registerHousehold' }>, 'type'>, meta: CommandMeta) =>
-      deps.runner.run(householdStream, householdStreamId(input.householdId), { type: 'registerHousehold', ...input }, meta),
+      deps.handler.run(householdStream, householdStreamId(input.householdId), { type: 'registerHousehold', ...input }, meta),
   };
 }
 export type OrganisationCommands = ReturnType<typeof createOrganisationCommands>;

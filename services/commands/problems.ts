@@ -12,7 +12,7 @@ import {
   type ProblemState,
 } from '../../events/problem/index.js';
 import type { HierarchyView } from '../../events/unit/hierarchy.js';
-import type { CommandMeta, CommandRunner, StreamKind } from './run.js';
+import type { CommandMeta, CommandHandler, StreamKind } from './handler.js';
 
 /** Units a problem involves: where it was found, who must fix it, who carries out its measures. */
 export function unitsOfProblem(state: ProblemState): string[] {
@@ -52,9 +52,9 @@ export type FindProblemInput = Without<ProblemCommandOf<'findProblem'>, 'type' |
  * Problem commands as the API offers them. The escalation policy is deployment data (ESCALATION_POLICY),
  * frozen into each problem when it is found; clients cannot choose their own.
  */
-export function createProblemCommands(deps: { runner: CommandRunner; policy: EscalationPolicy }) {
+export function createProblemCommands(deps: { handler: CommandHandler; policy: EscalationPolicy }) {
   const run = (problemId: string, command: ProblemCommand, meta: CommandMeta) =>
-    deps.runner.run(problemStream, problemStreamId(problemId), command, meta);
+    deps.handler.run(problemStream, problemStreamId(problemId), command, meta);
 
   return {
     find: (input: FindProblemInput, meta: CommandMeta) =>
@@ -75,7 +75,7 @@ export function createProblemCommands(deps: { runner: CommandRunner; policy: Esc
       run(problemId, { type: 'reopenProblem', problemId, ...input }, meta),
     /** The problem as its stream says now, with the revision to send back in If-Match. */
     async get(problemId: string) {
-      return deps.runner.load(problemStream, problemStreamId(problemId));
+      return deps.handler.load(problemStream, problemStreamId(problemId));
     },
   };
 }

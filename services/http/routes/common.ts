@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { isWithin } from '../../../events/unit/hierarchy.js';
 import { forbid } from '../../../events/errors.js';
 import type { Actor } from '../../../events/envelope.js';
-import type { CommandMeta, CommandOutcome } from '../../commands/run.js';
+import type { CommandMeta, CommandOutcome } from '../../commands/handler.js';
 import type { UnitHierarchy } from '../../hierarchy.js';
 import { errorResponses } from '../problem-details.js';
 

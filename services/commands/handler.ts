@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { DecideContext, Decider } from '../../events/decider.js';
 import type { Actor, DomainEvent, NewEvent, RecordedEvent } from '../../events/envelope.js';
-import { DubanError } from '../../events/errors.js';
+import { DubanError, StepNotDue } from '../../events/errors.js';
 import { decodeEvent, encodeEvent, type EventType } from '../../events/registry.js';
 import type { Metrics } from '../metrics.js';
 import type { UnitHierarchy } from '../hierarchy.js';
 import { expected, StreamNotFoundError, WrongExpectedVersionError, type EventStore } from '../ports/event-store.js';
+import { nameBasedUuid } from './ids.js';
 
 /** Who asks, and under which request. */
 export interface CommandMeta {
@@ -15,6 +16,14 @@ export interface CommandMeta {
   causationId?: string;
   /** From `If-Match`: the stream revision the caller last saw. A mismatch is refused, never retried. */
   expectedRevision?: number;
+  /**
+   * Names the command's events: the i-th new event's id is derived from the seed and i, so the same
+   * command sent again (a retried activity, a repeated request) appends nothing and answers with what
+   * the first one stored. Without a seed every event gets a random id.
+   */
+  eventIdSeed?: string;
+  /** The moment the command acts at (ISO 8601), for the decider and `occurredAt`; default the clock. */
+  at?: string;
 }
 
 export interface CommandOutcome {
@@ -24,9 +33,11 @@ export interface CommandOutcome {
   /** Position of the last event appended, or null when nothing was appended. */
   position: string | null;
   events: { eventId: string; type: string }[];
+  /** Set when the decider found the step no longer due on the stream as it is: nothing was written. */
+  notDue?: { rule: string; message: string };
 }
 
-export interface CommandRunnerDeps {
+export interface CommandHandlerDeps {
   store: EventStore;
   hierarchy: UnitHierarchy;
   metrics?: Metrics;
@@ -34,6 +45,8 @@ export interface CommandRunnerDeps {
   timeZone?: string;
   /** Further attempts when another writer appended between our read and our append (no If-Match). */
   maxRetries?: number;
+  /** Upper bound of the random wait before a further attempt; it doubles per attempt up to this. */
+  maxBackoffMs?: number;
 }
 
 /** How a stream is read, decided and scoped: one per stream kind (problem, household, ...). */
@@ -58,27 +71,35 @@ export function unitsOfCommand(command: object): string[] {
   return ids;
 }
 
+/** The id of the i-th event of a command named by `seed`. */
+export const seededEventId = (seed: string, index: number) => nameBasedUuid(`${seed}/${index}`);
+
 /** How many streams' states stay in memory between commands. */
 const STATE_CACHE_SIZE = 20_000;
+const FIRST_BACKOFF_MS = 5;
 
 /**
- * The application's one way to change state. Like `handleCommand` (services/command-handler.ts): read
- * the stream, fold it, decide with the current time, actor and unit tree, append with the revision read,
- * retry on a version conflict. It also keeps each stream's folded state in memory and reads only the
- * events appended since, so a command on a long stream does not decode its whole history again; the
- * append is still conditional on the revision, so a stale cache can only cost a retry, never a lost write.
+ * The application's one way to change state, whoever writes (an HTTP route, a clock step, a review, an
+ * import): read the stream, fold it, decide with the time, actor and unit tree, append with the revision
+ * read; on a version conflict wait a random moment (doubling, capped) and start again from the read, at
+ * most `maxRetries` times. Nowhere else retries a conflict.
+ *
+ * It keeps each stream's folded state in memory and reads only the events appended since, so a command
+ * on a long stream does not decode its whole history again; the append is still conditional on the
+ * revision, so a stale cache can only cost a retry, never a lost write.
  *
  * With If-Match the caller pins the revision: a mismatch seen at read is 412, and losing a race to another
  * writer is 409 with the current revision (not retried: the caller decides on the new state).
  */
-export function createCommandRunner(deps: CommandRunnerDeps) {
+export function createCommandHandler(deps: CommandHandlerDeps) {
   const now = deps.now ?? (() => new Date());
-  const maxRetries = deps.maxRetries ?? 5;
+  const maxRetries = deps.maxRetries ?? 10;
+  const maxBackoffMs = deps.maxBackoffMs ?? 200;
   const { hierarchy, store } = deps;
   const states = new Map<string, { state: unknown; revision: number }>();
 
   // Commands on one stream from this process run one after another: racing them would only make all but
-  // one fail and re-read. Conflicts then come from other processes (or the workflow), and are retried.
+  // one fail and re-read. Conflicts then come from other processes, and are retried.
   const tails = new Map<string, Promise<unknown>>();
   function serialized<T>(streamId: string, work: () => Promise<T>): Promise<T> {
     const previous = tails.get(streamId) ?? Promise.resolve();
@@ -97,6 +118,15 @@ export function createCommandRunner(deps: CommandRunnerDeps) {
     states.set(streamId, { state, revision });
   }
 
+  async function read(streamId: string, from = 0): Promise<RecordedEvent[]> {
+    try {
+      return await store.readStream(streamId, { from });
+    } catch (err) {
+      if (err instanceof StreamNotFoundError) return [];
+      throw err;
+    }
+  }
+
   /**
    * The stream's state and revision: the cached fold plus whatever was appended since. With
    * `trustCache`, a cached state is taken as it is, without asking the store: the append that follows
@@ -111,12 +141,7 @@ export function createCommandRunner(deps: CommandRunnerDeps) {
     if (cached && options.trustCache) return { state: cached.state as S, revision: cached.revision };
     let state = (cached?.state as S | undefined) ?? kind.decider.initialState;
     let revision = cached?.revision ?? -1;
-    let recorded: RecordedEvent[] = [];
-    try {
-      recorded = await store.readStream(streamId, { from: revision + 1 });
-    } catch (err) {
-      if (!(err instanceof StreamNotFoundError)) throw err;
-    }
+    const recorded = await read(streamId, revision + 1);
     for (const event of recorded) {
       // Upcasts older versions and validates: the decider only ever sees current-version events.
       state = kind.decider.evolve(state, decodeEvent(event.type, event.metadata.schemaVersion, event.data) as unknown as E);
@@ -125,6 +150,39 @@ export function createCommandRunner(deps: CommandRunnerDeps) {
     if (recorded.length > 0) remember(streamId, state, revision);
     return { state, revision };
   }
+
+  /** What a seeded command stored the first time it ran, if it did: its events, in order. */
+  async function storedBySeed(streamId: string, seed: string): Promise<RecordedEvent[]> {
+    const stored = await read(streamId);
+    const byId = new Map(stored.map((e) => [e.metadata.eventId, e]));
+    const found: RecordedEvent[] = [];
+    for (let i = 0; ; i++) {
+      const event = byId.get(seededEventId(seed, i));
+      if (!event) return found;
+      found.push(event);
+    }
+  }
+
+  /** The answer to a command that wrote nothing now: the first run's, when a seed says it ran before. */
+  async function unchanged(streamId: string, revision: number, meta: CommandMeta, notDue?: StepNotDue): Promise<CommandOutcome | undefined> {
+    if (meta.eventIdSeed !== undefined) {
+      const earlier = await storedBySeed(streamId, meta.eventIdSeed);
+      const last = earlier.at(-1);
+      if (last) {
+        return {
+          streamId,
+          revision: Math.max(revision, last.revision),
+          position: last.position.toString(),
+          events: earlier.map((e) => ({ eventId: e.metadata.eventId, type: e.type })),
+        };
+      }
+    }
+    if (!notDue) return undefined;
+    return { streamId, revision, position: null, events: [], notDue: { rule: notDue.rule, message: notDue.message } };
+  }
+
+  const backoff = (retry: number) =>
+    new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(maxBackoffMs, FIRST_BACKOFF_MS * 2 ** retry)));
 
   async function attempt<C extends object, E extends DomainEvent, S>(
     kind: StreamKind<C, E, S>,
@@ -135,7 +193,7 @@ export function createCommandRunner(deps: CommandRunnerDeps) {
     const started = performance.now();
     await hierarchy.ensure([meta.actor.unitId, ...unitsOfCommand(command)]);
     const context: DecideContext = {
-      now: now().toISOString(),
+      now: meta.at ?? now().toISOString(),
       actor: meta.actor,
       hierarchy: hierarchy.view,
       ...(deps.timeZone ? { timeZone: deps.timeZone } : {}),
@@ -158,16 +216,26 @@ export function createCommandRunner(deps: CommandRunnerDeps) {
       // Units registered through another process a moment ago: load them before deciding.
       if (missing.length > 0) await hierarchy.ensure(missing);
       kind.guard?.(state, meta.actor, hierarchy.view);
-      const decided = kind.decider.decide(command, state, context);
-      if (decided.length === 0) return { streamId, revision, position: null, events: [] };
+      let decided: E[];
+      try {
+        decided = kind.decider.decide(command, state, context);
+      } catch (err) {
+        if (!(err instanceof DubanError)) throw err;
+        const answer = await unchanged(streamId, revision, meta, err instanceof StepNotDue ? err : undefined);
+        if (answer) return answer;
+        throw err;
+      }
+      if (decided.length === 0) {
+        return (await unchanged(streamId, revision, meta)) ?? { streamId, revision, position: null, events: [] };
+      }
 
-      const events: NewEvent[] = decided.map((event) => {
+      const events: NewEvent[] = decided.map((event, index) => {
         const encoded = encodeEvent(event.type as EventType, event.data);
         return {
           type: encoded.type,
           data: encoded.data,
           metadata: {
-            eventId: randomUUID(),
+            eventId: meta.eventIdSeed !== undefined ? seededEventId(meta.eventIdSeed, index) : randomUUID(),
             occurredAt: context.now,
             actor: meta.actor,
             correlationId: meta.correlationId,
@@ -180,7 +248,9 @@ export function createCommandRunner(deps: CommandRunnerDeps) {
         const result = await store.append(streamId, events, revision === -1 ? expected.noStream : expected.exact(revision));
         let after = state;
         for (const event of events) after = kind.decider.evolve(after, { type: event.type, data: event.data } as E);
-        remember(streamId, after, result.nextRevision);
+        // A repeated seeded batch is answered with the original result; the cache catches up on the next read.
+        if (result.nextRevision === revision + events.length) remember(streamId, after, result.nextRevision);
+        else states.delete(streamId);
         for (const event of events) hierarchy.apply(event);
         deps.metrics?.appendDuration.observe({ stream: kind.name }, (performance.now() - started) / 1000);
         deps.metrics?.eventsAppended.inc({ stream: kind.name }, events.length);
@@ -193,6 +263,7 @@ export function createCommandRunner(deps: CommandRunnerDeps) {
       } catch (err) {
         const retryable = err instanceof WrongExpectedVersionError && meta.expectedRevision === undefined && retry < maxRetries;
         if (!retryable) throw err;
+        await backoff(retry);
       }
     }
   }
@@ -205,4 +276,4 @@ export function createCommandRunner(deps: CommandRunnerDeps) {
     load: <C, E extends DomainEvent, S>(kind: StreamKind<C, E, S>, streamId: string) => load(kind, streamId),
   };
 }
-export type CommandRunner = ReturnType<typeof createCommandRunner>;
+export type CommandHandler = ReturnType<typeof createCommandHandler>;
