@@ -49,11 +49,15 @@ const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((candidate) => existsS
 export function startProcess(
   command: string,
   args: readonly string[],
-  options: { logFile?: string; env?: NodeJS.ProcessEnv } = {},
+  options: { logFile?: string; env?: NodeJS.ProcessEnv; user?: string } = {},
 ): ManagedProcess {
   // The exit hook below cannot run when this process is killed outright (SIGKILL, or a SIGTERM nobody
   // handles); where util-linux's setpriv exists, the kernel then sends the server SIGTERM instead.
-  const [file, argv] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'SIGTERM', '--', command, ...args]] : [command, args];
+  // A server that refuses to run as root (PostgreSQL) runs as `user`; the same setpriv changes user first
+  // and sets the death signal after, since a change of user clears it.
+  const asUser = options.user ? [`--reuid=${options.user}`, `--regid=${options.user}`, '--init-groups'] : [];
+  if (options.user && !SETPRIV) throw new Error(`running a server as ${options.user} needs util-linux's setpriv`);
+  const [file, argv] = SETPRIV ? [SETPRIV, [...asUser, '--pdeathsig', 'SIGTERM', '--', command, ...args]] : [command, args];
   const child = spawn(file, argv, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: options.env ?? process.env,

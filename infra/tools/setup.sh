@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what Duban needs to run and test on this machine: Debian's redis-server, the Temporal CLI
+# Installs what Duban needs to run and test on this machine: Debian's redis-server and postgresql, the Temporal CLI
 # (dev server, built from its Go module), Temporal's Java time-skipping test server, and node_modules.
 # Runs before every `npm start` / `npm test` (npm pre-hooks), so it needs nothing but bash and must be a
 # fast no-op when everything is present. Tools live under .tools/ (or $DUBAN_TOOLS_DIR), one folder per
@@ -38,21 +38,39 @@ have_tool() {
   fi
 }
 
+# Installs Debian packages (as root) without letting them start a system-wide daemon: the project starts
+# and stops its own servers.
+apt_install_no_daemon() {
+  local policy=/usr/sbin/policy-rc.d added_policy=
+  if [[ ! -e "$policy" ]]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && added_policy=1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+  if [[ -n "$added_policy" ]]; then rm -f "$policy"; fi
+}
+
 install_redis() {
   if command -v redis-server >/dev/null 2>&1; then return; fi
   if [[ -n "${REDIS_URL:-}" ]]; then return; fi
   if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
     say "installing Debian's redis-server (tests start their own instance on a free port)"
-    # Keep the package from starting a system-wide daemon: the project starts and stops its own.
-    local policy=/usr/sbin/policy-rc.d added_policy=
-    if [[ ! -e "$policy" ]]; then
-      printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && added_policy=1
-    fi
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null
-    if [[ -n "$added_policy" ]]; then rm -f "$policy"; fi
+    apt_install_no_daemon redis-server
   else
     say "redis-server is missing: install it (sudo apt-get install redis-server), or set REDIS_URL, or run a Docker engine"
+  fi
+}
+
+# The tests run their own PostgreSQL (initdb into a temporary folder, as the postgres user) unless
+# DATABASE_URL names one; Debian's package supplies the binaries, its own cluster is never started.
+install_postgres() {
+  if compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/dev/null 2>&1; then return; fi
+  if [[ -n "${DATABASE_URL:-}" ]]; then return; fi
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    say "installing Debian's postgresql (tests start their own server on a free port)"
+    apt_install_no_daemon postgresql
+  else
+    say "PostgreSQL is missing: install it (sudo apt-get install postgresql), or set DATABASE_URL, or run a Docker engine"
   fi
 }
 
@@ -130,6 +148,7 @@ link_tool() {
 # download) and, with CI=true, the test run fails naming what is missing.
 mkdir -p "$tools"
 install_redis || say "could not install redis-server"
+install_postgres || say "could not install postgresql"
 install_temporal_cli || say "could not build the Temporal CLI (see above)"
 install_test_server || say "could not fetch the Java test server (see above)"
 link_tool temporal "temporal-cli-$TEMPORAL_CLI_VERSION/temporal"

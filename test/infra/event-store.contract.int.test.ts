@@ -13,6 +13,9 @@ import {
   WrongExpectedVersionError,
 } from '../../services/ports/event-store.js';
 import { openSqliteEventStore } from '../../infra/sqlite/event-store.js';
+import { openPostgresEventStore } from '../../infra/postgres/event-store.js';
+import { describeWithService } from '../setup/services.js';
+import pg from 'pg';
 import { openEventStoreDb } from '../../infra/eventstoredb/event-store.js';
 import { provideEventStoreDb } from '../../infra/eventstoredb/provider.js';
 import { isUnavailable } from '../../infra/tools/service.js';
@@ -434,6 +437,44 @@ const sqlite: AdapterUnderTest = {
 };
 
 eventStoreContract(sqlite);
+
+// PostgreSQL: the server the global setup started (or DATABASE_URL); each test gets a schema of its own.
+describeWithService('postgres', 'PostgreSQL event store', (databaseUrl) => {
+  eventStoreContract({
+    name: 'PostgreSQL (a schema per test on the shared server)',
+    async fixture() {
+      const schema = `contract_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
+      const admin = async <T>(work: (client: pg.Client) => Promise<T>): Promise<T> => {
+        const client = new pg.Client({ connectionString: databaseUrl });
+        await client.connect();
+        try {
+          return await work(client);
+        } finally {
+          await client.end();
+        }
+      };
+      return {
+        open: () => openPostgresEventStore({ connectionString: databaseUrl, schema, pollMs: 200 }),
+        async tamper(streamId, revision) {
+          await admin(async (client) => {
+            const { rows } = await client.query<{ data: string }>(
+              `SELECT data FROM ${schema}.events WHERE stream_id = $1 AND revision = $2`,
+              [streamId, revision],
+            );
+            const data = JSON.parse(rows[0]!.data) as Record<string, unknown>;
+            await client.query(`UPDATE ${schema}.events SET data = $1 WHERE stream_id = $2 AND revision = $3`, [
+              JSON.stringify({ ...data, note: '已整改' }),
+              streamId,
+              revision,
+            ]);
+          });
+          return revision;
+        },
+        dispose: () => admin((client) => client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)).then(() => {}),
+      };
+    },
+  });
+});
 
 const esdb = await provideEventStoreDb();
 if (isUnavailable(esdb)) {

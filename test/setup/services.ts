@@ -1,7 +1,7 @@
 import { describe, inject } from 'vitest';
 
 /** The services test/setup/services.global.ts starts once per run for the int and e2e projects. */
-export type ServiceName = 'temporal' | 'redis';
+export type ServiceName = 'temporal' | 'redis' | 'postgres';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -10,6 +10,8 @@ declare module 'vitest' {
     temporalNamespace: string;
     /** redis://host:port; '' when Redis could not start (outside CI). */
     redisUrl: string;
+    /** postgres://… of a database tests may create schemas in; '' when PostgreSQL could not start (outside CI). */
+    databaseUrl: string;
     /** Why each missing service could not start. */
     serviceProblems: Partial<Record<ServiceName, string>>;
   }
@@ -20,7 +22,7 @@ declare module 'vitest' {
  * CI: with CI=true the run has already failed). Use it to skip: `describe.skipIf(!url)(…)`.
  */
 export function requireService(name: ServiceName): string | undefined {
-  const value = name === 'temporal' ? inject('temporalAddress') : inject('redisUrl');
+  const value = inject(({ temporal: 'temporalAddress', redis: 'redisUrl', postgres: 'databaseUrl' } as const)[name]);
   if (value) return value;
   const reason = inject('serviceProblems')[name] ?? 'not started: is this an int or e2e test file?';
   console.warn(`[services] ${name} unavailable (${reason}): its tests are SKIPPED`);

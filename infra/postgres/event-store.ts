@@ -1,0 +1,491 @@
+import pg from 'pg';
+import type { NewEvent, RecordedEvent } from '../../events/envelope.js';
+import {
+  type AppendResult,
+  type EventFilter,
+  type EventStore,
+  type ExpectedRevision,
+  type ReadAllOptions,
+  type ReadStreamOptions,
+  type SubscribeOptions,
+  type Subscription,
+  type VerificationResult,
+  StreamNotFoundError,
+} from '../../services/ports/event-store.js';
+import { checkExpected, validateNewEvents } from '../event-store/append-rules.js';
+import { ChainVerifier, linkEvent } from '../event-store/audit-chain.js';
+import { resolveRepeatedAppend, type StoredEventRef } from '../event-store/idempotency.js';
+
+export interface PostgresEventStoreOptions {
+  /** postgres://user@host:port/database */
+  connectionString: string;
+  /** Schema holding the tables (created when missing); default: the connection's search_path. */
+  schema?: string;
+  /** Connections in the pool (reads, and one for the appends in flight). */
+  poolSize?: number;
+  /** Events fetched per query by readAll, subscriptions and verification. */
+  readBatchSize?: number;
+  /** Most appends committed together in one transaction. */
+  maxGroupSize?: number;
+  /**
+   * A waiting subscription is woken by NOTIFY from any process; it also looks again at this interval,
+   * so a notification lost while the listening connection was down delays it by no more than this.
+   */
+  pollMs?: number;
+  /** Source of `recordedAt`. */
+  now?: () => Date;
+}
+
+/** The channel appends NOTIFY on commit; the payload is the new head position. */
+export const EVENTS_CHANNEL = 'duban_events';
+
+/**
+ * `events_head` is one row holding the position of the newest event. Every append transaction locks it
+ * first (SELECT … FOR UPDATE) and writes it last, so appends from every process commit one after
+ * another and positions are handed out in commit order: when a transaction takes the lock, the one
+ * before it is already committed and visible. A reader that sees position p therefore sees every
+ * position below p, and reading "after the last position seen" can never skip a late commit (the
+ * sequence-gap problem of identity columns, whose values are drawn before commit).
+ */
+export const SCHEMA_SQL = `
+CREATE TABLE IF NOT EXISTS events (
+  position  bigint  PRIMARY KEY,
+  stream_id text    NOT NULL,
+  revision  integer NOT NULL,
+  event_id  text    NOT NULL,
+  type      text    NOT NULL,
+  data      text    NOT NULL,
+  metadata  text    NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS events_stream_revision ON events (stream_id, revision);
+CREATE UNIQUE INDEX IF NOT EXISTS events_event_id ON events (event_id);
+CREATE TABLE IF NOT EXISTS events_head (
+  only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
+  position bigint  NOT NULL
+);
+INSERT INTO events_head (only_row, position) VALUES (true, 0) ON CONFLICT DO NOTHING;
+`;
+
+const COLUMNS = 'position, stream_id, revision, type, data, metadata';
+type Row = [position: string, streamId: string, revision: number, type: string, data: string, metadata: string];
+
+function toRecorded(row: Row): RecordedEvent {
+  return {
+    streamId: row[1],
+    revision: row[2],
+    position: BigInt(row[0]),
+    type: row[3],
+    data: JSON.parse(row[4]) as unknown,
+    metadata: JSON.parse(row[5]) as RecordedEvent['metadata'],
+  };
+}
+
+interface PendingAppend {
+  streamId: string;
+  events: readonly NewEvent[];
+  expectedRevision: ExpectedRevision;
+  resolve: (result: AppendResult) => void;
+  reject: (error: unknown) => void;
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+// Any constant: it only keeps two processes from creating the tables at the same moment.
+const SCHEMA_LOCK = 4_711_011;
+
+/** `prefix%` for LIKE, with LIKE's own characters escaped (backslash is the default escape). */
+const likePrefix = (prefix: string) => `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/**
+ * The event store on PostgreSQL (13 or newer, plain SQL). Concurrent appends through one store are
+ * grouped into one transaction (group commit), one group in flight at a time: the next group forms
+ * while the current one commits. Subscriptions are woken by LISTEN/NOTIFY from any process.
+ */
+export async function openPostgresEventStore(options: PostgresEventStoreOptions): Promise<EventStore> {
+  const schema = options.schema;
+  if (schema !== undefined && !SCHEMA_NAME.test(schema)) throw new Error(`invalid schema name ${JSON.stringify(schema)}`);
+  const connection = {
+    connectionString: options.connectionString,
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+  };
+  const pool = new pg.Pool({ ...connection, max: options.poolSize ?? 10 });
+  // An idle connection that breaks (server restarted) is dropped by the pool; the next query reports it.
+  pool.on('error', () => {});
+  const batchSize = options.readBatchSize ?? 1000;
+  const maxGroupSize = options.maxGroupSize ?? 512;
+  const pollMs = options.pollMs ?? 1000;
+  const now = options.now ?? (() => new Date());
+
+  try {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
+      if (schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      await client.query(SCHEMA_SQL);
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  } catch (error) {
+    await pool.end();
+    throw error;
+  }
+
+  const rows = async (text: string, values: unknown[], name?: string): Promise<Row[]> =>
+    (await pool.query<Row>({ text, values, rowMode: 'array', ...(name ? { name } : {}) })).rows;
+
+  async function readBatch(after: bigint, filter: EventFilter | undefined, to: bigint | undefined): Promise<RecordedEvent[]> {
+    const conditions = ['position > $1'];
+    const values: unknown[] = [after.toString()];
+    if (to !== undefined) {
+      values.push(to.toString());
+      conditions.push(`position <= $${values.length}`);
+    }
+    if (filter?.streamPrefixes?.length) {
+      values.push(filter.streamPrefixes.map(likePrefix));
+      conditions.push(`stream_id LIKE ANY ($${values.length}::text[])`);
+    }
+    if (filter?.types?.length) {
+      values.push(filter.types);
+      conditions.push(`type = ANY ($${values.length}::text[])`);
+    }
+    values.push(batchSize);
+    const text = `SELECT ${COLUMNS} FROM events WHERE ${conditions.join(' AND ')} ORDER BY position LIMIT $${values.length}`;
+    // The statement's text is its shape, so each shape is prepared once per connection.
+    const name = `read_${to === undefined ? 0 : 1}_${filter?.streamPrefixes?.length ? 1 : 0}_${filter?.types?.length ? 1 : 0}`;
+    return (await rows(text, values, name)).map(toRecorded);
+  }
+
+  async function committedHead(): Promise<bigint> {
+    const result = await pool.query<[string]>({ text: 'SELECT position FROM events_head', rowMode: 'array', name: 'head' });
+    return BigInt(result.rows[0]?.[0] ?? 0);
+  }
+
+  // ---- appends: group commit ----------------------------------------------------------------------
+
+  let queue: PendingAppend[] = [];
+  let inFlight: Promise<void> | undefined;
+  let closed = false;
+
+  function schedule(): void {
+    if (inFlight || queue.length === 0) return;
+    const group = queue.slice(0, maxGroupSize);
+    queue = queue.slice(group.length);
+    inFlight = commitGroup(group).finally(() => {
+      inFlight = undefined;
+      schedule();
+    });
+  }
+
+  async function commitGroup(group: PendingAppend[]): Promise<void> {
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      for (const request of group) request.reject(error);
+      return;
+    }
+    let outcomes: Array<{ ok: true; result: AppendResult } | { ok: false; error: unknown }>;
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const head = await client.query<[string]>({
+        text: 'SELECT position FROM events_head FOR UPDATE',
+        rowMode: 'array',
+        name: 'lock_head',
+      });
+      let position = BigInt(head.rows[0]![0]);
+      const recordedAt = now().toISOString();
+      const streamIds = [...new Set(group.map((r) => r.streamId))];
+      const eventIds = group.flatMap((r) => r.events.map((e) => e.metadata.eventId));
+      const heads = new Map<string, { revision: number; hash: string }>();
+      for (const [streamId, revision, metadata] of (
+        await client.query<[string, number, string]>({
+          text: `SELECT s.id, h.revision, h.metadata FROM unnest($1::text[]) AS s(id)
+                 CROSS JOIN LATERAL (SELECT revision, metadata FROM events WHERE stream_id = s.id ORDER BY revision DESC LIMIT 1) h`,
+          values: [streamIds],
+          rowMode: 'array',
+          name: 'stream_heads',
+        })
+      ).rows) {
+        heads.set(streamId, { revision, hash: (JSON.parse(metadata) as { hash: string }).hash });
+      }
+      const stored = new Map<string, StoredEventRef>();
+      for (const [eventId, pos, streamId, revision, type, dataText] of (
+        await client.query<[string, string, string, number, string, string]>({
+          text: 'SELECT event_id, position, stream_id, revision, type, data FROM events WHERE event_id = ANY ($1::text[])',
+          values: [eventIds],
+          rowMode: 'array',
+          name: 'stored_ids',
+        })
+      ).rows) {
+        stored.set(eventId, { position: BigInt(pos), streamId, revision, type, dataText });
+      }
+
+      // Under the lock nothing else can write, so every decision is made here and written in one INSERT.
+      const columns: [string[], string[], number[], string[], string[], string[], string[]] = [[], [], [], [], [], [], []];
+      outcomes = group.map((request) => {
+        try {
+          return { ok: true as const, result: decide(request) };
+        } catch (error) {
+          return { ok: false as const, error };
+        }
+      });
+      function decide(request: PendingAppend): AppendResult {
+        const { streamId, events } = request;
+        const ours = new Map<string, StoredEventRef>();
+        for (const event of events) {
+          const ref = stored.get(event.metadata.eventId);
+          if (ref) ours.set(event.metadata.eventId, ref);
+        }
+        const repeat = resolveRepeatedAppend(streamId, events, ours);
+        if (repeat) return repeat;
+        const current = heads.get(streamId);
+        checkExpected(streamId, request.expectedRevision, current?.revision ?? -1);
+        let revision = current?.revision ?? -1;
+        let prevHash = current?.hash ?? null;
+        for (const event of events) {
+          revision++;
+          position++;
+          const linked = linkEvent(streamId, revision, event, recordedAt, prevHash);
+          columns[0].push(position.toString());
+          columns[1].push(streamId);
+          columns[2].push(revision);
+          columns[3].push(event.metadata.eventId);
+          columns[4].push(event.type);
+          columns[5].push(linked.dataText);
+          columns[6].push(linked.metadataText);
+          stored.set(event.metadata.eventId, { position, streamId, revision, type: event.type, dataText: linked.dataText });
+          prevHash = linked.hash;
+        }
+        heads.set(streamId, { revision, hash: prevHash! });
+        return { nextRevision: revision, position };
+      }
+
+      if (columns[0].length > 0) {
+        await client.query({
+          text: `WITH written AS (
+                   INSERT INTO events (position, stream_id, revision, event_id, type, data, metadata)
+                   SELECT * FROM unnest($1::bigint[], $2::text[], $3::integer[], $4::text[], $5::text[], $6::text[], $7::text[])
+                 ), head AS (UPDATE events_head SET position = $8 RETURNING position)
+                 SELECT pg_notify('${EVENTS_CHANNEL}', position::text) FROM head`,
+          values: [...columns, position.toString()],
+          name: 'write_group',
+        });
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      // Nothing of the group is known to be durable (a COMMIT that lost its connection may still have
+      // landed: a retry with the same event ids then gets the original result).
+      broken = true;
+      await client.query('ROLLBACK').catch(() => {});
+      for (const request of group) request.reject(error);
+      return;
+    } finally {
+      client.release(broken);
+    }
+    group.forEach((request, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) request.resolve(outcome.result);
+      else request.reject(outcome.error);
+    });
+  }
+
+  // ---- waking subscriptions -----------------------------------------------------------------------
+
+  const waiters = new Set<() => void>();
+  let listener: Promise<pg.Client> | undefined;
+
+  function wakeAll(): void {
+    for (const wake of waiters) wake();
+    waiters.clear();
+  }
+
+  function listen(): void {
+    if (listener || closed) return;
+    const client = new pg.Client(connection);
+    const forget = () => {
+      listener = undefined;
+      void client.end().catch(() => {});
+    };
+    client.on('notification', wakeAll);
+    client.on('error', forget);
+    client.on('end', () => {
+      if (listener) listener = undefined;
+    });
+    listener = client.connect().then(async () => {
+      await client.query(`LISTEN ${EVENTS_CHANNEL}`);
+      return client;
+    });
+    listener.catch(forget);
+  }
+
+  /** Resolves on a NOTIFY of any process, after `pollMs`, or on close. */
+  function waitForAppend(): Promise<void> {
+    listen();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, pollMs);
+      waiters.add(done);
+    });
+  }
+
+  function assertOpen(): void {
+    if (closed) throw new Error('event store is closed');
+  }
+
+  async function* readAllEvents(options: ReadAllOptions | undefined): AsyncGenerator<RecordedEvent> {
+    let after = options?.fromPosition ?? 0n;
+    for (;;) {
+      assertOpen();
+      const batch = await readBatch(after, options?.filter, options?.toPosition);
+      for (const event of batch) yield event;
+      if (batch.length < batchSize) return;
+      after = batch[batch.length - 1]!.position;
+    }
+  }
+
+  async function verify(events: AsyncIterable<RecordedEvent>): Promise<VerificationResult> {
+    const verifier = new ChainVerifier();
+    for await (const event of events) {
+      const broken = verifier.check(event);
+      if (broken) return broken;
+    }
+    return { ok: true, checked: verifier.checked };
+  }
+
+  async function streamRows(streamId: string, from: number, limit: number | null, backwards: boolean): Promise<Row[]> {
+    return backwards
+      ? rows(
+          `SELECT ${COLUMNS} FROM events WHERE stream_id = $1 AND revision <= $2 ORDER BY revision DESC LIMIT $3`,
+          [streamId, from, limit],
+          'stream_backwards',
+        )
+      : rows(
+          `SELECT ${COLUMNS} FROM events WHERE stream_id = $1 AND revision >= $2 ORDER BY revision LIMIT $3`,
+          [streamId, from, limit],
+          'stream_forwards',
+        );
+  }
+
+  async function streamExists(streamId: string): Promise<boolean> {
+    return (await rows('SELECT 1 FROM events WHERE stream_id = $1 LIMIT 1', [streamId], 'stream_exists')).length > 0;
+  }
+
+  return {
+    append(streamId, events, expectedRevision) {
+      try {
+        assertOpen();
+        validateNewEvents(streamId, events);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return new Promise<AppendResult>((resolve, reject) => {
+        queue.push({ streamId, events, expectedRevision, resolve, reject });
+        // Appends arriving in the same turn of the event loop, or while a group commits, go together.
+        if (!inFlight) setImmediate(schedule);
+      });
+    },
+
+    async readStream(streamId, options?: ReadStreamOptions) {
+      assertOpen();
+      const backwards = options?.direction === 'backwards';
+      const found = await streamRows(streamId, options?.from ?? (backwards ? 2 ** 31 - 1 : 0), options?.limit ?? null, backwards);
+      if (found.length === 0 && !(await streamExists(streamId))) throw new StreamNotFoundError(streamId);
+      return found.map(toRecorded);
+    },
+
+    readAll(options) {
+      return readAllEvents(options);
+    },
+
+    subscribeToAll(options?: SubscribeOptions): Subscription {
+      let subscriptionClosed = false;
+      let wakeNow: (() => void) | undefined;
+      async function* deliver(): AsyncGenerator<RecordedEvent> {
+        let after = options?.fromCheckpoint ?? 0n;
+        const filtered = (options?.filter?.streamPrefixes?.length ?? 0) + (options?.filter?.types?.length ?? 0) > 0;
+        while (!closed && !subscriptionClosed) {
+          // Positions are handed out in commit order, so nothing can later appear at or below the committed
+          // head: a filtered read bounded by it, when short, proves every match up to it was read, and the
+          // next query starts there instead of rescanning the non-matching events since the last match.
+          const head = filtered ? await committedHead() : undefined;
+          const batch = await readBatch(after, options?.filter, head);
+          for (const event of batch) {
+            if (subscriptionClosed) return;
+            yield event;
+            after = event.position;
+          }
+          if (head !== undefined && batch.length < batchSize && head > after) after = head;
+          if (batch.length === 0) {
+            await new Promise<void>((resolve) => {
+              wakeNow = resolve;
+              void waitForAppend().then(resolve);
+            });
+          }
+        }
+      }
+      const iterator = deliver();
+      return {
+        [Symbol.asyncIterator]: () => iterator,
+        async close() {
+          subscriptionClosed = true;
+          wakeNow?.();
+          await iterator.return(undefined);
+        },
+      };
+    },
+
+    async headPosition() {
+      assertOpen();
+      const head = await committedHead();
+      return head === 0n ? -1n : head;
+    },
+
+    async verifyStream(streamId) {
+      assertOpen();
+      async function* events(): AsyncGenerator<RecordedEvent> {
+        let from = 0;
+        for (;;) {
+          const batch = await streamRows(streamId, from, batchSize, false);
+          if (batch.length === 0 && from === 0) throw new StreamNotFoundError(streamId);
+          yield* batch.map(toRecorded);
+          if (batch.length < batchSize) return;
+          from = batch[batch.length - 1]![2] + 1;
+        }
+      }
+      return verify(events());
+    },
+
+    async verifyAll() {
+      return verify(readAllEvents(undefined));
+    },
+
+    async ping() {
+      assertOpen();
+      await pool.query('SELECT 1');
+    },
+
+    async close() {
+      if (closed) return;
+      // Appends already accepted are committed before the pool is closed.
+      while (inFlight || queue.length > 0) {
+        schedule();
+        await inFlight;
+      }
+      closed = true;
+      wakeAll();
+      const listening = listener;
+      listener = undefined;
+      await listening?.then((client) => client.end()).catch(() => {});
+      await pool.end();
+    },
+  };
+}
