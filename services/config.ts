@@ -31,6 +31,7 @@ const EnvSchema = z.object({
   HOST: withDefault(z.string().min(1), '127.0.0.1'),
   DATA_DIR: withDefault(z.string().min(1), './data'),
   JWT_SECRET: optional(z.string().min(32, 'must be at least 32 characters')),
+  DATABASE_URL: optional(z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'must look like postgres://user:password@host:5432/database')),
   ESDB_URL: optional(z.string().regex(/^esdb(\+discover)?:\/\/\S+$/, 'must look like esdb://host:2113?tls=false')),
   REDIS_URL: optional(z.string().regex(/^rediss?:\/\/\S+$/, 'must look like redis://host:6379')),
   TEMPORAL_ADDRESS: optional(z.string().regex(/^[\w.-]+:\d{1,5}$/, 'must be host:port')),
@@ -76,6 +77,8 @@ export interface Config {
   dataDir: string;
   /** Undefined outside production until `withJwtSecret` supplies the development one. */
   jwtSecret: string | undefined;
+  /** The PostgreSQL event store; setting it and `esdbUrl` together is refused. */
+  databaseUrl: string | undefined;
   esdbUrl: string | undefined;
   redisUrl: string | undefined;
   /** Undefined: start the local Temporal dev server. */
@@ -125,6 +128,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(['JWT_SECRET: required when NODE_ENV=production (at least 32 characters)']);
   }
   const missing: string[] = [];
+  if (e.DATABASE_URL && e.ESDB_URL) missing.push('DATABASE_URL, ESDB_URL: set one event store, not both');
   if (e.NOTIFIERS.includes('redis') && !e.REDIS_URL) missing.push('REDIS_URL: required when NOTIFIERS includes redis');
   if (e.NOTIFIERS.includes('webhook') && !e.NOTIFY_WEBHOOK_URL) {
     missing.push('NOTIFY_WEBHOOK_URL: required when NOTIFIERS includes webhook');
@@ -136,6 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     dataDir: path.resolve(e.DATA_DIR),
     jwtSecret: e.JWT_SECRET,
+    databaseUrl: e.DATABASE_URL,
     esdbUrl: e.ESDB_URL,
     redisUrl: e.REDIS_URL,
     temporalAddress: e.TEMPORAL_ADDRESS,

@@ -7,6 +7,7 @@ import { pino } from 'pino';
 
 import { openEventStoreDb } from '../infra/eventstoredb/event-store.js';
 import { notifierFromConfig } from '../infra/notifier/index.js';
+import { openPostgresEventStore } from '../infra/postgres/event-store.js';
 import { createRedisCheckpointStore } from '../infra/redis/checkpoints.js';
 import { createRedisClient } from '../infra/redis/client.js';
 import { createRedisReadModel } from '../infra/redis/read-model.js';
@@ -35,7 +36,8 @@ import { ensureReviewSchedules } from './schedules.js';
 // The composition root. `npm start` runs every part in one process on embedded defaults: the API, the
 // Temporal worker and the reactor that feeds it, and the projections. `--role api|worker|projector`
 // runs one part, for scale (several API processes behind a balancer, one projector, workers as needed);
-// environment variables move each dependency out of process (ESDB_URL, REDIS_URL, TEMPORAL_ADDRESS).
+// environment variables move each dependency out of process (DATABASE_URL or ESDB_URL, REDIS_URL,
+// TEMPORAL_ADDRESS).
 // Shutdown runs in reverse order of start: HTTP stops taking requests and drains, then the reactor and
 // the worker finish what they hold, then the projections commit, then connections and servers close.
 
@@ -60,11 +62,14 @@ try {
   const health: HealthCheck[] = [];
   const metrics = createMetrics();
 
-  const store: EventStore = config.esdbUrl
-    ? openEventStoreDb({ connectionString: config.esdbUrl })
-    : openSqliteEventStore({ path: path.join(config.dataDir, 'events.db'), synchronous: config.sqliteSynchronous });
+  const store: EventStore = config.databaseUrl
+    ? await openPostgresEventStore({ connectionString: config.databaseUrl })
+    : config.esdbUrl
+      ? openEventStoreDb({ connectionString: config.esdbUrl })
+      : openSqliteEventStore({ path: path.join(config.dataDir, 'events.db'), synchronous: config.sqliteSynchronous });
   running.add('event store', () => store.close());
-  health.push({ name: config.esdbUrl ? 'eventstoredb' : 'event-store', check: () => store.ping() });
+  const storeName = config.databaseUrl ? 'postgres' : config.esdbUrl ? 'eventstoredb' : 'event-store';
+  health.push({ name: storeName, check: () => store.ping() });
 
   const redis = config.redisUrl ? createRedisClient(config.redisUrl, { name: `duban-${role}` }) : undefined;
   if (redis) {

@@ -120,6 +120,15 @@ describe('configuration from the environment', () => {
     ]);
   });
 
+  test('given DATABASE_URL, then the PostgreSQL event store is configured; a bad one, or one beside ESDB_URL, is refused', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://duban:secret@db:5432/duban' }).databaseUrl).toBe('postgres://duban:secret@db:5432/duban');
+    expect(loadConfig({}).databaseUrl).toBeUndefined();
+    expect(problemsOf({ DATABASE_URL: 'db:5432' })).toEqual([expect.stringMatching(/^DATABASE_URL: must look like postgres:\/\//)]);
+    expect(problemsOf({ DATABASE_URL: 'postgresql://db/duban', ESDB_URL: 'esdb://db:2113?tls=false' })).toEqual([
+      expect.stringMatching(/^DATABASE_URL, ESDB_URL: set one event store, not both/),
+    ]);
+  });
+
   test('given production without a JWT secret, then start-up is refused', () => {
     expect(problemsOf({ NODE_ENV: 'production' })).toEqual([expect.stringMatching(/^JWT_SECRET: required/)]);
     expect(problemsOf({ NODE_ENV: 'production', JWT_SECRET: 'short' })).toEqual([
