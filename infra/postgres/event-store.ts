@@ -1,20 +1,26 @@
 import pg from 'pg';
-import type { NewEvent, RecordedEvent } from '../../events/envelope.js';
+import type { RecordedEvent } from '../../events/envelope.js';
 import {
   type AppendResult,
   type EventFilter,
   type EventStore,
-  type ExpectedRevision,
-  type ReadAllOptions,
   type ReadStreamOptions,
   type SubscribeOptions,
   type Subscription,
-  type VerificationResult,
   StreamNotFoundError,
 } from '../../services/ports/event-store.js';
 import { checkExpected, validateNewEvents } from '../event-store/append-rules.js';
-import { ChainVerifier, linkEvent } from '../event-store/audit-chain.js';
+import { linkEvent } from '../event-store/audit-chain.js';
 import { resolveRepeatedAppend, type StoredEventRef } from '../event-store/idempotency.js';
+import {
+  EVENT_COLUMNS,
+  eventFromRow,
+  type PendingAppend,
+  pollingSubscription,
+  readInBatches,
+  streamInBatches,
+  verifyEvents,
+} from '../event-store/reading.js';
 
 export interface PostgresEventStoreOptions {
   /** postgres://user@host:port/database */
@@ -66,27 +72,7 @@ CREATE TABLE IF NOT EXISTS events_head (
 INSERT INTO events_head (only_row, position) VALUES (true, 0) ON CONFLICT DO NOTHING;
 `;
 
-const COLUMNS = 'position, stream_id, revision, type, data, metadata';
 type Row = [position: string, streamId: string, revision: number, type: string, data: string, metadata: string];
-
-function toRecorded(row: Row): RecordedEvent {
-  return {
-    streamId: row[1],
-    revision: row[2],
-    position: BigInt(row[0]),
-    type: row[3],
-    data: JSON.parse(row[4]) as unknown,
-    metadata: JSON.parse(row[5]) as RecordedEvent['metadata'],
-  };
-}
-
-interface PendingAppend {
-  streamId: string;
-  events: readonly NewEvent[];
-  expectedRevision: ExpectedRevision;
-  resolve: (result: AppendResult) => void;
-  reject: (error: unknown) => void;
-}
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 // Any constant: it only keeps two processes from creating the tables at the same moment.
@@ -153,10 +139,10 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
       conditions.push(`type = ANY ($${values.length}::text[])`);
     }
     values.push(batchSize);
-    const text = `SELECT ${COLUMNS} FROM events WHERE ${conditions.join(' AND ')} ORDER BY position LIMIT $${values.length}`;
+    const text = `SELECT ${EVENT_COLUMNS} FROM events WHERE ${conditions.join(' AND ')} ORDER BY position LIMIT $${values.length}`;
     // The statement's text is its shape, so each shape is prepared once per connection.
     const name = `read_${to === undefined ? 0 : 1}_${filter?.streamPrefixes?.length ? 1 : 0}_${filter?.types?.length ? 1 : 0}`;
-    return (await rows(text, values, name)).map(toRecorded);
+    return (await rows(text, values, name)).map(eventFromRow);
   }
 
   async function committedHead(): Promise<bigint> {
@@ -341,35 +327,15 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
     if (closed) throw new Error('event store is closed');
   }
 
-  async function* readAllEvents(options: ReadAllOptions | undefined): AsyncGenerator<RecordedEvent> {
-    let after = options?.fromPosition ?? 0n;
-    for (;;) {
-      assertOpen();
-      const batch = await readBatch(after, options?.filter, options?.toPosition);
-      for (const event of batch) yield event;
-      if (batch.length < batchSize) return;
-      after = batch[batch.length - 1]!.position;
-    }
-  }
-
-  async function verify(events: AsyncIterable<RecordedEvent>): Promise<VerificationResult> {
-    const verifier = new ChainVerifier();
-    for await (const event of events) {
-      const broken = verifier.check(event);
-      if (broken) return broken;
-    }
-    return { ok: true, checked: verifier.checked };
-  }
-
   async function streamRows(streamId: string, from: number, limit: number | null, backwards: boolean): Promise<Row[]> {
     return backwards
       ? rows(
-          `SELECT ${COLUMNS} FROM events WHERE stream_id = $1 AND revision <= $2 ORDER BY revision DESC LIMIT $3`,
+          `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND revision <= $2 ORDER BY revision DESC LIMIT $3`,
           [streamId, from, limit],
           'stream_backwards',
         )
       : rows(
-          `SELECT ${COLUMNS} FROM events WHERE stream_id = $1 AND revision >= $2 ORDER BY revision LIMIT $3`,
+          `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = $1 AND revision >= $2 ORDER BY revision LIMIT $3`,
           [streamId, from, limit],
           'stream_forwards',
         );
@@ -399,48 +365,27 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
       const backwards = options?.direction === 'backwards';
       const found = await streamRows(streamId, options?.from ?? (backwards ? 2 ** 31 - 1 : 0), options?.limit ?? null, backwards);
       if (found.length === 0 && !(await streamExists(streamId))) throw new StreamNotFoundError(streamId);
-      return found.map(toRecorded);
+      return found.map(eventFromRow);
     },
 
     readAll(options) {
-      return readAllEvents(options);
+      return readInBatches(readBatch, batchSize, {
+        from: options?.fromPosition,
+        filter: options?.filter,
+        to: options?.toPosition,
+        assertOpen,
+      });
     },
 
-    subscribeToAll(options?: SubscribeOptions): Subscription {
-      let subscriptionClosed = false;
-      let wakeNow: (() => void) | undefined;
-      async function* deliver(): AsyncGenerator<RecordedEvent> {
-        let after = options?.fromCheckpoint ?? 0n;
-        const filtered = (options?.filter?.streamPrefixes?.length ?? 0) + (options?.filter?.types?.length ?? 0) > 0;
-        while (!closed && !subscriptionClosed) {
-          // Positions are handed out in commit order, so nothing can later appear at or below the committed
-          // head: a filtered read bounded by it, when short, proves every match up to it was read, and the
-          // next query starts there instead of rescanning the non-matching events since the last match.
-          const head = filtered ? await committedHead() : undefined;
-          const batch = await readBatch(after, options?.filter, head);
-          for (const event of batch) {
-            if (subscriptionClosed) return;
-            yield event;
-            after = event.position;
-          }
-          if (head !== undefined && batch.length < batchSize && head > after) after = head;
-          if (batch.length === 0) {
-            await new Promise<void>((resolve) => {
-              wakeNow = resolve;
-              void waitForAppend().then(resolve);
-            });
-          }
-        }
-      }
-      const iterator = deliver();
-      return {
-        [Symbol.asyncIterator]: () => iterator,
-        async close() {
-          subscriptionClosed = true;
-          wakeNow?.();
-          await iterator.return(undefined);
-        },
-      };
+    subscribeToAll(subscribe?: SubscribeOptions): Subscription {
+      return pollingSubscription({
+        subscribe,
+        readBatch,
+        batchSize,
+        head: committedHead,
+        waitForAppend,
+        storeClosed: () => closed,
+      });
     },
 
     async headPosition() {
@@ -451,21 +396,13 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
 
     async verifyStream(streamId) {
       assertOpen();
-      async function* events(): AsyncGenerator<RecordedEvent> {
-        let from = 0;
-        for (;;) {
-          const batch = await streamRows(streamId, from, batchSize, false);
-          if (batch.length === 0 && from === 0) throw new StreamNotFoundError(streamId);
-          yield* batch.map(toRecorded);
-          if (batch.length < batchSize) return;
-          from = batch[batch.length - 1]![2] + 1;
-        }
-      }
-      return verify(events());
+      return verifyEvents(
+        streamInBatches((from) => streamRows(streamId, from, batchSize, false), batchSize, () => new StreamNotFoundError(streamId)),
+      );
     },
 
     async verifyAll() {
-      return verify(readAllEvents(undefined));
+      return verifyEvents(readInBatches(readBatch, batchSize, { assertOpen }));
     },
 
     async ping() {

@@ -6,9 +6,9 @@ import path from 'node:path';
 
 import pg from 'pg';
 
-import { dockerAnswers } from '../tools/docker.js';
+import { containerStep } from '../tools/docker.js';
 import { freePort, type ManagedProcess, startProcess, waitUntilReady } from '../tools/process.js';
-import { errorMessage, unavailable, type Unavailable } from '../tools/service.js';
+import { firstAvailable, type Unavailable } from '../tools/service.js';
 
 export interface PostgresServer {
   /** postgres://… of a database the caller may create tables in. */
@@ -38,41 +38,29 @@ const DATABASE_USER = 'duban';
  */
 export async function providePostgres(options: PostgresProviderOptions = {}): Promise<PostgresServer | Unavailable> {
   if (options.url) return { url: options.url, source: 'DATABASE_URL', stop: async () => {} };
-
-  const reasons: string[] = ['DATABASE_URL is not set'];
-  if (options.useDocker !== false) {
-    const docker = await dockerAnswers();
-    if (docker === true) {
-      try {
-        return await startContainer();
-      } catch (error) {
-        reasons.push(`testcontainers: ${errorMessage(error)}`);
-      }
-    } else {
-      reasons.push(docker);
-    }
-  }
-
-  const bin = findPostgresBin();
-  if (!bin) {
-    reasons.push("PostgreSQL is not installed (npm run setup installs Debian's postgresql as root, or apt-get install postgresql)");
-    return unavailable(reasons.join('; '));
-  }
-  try {
-    const dir = await mkdtemp(path.join(os.tmpdir(), 'duban-postgres-'));
-    const server = await startLocalPostgres({ bin, dir, timeoutMs: options.startTimeoutMs });
-    return {
-      url: server.url,
-      source: server.source,
-      stop: async () => {
-        await server.stop();
-        await rm(dir, { recursive: true, force: true });
+  return firstAvailable<PostgresServer>(['DATABASE_URL is not set'], [
+    ...(options.useDocker === false ? [] : [containerStep(startContainer)]),
+    {
+      name: 'postgresql',
+      start: async () => {
+        const bin = findPostgresBin();
+        if (!bin) return "PostgreSQL is not installed (npm run setup installs Debian's postgresql as root, or apt-get install postgresql)";
+        const dir = await mkdtemp(path.join(os.tmpdir(), 'duban-postgres-'));
+        const server = await startLocalPostgres({ bin, dir, timeoutMs: options.startTimeoutMs }).catch(async (error: unknown) => {
+          await rm(dir, { recursive: true, force: true });
+          throw error;
+        });
+        return {
+          url: server.url,
+          source: server.source,
+          stop: async () => {
+            await server.stop();
+            await rm(dir, { recursive: true, force: true });
+          },
+        };
       },
-    };
-  } catch (error) {
-    reasons.push(`postgresql: ${errorMessage(error)}`);
-    return unavailable(reasons.join('; '));
-  }
+    },
+  ]);
 }
 
 /** The newest Debian-packaged PostgreSQL (`/usr/lib/postgresql/<version>/bin`), else one on the PATH. */

@@ -4,9 +4,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
-import { dockerAnswers } from '../tools/docker.js';
+import { containerStep } from '../tools/docker.js';
 import { freePort, startProcess, waitUntilReady } from '../tools/process.js';
-import { errorMessage, unavailable, type Unavailable } from '../tools/service.js';
+import { firstAvailable, type Unavailable } from '../tools/service.js';
 
 export interface RedisServer {
   readonly url: string;
@@ -31,32 +31,17 @@ const REDIS_IMAGE = 'redis:7-alpine';
  */
 export async function provideRedis(options: RedisProviderOptions = {}): Promise<RedisServer | Unavailable> {
   if (options.url) return { url: options.url, source: 'REDIS_URL', stop: async () => {} };
-
-  const reasons: string[] = ['REDIS_URL is not set'];
-  if (options.useDocker !== false) {
-    const docker = await dockerAnswers();
-    if (docker === true) {
-      try {
-        return await startContainer();
-      } catch (error) {
-        reasons.push(`testcontainers: ${errorMessage(error)}`);
-      }
-    } else {
-      reasons.push(docker);
-    }
-  }
-
-  const binary = findRedisServer();
-  if (!binary) {
-    reasons.push('redis-server is not installed (npm run setup installs it as root, or apt-get install redis-server)');
-    return unavailable(reasons.join('; '));
-  }
-  try {
-    return await startLocal(binary, options.startTimeoutMs ?? 15_000);
-  } catch (error) {
-    reasons.push(`redis-server: ${errorMessage(error)}`);
-    return unavailable(reasons.join('; '));
-  }
+  return firstAvailable<RedisServer>(['REDIS_URL is not set'], [
+    ...(options.useDocker === false ? [] : [containerStep(startContainer)]),
+    {
+      name: 'redis-server',
+      start: async () => {
+        const binary = findRedisServer();
+        if (!binary) return 'redis-server is not installed (npm run setup installs it as root, or apt-get install redis-server)';
+        return startLocal(binary, options.startTimeoutMs ?? 15_000);
+      },
+    },
+  ]);
 }
 
 function findRedisServer(): string | undefined {

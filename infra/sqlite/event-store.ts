@@ -4,17 +4,23 @@ import {
   type AppendResult,
   type EventFilter,
   type EventStore,
-  type ExpectedRevision,
-  type ReadAllOptions,
   type ReadStreamOptions,
   type SubscribeOptions,
   type Subscription,
-  type VerificationResult,
   StreamNotFoundError,
 } from '../../services/ports/event-store.js';
 import { checkExpected, validateNewEvents } from '../event-store/append-rules.js';
-import { ChainVerifier, linkEvent } from '../event-store/audit-chain.js';
+import { linkEvent } from '../event-store/audit-chain.js';
 import { resolveRepeatedAppend, type StoredEventRef } from '../event-store/idempotency.js';
+import {
+  EVENT_COLUMNS,
+  eventFromRow,
+  type PendingAppend,
+  pollingSubscription,
+  readInBatches,
+  streamInBatches,
+  verifyEvents,
+} from '../event-store/reading.js';
 
 export interface SqliteEventStoreOptions {
   /** The database file; created with its schema when missing. */
@@ -50,27 +56,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS events_stream_revision ON events (stream_id, r
 CREATE UNIQUE INDEX IF NOT EXISTS events_event_id ON events (event_id);
 `;
 
-const COLUMNS = 'position, stream_id, revision, type, data, metadata';
 type Row = [position: number, streamId: string, revision: number, type: string, data: string, metadata: string];
-
-function toRecorded(row: Row): RecordedEvent {
-  return {
-    streamId: row[1],
-    revision: row[2],
-    position: BigInt(row[0]),
-    type: row[3],
-    data: JSON.parse(row[4]) as unknown,
-    metadata: JSON.parse(row[5]) as RecordedEvent['metadata'],
-  };
-}
-
-interface PendingAppend {
-  streamId: string;
-  events: readonly NewEvent[];
-  expectedRevision: ExpectedRevision;
-  resolve: (result: AppendResult) => void;
-  reject: (error: unknown) => void;
-}
 
 function isUniqueViolation(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === 'SQLITE_CONSTRAINT_UNIQUE';
@@ -105,10 +91,10 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
     'SELECT position, stream_id, revision, type, data FROM events WHERE event_id = ?',
   ).raw(true);
   const streamForwards = db.prepare<[string, number, number], Row>(
-    `SELECT ${COLUMNS} FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision LIMIT ?`,
+    `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision LIMIT ?`,
   ).raw(true);
   const streamBackwards = db.prepare<[string, number, number], Row>(
-    `SELECT ${COLUMNS} FROM events WHERE stream_id = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`,
+    `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`,
   ).raw(true);
   const dataVersion = db.prepare<[], [number]>('PRAGMA data_version').raw(true);
 
@@ -126,7 +112,7 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
         conditions.push(`(${prefixes.map(() => 'substr(stream_id, 1, length(?)) = ?').join(' OR ')})`);
       }
       if (types.length > 0) conditions.push(`type IN (${types.map(() => '?').join(', ')})`);
-      const sql = `SELECT ${COLUMNS} FROM events WHERE ${conditions.join(' AND ')} ORDER BY position LIMIT ?`;
+      const sql = `SELECT ${EVENT_COLUMNS} FROM events WHERE ${conditions.join(' AND ')} ORDER BY position LIMIT ?`;
       statement = db.prepare<unknown[], Row>(sql).raw(true);
       selectAfter.set(shape, statement);
     }
@@ -136,7 +122,7 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
     params.push(...types, batchSize);
     const rows = statement.all(...params);
     const out = new Array<RecordedEvent>(rows.length);
-    for (let i = 0; i < rows.length; i++) out[i] = toRecorded(rows[i]!);
+    for (let i = 0; i < rows.length; i++) out[i] = eventFromRow(rows[i]!);
     return out;
   }
 
@@ -269,25 +255,6 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
     if (closed) throw new Error('event store is closed');
   }
 
-  async function* readAllEvents(options: ReadAllOptions | undefined): AsyncGenerator<RecordedEvent> {
-    let after = options?.fromPosition ?? 0n;
-    for (;;) {
-      assertOpen();
-      const batch = readBatch(after, options?.filter, options?.toPosition);
-      for (const event of batch) yield event;
-      if (batch.length < batchSize) return;
-      after = batch[batch.length - 1]!.position;
-    }
-  }
-
-  function verify(events: Iterable<RecordedEvent>, verifier: ChainVerifier): VerificationResult | undefined {
-    for (const event of events) {
-      const broken = verifier.check(event);
-      if (broken) return broken;
-    }
-    return undefined;
-  }
-
   return {
     path: options.path,
 
@@ -316,53 +283,30 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
           ? streamBackwards.all(streamId, options.from ?? Number.MAX_SAFE_INTEGER, limit)
           : streamForwards.all(streamId, options?.from ?? 0, limit);
       if (rows.length === 0 && !headOfStream.get(streamId)) throw new StreamNotFoundError(streamId);
-      return rows.map(toRecorded);
+      return rows.map(eventFromRow);
     },
 
     readAll(options) {
-      return readAllEvents(options);
+      return readInBatches(readBatch, batchSize, {
+        from: options?.fromPosition,
+        filter: options?.filter,
+        to: options?.toPosition,
+        assertOpen,
+      });
     },
 
-    subscribeToAll(options?: SubscribeOptions): Subscription {
-      let subscriptionClosed = false;
-      let wakeNow: (() => void) | undefined;
-      async function* deliver(): AsyncGenerator<RecordedEvent> {
-        let after = options?.fromCheckpoint ?? 0n;
-        // Catch-up and live are the same loop: always "everything after the last delivered position",
-        // so the switch can neither skip nor repeat an event.
-        const filtered = (options?.filter?.streamPrefixes?.length ?? 0) + (options?.filter?.types?.length ?? 0) > 0;
-        while (!closed && !subscriptionClosed) {
-          onSubscriptionScan?.(after);
-          // A filtered read is bounded by the head read first: rows are numbered under the write lock and
-          // never deleted, so nothing can later appear at or below it, and a short batch proves every
-          // matching event up to it was read. The next query then starts there instead of rescanning the
-          // non-matching events since the last match.
-          const head = filtered ? BigInt(maxPosition.get()![0] ?? 0) : undefined;
-          const batch = readBatch(after, options?.filter, head);
-          for (const event of batch) {
-            if (subscriptionClosed) return;
-            yield event;
-            after = event.position;
-          }
-          if (head !== undefined && batch.length < batchSize && head > after) after = head;
-          if (batch.length === 0) {
-            await new Promise<void>((resolve) => {
-              wakeNow = resolve;
-              void waitForAppend(() => subscriptionClosed).then(resolve);
-            });
-          }
-        }
-      }
-      const iterator = deliver();
-      return {
-        [Symbol.asyncIterator]: () => iterator,
-        async close() {
-          subscriptionClosed = true;
-          wakeNow?.();
-          notifyWaiters();
-          await iterator.return(undefined);
-        },
-      };
+    subscribeToAll(subscribe?: SubscribeOptions): Subscription {
+      return pollingSubscription({
+        subscribe,
+        readBatch,
+        batchSize,
+        // Rows are numbered under the write lock and never deleted.
+        head: () => BigInt(maxPosition.get()![0] ?? 0),
+        waitForAppend,
+        storeClosed: () => closed,
+        onClose: notifyWaiters,
+        onScan: onSubscriptionScan,
+      });
     },
 
     async headPosition() {
@@ -373,29 +317,13 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
 
     async verifyStream(streamId) {
       assertOpen();
-      const verifier = new ChainVerifier();
-      let from = 0;
-      for (;;) {
-        const rows = streamForwards.all(streamId, from, batchSize);
-        if (rows.length === 0 && from === 0) throw new StreamNotFoundError(streamId);
-        const broken = verify(rows.map(toRecorded), verifier);
-        if (broken) return broken;
-        if (rows.length < batchSize) return { ok: true, checked: verifier.checked };
-        from = rows[rows.length - 1]![2] + 1;
-      }
+      return verifyEvents(
+        streamInBatches((from) => streamForwards.all(streamId, from, batchSize), batchSize, () => new StreamNotFoundError(streamId)),
+      );
     },
 
     async verifyAll() {
-      const verifier = new ChainVerifier();
-      let after = 0n;
-      for (;;) {
-        assertOpen();
-        const batch = readBatch(after, undefined, undefined);
-        const broken = verify(batch, verifier);
-        if (broken) return broken;
-        if (batch.length < batchSize) return { ok: true, checked: verifier.checked };
-        after = batch[batch.length - 1]!.position;
-      }
+      return verifyEvents(readInBatches(readBatch, batchSize, { assertOpen }));
     },
 
     async ping() {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { errorMessage } from './service.js';
+import { errorMessage, type ProviderStep } from './service.js';
 
 let answer: Promise<true | string> | undefined;
 
@@ -47,4 +47,15 @@ async function probe(timeoutMs: number): Promise<true | string> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The provider step that starts a container through testcontainers when a Docker engine answers. */
+export function containerStep<T>(start: () => Promise<T>): ProviderStep<T> {
+  return {
+    name: 'testcontainers',
+    start: async () => {
+      const docker = await dockerAnswers();
+      return docker === true ? start() : docker;
+    },
+  };
 }
