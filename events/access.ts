@@ -1,6 +1,6 @@
 import type { Actor } from './envelope.js';
-import { forbid } from './errors.js';
-import { type HierarchyView, isStrictlyAbove, isWithin } from './unit/hierarchy.js';
+import { type DubanError, forbid, notFound } from './errors.js';
+import { ancestorsOf, type HierarchyView, isKnownUnit, isStrictlyAbove, isWithin } from './unit/hierarchy.js';
 
 /**
  * Roles and scope (DOMAIN.md): every user acts only inside their unit's subtree. For each action a role
@@ -135,3 +135,53 @@ export function authorize(
     }
   }
 }
+
+/**
+ * What a user may know exists: a unit outside their subtree is answered exactly as one that does not exist,
+ * so an answer never reveals that an id exists elsewhere. `concealed` (kept for the log, never shown) tells
+ * the two apart: `unit.unknown` or `access.scope`.
+ */
+export function requireVisibleUnits(actor: Actor, unitIds: readonly string[], hierarchy: HierarchyView): void {
+  const readScope = scopeOf(actor.role, 'read');
+  for (const unitId of unitIds) {
+    const known = isKnownUnit(hierarchy, unitId);
+    if (known && (readScope === 'anywhere' || (readScope === 'within' && isWithin(hierarchy, actor.unitId, unitId)))) continue;
+    throw notFound('unit.not_found', `unit ${unitId} was not found`, {
+      unitId,
+      concealed: known ? 'access.scope' : 'unit.unknown',
+    });
+  }
+}
+
+/** The two units a problem belongs to: where it was found, and who must fix it. */
+export interface ProblemUnits {
+  targetUnitId: string;
+  responsibleUnitId: string;
+}
+
+/**
+ * A unit's problems, one rule for every view: a problem lies in the subtree of every unit at or above its
+ * target or its responsible unit. That unit's users may see it, and its roll-ups (ledgers, escalation board,
+ * reviews) count it, once, even when both units lie beneath it.
+ */
+export const isProblemWithin = (hierarchy: HierarchyView, unitId: string, problem: ProblemUnits) =>
+  isWithin(hierarchy, unitId, problem.targetUnitId) || isWithin(hierarchy, unitId, problem.responsibleUnitId);
+
+/** Every unit whose subtree holds the problem (see isProblemWithin), each once: the target's line from the root down, then the responsible unit's. */
+export function unitsHoldingProblem(hierarchy: HierarchyView, problem: ProblemUnits): string[] {
+  const line = (unitId: string) => [...ancestorsOf(hierarchy, unitId).reverse(), unitId];
+  return [...new Set([...line(problem.targetUnitId), ...line(problem.responsibleUnitId)])];
+}
+
+/** A user sees a problem when it lies in their subtree (the workflow sees every problem). */
+export function canSeeProblem(actor: Actor, problem: ProblemUnits, hierarchy: HierarchyView): boolean {
+  const readScope = scopeOf(actor.role, 'read');
+  return readScope === 'anywhere' || (readScope === 'within' && isProblemWithin(hierarchy, actor.unitId, problem));
+}
+
+/**
+ * An item (problem, household, listing) the user may not see, answered with the very rule and message its
+ * decider gives one that does not exist; `concealed` keeps the truth for the log.
+ */
+export const outOfSight = (rule: string, message: string, details: Record<string, unknown>): DubanError =>
+  notFound(rule, message, { ...details, concealed: 'access.scope' });

@@ -1,5 +1,4 @@
-import { isAuthorized } from '../../events/access.js';
-import { forbid } from '../../events/errors.js';
+import { isAuthorized, outOfSight } from '../../events/access.js';
 import { listingDecider, listingStreamId, type ListingCommand, type ListingEvent, type ListingState } from '../../events/listing/index.js';
 import type { CommandMeta, CommandHandler, StreamKind } from './handler.js';
 
@@ -9,7 +8,7 @@ export const listingStream: StreamKind<ListingCommand, ListingEvent, ListingStat
   unitsOfState: (state) => (state.status === 'none' ? [] : [state.targetUnitId, state.supervisingUnitId]),
   guard(state, actor, hierarchy) {
     if (state.status !== 'none' && !isAuthorized(actor, 'read', [state.targetUnitId], hierarchy)) {
-      throw forbid('access.scope', `listing is outside the subtree of ${actor.unitId}`, { unitId: actor.unitId });
+      throw outOfSight('listing.not_found', `listing ${state.listingId} does not exist`, { listingId: state.listingId });
     }
   },
 };

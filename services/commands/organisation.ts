@@ -1,6 +1,5 @@
 import { householdDecider, householdStreamId, type HouseholdCommand, type HouseholdEvent, type HouseholdState } from '../../events/household/index.js';
-import { isAuthorized } from '../../events/access.js';
-import { forbid } from '../../events/errors.js';
+import { isAuthorized, outOfSight } from '../../events/access.js';
 import { unitDecider, unitStreamId, type UnitCommand, type UnitEvent, type UnitState } from '../../events/unit/index.js';
 import type { CommandMeta, CommandHandler, StreamKind } from './handler.js';
 
@@ -17,7 +16,7 @@ export const householdStream: StreamKind<HouseholdCommand, HouseholdEvent, House
     state.status === 'registered' ? [state.villageId, ...Object.values(state.measures).map((m) => m.responsibleUnitId)] : [],
   guard(state, actor, hierarchy) {
     if (state.status === 'registered' && !isAuthorized(actor, 'read', [state.villageId], hierarchy)) {
-      throw forbid('access.scope', `household is outside the subtree of ${actor.unitId}`, { unitId: actor.unitId });
+      throw outOfSight('household.not_found', `household ${state.householdId} is not registered`, { householdId: state.householdId });
     }
   },
 };

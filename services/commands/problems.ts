@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Actor } from '../../events/envelope.js';
-import { isAuthorized } from '../../events/access.js';
-import { forbid } from '../../events/errors.js';
+import { canSeeProblem, outOfSight } from '../../events/access.js';
 import {
   problemDecider,
   problemStreamId,
@@ -11,7 +10,6 @@ import {
   type ProblemEvent,
   type ProblemState,
 } from '../../events/problem/index.js';
-import type { HierarchyView } from '../../events/unit/hierarchy.js';
 import type { CommandMeta, CommandHandler, StreamKind } from './handler.js';
 
 /** Units a problem involves: where it was found, who must fix it, who carries out its measures. */
@@ -20,19 +18,13 @@ export function unitsOfProblem(state: ProblemState): string[] {
   return [state.targetUnitId, state.responsibleUnitId, ...Object.values(state.measures).map((m) => m.assigneeUnitId)];
 }
 
-/** A user sees a problem when its target or its responsible unit lies in their subtree. */
-export function canSeeProblem(state: ProblemState, actor: Actor, hierarchy: HierarchyView): boolean {
-  if (state.status === 'none') return true;
-  return [state.targetUnitId, state.responsibleUnitId].some((unitId) => isAuthorized(actor, 'read', [unitId], hierarchy));
-}
-
 export const problemStream: StreamKind<ProblemCommand, ProblemEvent, ProblemState> = {
   name: 'problem',
   decider: problemDecider,
   unitsOfState: unitsOfProblem,
   guard(state, actor, hierarchy) {
-    if (!canSeeProblem(state, actor, hierarchy)) {
-      throw forbid('access.scope', `problem is outside the subtree of ${actor.unitId}`, { unitId: actor.unitId });
+    if (state.status !== 'none' && !canSeeProblem(actor, state, hierarchy)) {
+      throw outOfSight('problem.not_found', `problem ${state.problemId} was never found`, { problemId: state.problemId });
     }
   },
 };

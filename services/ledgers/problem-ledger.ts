@@ -11,8 +11,8 @@ import { ApplyError } from './apply-error.js';
 export function evolveProblemRow(
   row: ProblemRow | undefined,
   event: Recorded<ProblemEvent>,
-  /** Units from the root down to the problem's unit; needed only for ProblemFound. */
-  ancestorsOfTarget: () => string[],
+  /** The units whose subtree holds the problem (events/access.ts); needed only for ProblemFound. */
+  unitsHolding: () => string[],
 ): ProblemRow {
   const at = event.metadata.occurredAt;
   if (event.type === 'ProblemFound') {
@@ -22,7 +22,7 @@ export function evolveProblemRow(
       problemId: d.problemId,
       unitId: d.targetUnitId,
       responsibleUnitId: d.responsibleUnitId,
-      ancestors: ancestorsOfTarget(),
+      ancestors: unitsHolding(),
       category: d.category,
       source: d.source,
       severity: d.severity,

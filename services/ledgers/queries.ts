@@ -118,6 +118,7 @@ export function createLedgerQueries(deps: LedgerQueryDeps): LedgerQueries {
         query.cursor,
         limit,
         (row) =>
+          (query.responsibleUnitId === undefined || row.responsibleUnitId === query.responsibleUnitId) &&
           (query.status === undefined || row.status === query.status) &&
           (query.colour === undefined || row.colour === query.colour) &&
           (query.open === undefined || row.open === query.open) &&

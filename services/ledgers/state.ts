@@ -1,10 +1,12 @@
 import type { Recorded } from './recorded.js';
+import { type ProblemUnits, unitsHoldingProblem } from '../../events/access.js';
 import type { HouseholdEvent } from '../../events/household/events.js';
 import type { ListingEvent } from '../../events/listing/events.js';
 import type { ProblemEvent } from '../../events/problem/events.js';
 import type { ReviewEvent } from '../../events/review/events.js';
 import { toEpochMs } from '../../events/time.js';
 import type { UnitEvent } from '../../events/unit/events.js';
+import type { HierarchyView } from '../../events/unit/hierarchy.js';
 import type {
   AnyRow,
   Collection,
@@ -36,6 +38,12 @@ export interface LedgerState {
   /** recordedAt of that event as stored, null for none. */
   recordedAt: string | null;
 }
+
+/** The unit tree as the ledger holds it, for the rules in events/ that walk it. */
+const unitTree = (units: ReadonlyMap<string, UnitRow>): HierarchyView => ({
+  parentOf: (unitId) => units.get(unitId)?.parentId,
+  levelOf: (unitId) => units.get(unitId)?.level,
+});
 
 /** Row changes since the last commit, newest value per key. */
 export type Dirty = Map<string, RowWrite>;
@@ -76,10 +84,17 @@ function itemId(event: LedgerEvent, prefix: string): string {
  */
 export function applyEvent(state: LedgerState, event: LedgerEvent, dirty?: Dirty): void {
   const { rows } = state;
-  const ancestorsOf = (unitId: string) => () => {
+  const unitRow = (unitId: string) => {
     const unit = rows.unit.get(unitId);
     if (!unit) throw new ApplyError(`${event.type} refers to unknown unit ${unitId}`);
-    return unit.ancestors;
+    return unit;
+  };
+  const ancestorsOf = (unitId: string) => () => unitRow(unitId).ancestors;
+  /** A unit's problems (events/access.ts): the units at or above the problem's target or responsible unit. */
+  const holdersOf = (problem: ProblemUnits) => () => {
+    unitRow(problem.targetUnitId);
+    unitRow(problem.responsibleUnitId);
+    return unitsHoldingProblem(unitTree(rows.unit), problem);
   };
   const puts: RowWrite[] = [];
   let delta: Partial<RollupCounts> = {};
@@ -98,7 +113,7 @@ export function applyEvent(state: LedgerState, event: LedgerEvent, dirty?: Dirty
   } else if (isProblemEvent(event)) {
     const id = event.type === 'ProblemFound' ? event.data.problemId : itemId(event, 'problem-');
     const before = rows.problem.get(id);
-    const after = evolveProblemRow(before, event, ancestorsOf(event.type === 'ProblemFound' ? event.data.targetUnitId : ''));
+    const after = evolveProblemRow(before, event, event.type === 'ProblemFound' ? holdersOf(event.data) : () => []);
     const deadlineBefore = before?.open ? before.deadline : null;
     const deadlineAfter = after.open ? after.deadline : null;
     puts.push({

@@ -45,9 +45,10 @@ export interface UnitRow {
 
 export interface ProblemRow {
   problemId: string;
-  /** The unit where the problem was found (its target). Subtree queries go by this unit. */
+  /** The unit where the problem was found (its target). */
   unitId: string;
   responsibleUnitId: string;
+  /** Every unit at or above the target or the responsible unit, once: subtree queries and roll-ups go by these. */
   ancestors: string[];
   category: string;
   source: string;
@@ -261,6 +262,8 @@ export interface Page<T> {
 
 export interface ProblemQuery extends AsOf, Paging {
   unitId: string;
+  /** Only the problems this unit is responsible for. */
+  responsibleUnitId?: string;
   status?: string;
   colour?: Colour;
   /** true: only problems open past their deadline; false: only those that are not. */

@@ -22,7 +22,10 @@ interface Fixtures {
 
 interface RouteCase {
   route: string;
-  /** Roles allowed on an inside target (outside: always 403). `scoped: false` routes ignore the target. */
+  /**
+   * Roles allowed on an inside target (others: 403). An outside target is answered 404 for every role, as
+   * if it did not exist, so no answer reveals an id elsewhere. `scoped: false` routes ignore the target.
+   */
   allowed: Role[];
   scoped?: boolean;
   /** Status of a successful request. */
@@ -249,8 +252,8 @@ describe('authorization matrix: every route × every role × inside/outside the 
   const cases = matrix.flatMap((c) =>
     roles.flatMap((role) =>
       (c.scoped === false ? (['inside'] as Scope[]) : (['inside', 'outside'] as Scope[])).map((scope) => {
-        const allowed = scope === 'inside' && c.allowed.includes(role);
-        return { ...c, role, scope, expected: allowed ? (c.ok ?? 200) : 403 };
+        const expected = scope === 'outside' ? 404 : c.allowed.includes(role) ? (c.ok ?? 200) : 403;
+        return { ...c, role, scope, expected };
       }),
     ),
   );
@@ -261,8 +264,8 @@ describe('authorization matrix: every route × every role × inside/outside the 
     const head = await svc.head();
     const res = request.method === 'GET' ? await caller.get(request.path) : await caller.post(request.path, request.body);
     expect({ status: res.status, rule: res.body?.rule, detail: res.body?.detail }).toMatchObject({ status: expected });
-    if (expected === 403) {
-      expect(res.body.type).toBe('https://duban.dev/problems/forbidden');
+    if (expected === 403 || expected === 404) {
+      expect(res.body.type).toBe(`https://duban.dev/problems/${expected === 403 ? 'forbidden' : 'not-found'}`);
       expect(await svc.head()).toBe(head);
     } else if (request.method === 'POST') {
       expect(await svc.head()).toBeGreaterThan(head);

@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { type Action, actions, authorize, isAuthorized, type Role } from '../../events/access.js';
-import { actors, expectRefusal, hierarchy, PREFECTURE, QIBIE, TACHENG, TUOZHI, WEIXI } from './gwt.js';
+import {
+  type Action,
+  actions,
+  authorize,
+  canSeeProblem,
+  isAuthorized,
+  isProblemWithin,
+  requireVisibleUnits,
+  type Role,
+  unitsHoldingProblem,
+} from '../../events/access.js';
+import { DubanError } from '../../events/errors.js';
+import { actors, DEQIN, expectRefusal, hierarchy, PREFECTURE, QIBIE, TACHENG, TUOZHI, WEIXI, YONGCHUN } from './gwt.js';
 
 /**
  * DOMAIN.md "Roles and scope" as a table: for a user of 维西县 (county), which actions are allowed on
@@ -92,5 +103,59 @@ describe('roles and scope', () => {
     expect(isAuthorized(cadre, 'problem.assignMeasure', [TACHENG, QIBIE], hierarchy)).toBe(true);
     expectRefusal(() => authorize(cadre, 'problem.assignMeasure', [TACHENG, TUOZHI], hierarchy), 'forbidden', 'access.scope');
     expectRefusal(() => authorize(cadre, 'read', ['nowhere'], hierarchy), 'forbidden', 'access.scope');
+  });
+});
+
+describe('what a user may know exists (issue 9, observation 9)', () => {
+  const concealedOf = (run: () => void) => {
+    try {
+      run();
+    } catch (error) {
+      const e = error as DubanError;
+      return { code: e.code, rule: e.rule, message: e.message, concealed: e.details?.concealed };
+    }
+    return undefined;
+  };
+
+  it('answers a unit outside the subtree exactly as an unknown one; only `concealed` tells them apart', () => {
+    const actor = actors.tachengCadre;
+    expect(() => requireVisibleUnits(actor, [TACHENG, QIBIE], hierarchy)).not.toThrow();
+    expect(concealedOf(() => requireVisibleUnits(actor, [YONGCHUN], hierarchy))).toEqual({
+      code: 'not_found',
+      rule: 'unit.not_found',
+      message: `unit ${YONGCHUN} was not found`,
+      concealed: 'access.scope',
+    });
+    expect(concealedOf(() => requireVisibleUnits(actor, ['nowhere'], hierarchy))).toMatchObject({
+      code: 'not_found',
+      rule: 'unit.not_found',
+      concealed: 'unit.unknown',
+    });
+  });
+
+  it('answers an unknown unit with 404 even to the top admin and the workflow', () => {
+    for (const actor of [actors.admin, actors.system]) {
+      expect(concealedOf(() => requireVisibleUnits(actor, ['nowhere'], hierarchy))).toMatchObject({ rule: 'unit.not_found' });
+    }
+    expect(() => requireVisibleUnits(actors.system, [DEQIN], hierarchy)).not.toThrow();
+  });
+});
+
+describe("a unit's problems (issue 9, observation 6): in the subtree of every unit at or above its target or its responsible unit", () => {
+  // Found in 启别村 (Qibie), handed to 永春乡 (Yongchun), a township beside Qibie's own.
+  const problem = { targetUnitId: QIBIE, responsibleUnitId: YONGCHUN };
+
+  it('lies beneath the target, the responsible unit and all above them, each once', () => {
+    expect(unitsHoldingProblem(hierarchy, problem).sort()).toEqual([PREFECTURE, WEIXI, TACHENG, QIBIE, YONGCHUN].sort());
+    expect(unitsHoldingProblem(hierarchy, { targetUnitId: QIBIE, responsibleUnitId: TACHENG }).sort()).toEqual([PREFECTURE, WEIXI, TACHENG, QIBIE].sort());
+    expect(isProblemWithin(hierarchy, YONGCHUN, problem)).toBe(true);
+    expect(isProblemWithin(hierarchy, TUOZHI, problem)).toBe(false);
+  });
+
+  it('is seen by the users of exactly those units', () => {
+    expect(canSeeProblem(actors.yongchunCadre, problem, hierarchy)).toBe(true);
+    expect(canSeeProblem(actors.qibieCadre, problem, hierarchy)).toBe(true);
+    expect(canSeeProblem(actors.deqinSupervisor, problem, hierarchy)).toBe(false);
+    expect(canSeeProblem(actors.system, problem, hierarchy)).toBe(true);
   });
 });

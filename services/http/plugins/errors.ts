@@ -78,6 +78,10 @@ export const errorsPlugin = fp(
         if (err.code === 'unauthenticated' || err.code === 'forbidden') {
           request.log.info({ rule: err.rule }, 'request refused');
         }
+        // A 404 that hides an id outside the caller's subtree: only the log tells it from an unknown id.
+        if (typeof err.details?.concealed === 'string') {
+          request.log.info({ rule: err.rule, concealed: err.details.concealed }, 'request refused');
+        }
         return sendProblem(request, reply, problemFromDubanError(err));
       }
       if (isResponseSerializationError(err)) {

@@ -18,14 +18,23 @@ const keyPattern = /^[\x21-\x7e]{1,255}$/;
 /** Response headers worth repeating on a replay; the correlation id stays the new request's own. */
 const replayedHeaders = ['content-type', 'etag', 'location'];
 
+/**
+ * No request body of this API nests deeper than a few levels. The fingerprint is taken before the body is
+ * validated, so a deeper one is refused here rather than recursed into until the stack runs out.
+ */
+const MAX_JSON_DEPTH = 64;
+
 /** JSON with object keys sorted, so `{a,b}` and `{b,a}` are the same request. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+export function canonicalJson(value: unknown, depth = 0): string {
+  if (depth > MAX_JSON_DEPTH) {
+    throw new DubanError('validation', 'http.json_depth', `the JSON body nests deeper than ${MAX_JSON_DEPTH} levels`);
+  }
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v, depth + 1)).join(',')}]`;
   if (value && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>)
       .filter(([, v]) => v !== undefined)
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v, depth + 1)}`).join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
 }

@@ -1,7 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { isWithin } from '../../../events/unit/hierarchy.js';
-import { forbid } from '../../../events/errors.js';
+import { requireVisibleUnits } from '../../../events/access.js';
 import type { Actor } from '../../../events/envelope.js';
 import type { CommandMeta, CommandOutcome } from '../../commands/handler.js';
 import type { UnitHierarchy } from '../../hierarchy.js';
@@ -37,17 +36,14 @@ export function commandMeta(request: FastifyRequest, options: { ifMatch?: boolea
 export const etag = (revision: number) => `"${revision}"`;
 
 /**
- * Object-level authorization on the ids inside a body: every existing unit a request names must lie in
- * the caller's subtree. The deciders then apply the finer role rules (strictly below, separation of duty).
+ * Object-level authorization on the unit ids a request names: each must exist and lie in the caller's
+ * subtree, or the answer is the same 404 (events/access.ts). The deciders then apply the finer role rules
+ * (strictly below, separation of duty).
  */
 export async function requireUnitsInScope(hierarchy: UnitHierarchy, actor: Actor, unitIds: readonly (string | null | undefined)[]) {
   const ids = unitIds.filter((id): id is string => typeof id === 'string');
-  await hierarchy.ensure(ids);
-  for (const unitId of ids) {
-    if (!isWithin(hierarchy.view, actor.unitId, unitId)) {
-      throw forbid('access.scope', `unit ${unitId} is outside the subtree of ${actor.unitId}`, { unitId });
-    }
-  }
+  await hierarchy.ensure([...ids, actor.unitId]);
+  requireVisibleUnits(actor, ids, hierarchy.view);
 }
 
 export const commandResultSchema = z

@@ -1,14 +1,16 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { authorize } from '../../../events/access.js';
 import { idSchema, isoTime } from '../../../events/common.js';
 import type { AsOf } from '../../ports/read-model.js';
 import { errorResponses } from '../problem-details.js';
-import { actorOf } from './common.js';
+import { actorOf, requireUnitsInScope } from './common.js';
 
 const colour = z.enum(['none', 'blue', 'yellow', 'red']);
 const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
+
+/** Positions are signed 64-bit integers in every store. */
+const MAX_POSITION = 2n ** 63n - 1n;
 
 /** Every ledger read can be replayed for an inspection: as of a time, or as of an event position. */
 const asOfQuery = {
@@ -16,6 +18,7 @@ const asOfQuery = {
   position: z
     .string()
     .regex(/^\d{1,19}$/)
+    .refine((p) => BigInt(p) <= MAX_POSITION, `a position is at most ${MAX_POSITION}`)
     .optional()
     .describe('The ledger as it stood after the event at this global position'),
 };
@@ -185,8 +188,7 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
   /** The subtree a read asks for, checked against the caller's own. */
   async function scopedUnit(request: FastifyRequest, unitId: string | undefined): Promise<string> {
     const target = unitId ?? request.principal.unitId;
-    await hierarchy.ensure([target, request.principal.unitId]);
-    authorize(actorOf(request), 'read', [target], hierarchy.view);
+    await requireUnitsInScope(hierarchy, actorOf(request), [target]);
     return target;
   }
 
@@ -194,10 +196,11 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
     '/ledgers/problems',
     {
       schema: {
-        summary: 'Problem ledger: one row per problem in a subtree, filterable by status, colour and lateness',
+        summary: 'Problem ledger: one row per problem in a subtree, filterable by responsible unit, status, colour and lateness',
         tags,
         querystring: z.strictObject({
           ...scopeQuery,
+          responsibleUnitId: idSchema.optional().describe('Only the problems this unit is responsible for'),
           status: z.enum(['open', 'acknowledged', 'submitted', 'cleared']).optional(),
           colour: colour.optional(),
           overdue: flag.optional(),
@@ -211,9 +214,11 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const q = request.query;
       const unitId = await scopedUnit(request, q.unitId);
+      if (q.responsibleUnitId !== undefined) await scopedUnit(request, q.responsibleUnitId);
       return answer(request, reply, unitId, problemPage, () =>
         ledgers.problems({
           unitId,
+          ...(q.responsibleUnitId !== undefined ? { responsibleUnitId: q.responsibleUnitId } : {}),
           ...(q.status !== undefined ? { status: q.status } : {}),
           ...(q.colour !== undefined ? { colour: q.colour } : {}),
           ...(q.overdue !== undefined ? { overdue: q.overdue } : {}),

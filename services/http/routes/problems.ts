@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { idSchema } from '../../../events/common.js';
 import { notFound } from '../../../events/errors.js';
-import { problemCommandSchemas, type ProblemState } from '../../../events/problem/index.js';
-import { canSeeProblem, newId } from '../../commands/problems.js';
-import { forbid } from '../../../events/errors.js';
+import { type OpenProblem, problemCommandSchemas } from '../../../events/problem/index.js';
+import { canSeeProblem, outOfSight } from '../../../events/access.js';
+import { newId } from '../../commands/problems.js';
 import { errorResponses } from '../problem-details.js';
 import {
   actorOf,
@@ -93,7 +94,7 @@ export const problemViewSchema = z
   })
   .meta({ id: 'Problem' });
 
-function viewOf(state: Exclude<ProblemState, { status: 'none' }>, revision: number): z.input<typeof problemViewSchema> {
+function viewOf(state: OpenProblem, revision: number): z.input<typeof problemViewSchema> {
   return {
     problemId: state.problemId,
     revision,
@@ -155,6 +156,14 @@ export const problemRoutes: FastifyPluginAsyncZod = async (app) => {
   const { problems, hierarchy } = app.duban;
   const tags = ['problems'];
 
+  /** A problem outside the caller's subtree is answered exactly as one never found. */
+  async function requireProblemInSight(state: OpenProblem, request: FastifyRequest) {
+    await hierarchy.ensure([state.targetUnitId, state.responsibleUnitId, request.principal.unitId]);
+    if (!canSeeProblem(actorOf(request), state, hierarchy.view)) {
+      throw outOfSight('problem.not_found', `problem ${state.problemId} was never found`, { problemId: state.problemId });
+    }
+  }
+
   app.post(
     '/problems',
     {
@@ -191,10 +200,7 @@ export const problemRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const { state, revision } = await problems.get(request.params.id);
       if (state.status === 'none') throw notFound('problem.not_found', `problem ${request.params.id} was never found`);
-      await hierarchy.ensure([state.targetUnitId, state.responsibleUnitId, request.principal.unitId]);
-      if (!canSeeProblem(state, actorOf(request), hierarchy.view)) {
-        throw forbid('access.scope', `problem ${request.params.id} is outside your subtree`);
-      }
+      await requireProblemInSight(state, request);
       return reply.header('etag', etag(revision)).send(viewOf(state, revision));
     },
   );
@@ -212,10 +218,7 @@ export const problemRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => {
       const { state } = await problems.get(request.params.id);
       if (state.status === 'none') throw notFound('problem.not_found', `problem ${request.params.id} was never found`);
-      await hierarchy.ensure([state.targetUnitId, state.responsibleUnitId, request.principal.unitId]);
-      if (!canSeeProblem(state, actorOf(request), hierarchy.view)) {
-        throw forbid('access.scope', `problem ${request.params.id} is outside your subtree`);
-      }
+      await requireProblemInSight(state, request);
       return app.duban.ledgers.itemHistory(request.params.id);
     },
   );

@@ -230,6 +230,27 @@ describe('unit roll-up', () => {
   });
 });
 
+describe("a unit's problems (issue 9, observation 6)", () => {
+  // Found in the township, handed to one of its villages: the village sees it, everything above counts it once.
+  const handedDown = recorded('problem-P7', {
+    type: 'ProblemFound',
+    data: { ...decodeRecorded(found('P7', '533423101')).data, responsibleUnitId: '533423101201' },
+  });
+
+  it('counts a problem under its target, its responsible unit and every unit above either, once', () => {
+    const state = given([...tree, handedDown]);
+    const open = (unitId: string) => state.rows.unit.get(unitId)!.counts.problemsOpen;
+    expect(['533423101201', '533423101202', '533423101', '533423', '533400'].map(open)).toEqual([1, 0, 1, 1, 1]);
+    return Promise.all(
+      ['533423101201', '533423101'].map(async (unitId) => {
+        const rows = await memoryReader(state).listSubtree('problem', unitId, { limit: 10 });
+        expect(rows.map((r) => r.problemId), unitId).toEqual(['P7']);
+        expect(await memoryReader(state).countOpenDeadlinesBefore(unitId, Date.parse('2020-03-20T00:00:00+08:00'))).toBe(1);
+      }),
+    );
+  });
+});
+
 describe('applying events', () => {
   it('an event that cannot be applied leaves every ledger as it was', () => {
     const dirty: Dirty = new Map();
