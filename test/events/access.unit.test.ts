@@ -10,7 +10,7 @@ import {
   type Role,
   unitsHoldingProblem,
 } from '../../events/access.js';
-import { DubanError } from '../../events/errors.js';
+import type { DubanError } from '../../events/errors.js';
 import { actors, DEQIN, expectRefusal, hierarchy, PREFECTURE, QIBIE, TACHENG, TUOZHI, WEIXI, YONGCHUN } from './gwt.js';
 
 /**
