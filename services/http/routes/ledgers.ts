@@ -18,7 +18,7 @@ const asOfQuery = {
   position: z
     .string()
     .regex(/^\d{1,19}$/)
-    .refine((p) => BigInt(p) <= MAX_POSITION, `a position is at most ${MAX_POSITION}`)
+    .refine((p) => !/^\d+$/.test(p) || BigInt(p) <= MAX_POSITION, `a position is at most ${MAX_POSITION}`)
     .optional()
     .describe('The ledger as it stood after the event at this global position'),
 };
