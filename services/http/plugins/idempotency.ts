@@ -7,6 +7,12 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Set when this request holds an Idempotency-Key claim it must complete or release. */
     idempotencyClaim: { key: string; fingerprint: string } | null;
+    /**
+     * Names the command's events when the request carries an Idempotency-Key: derived from the user,
+     * the path and the key, so a retry at any later time appends nothing, even once the key store has
+     * forgotten the key (the event ids are already stored).
+     */
+    eventIdSeed: string | null;
   }
 }
 
@@ -49,6 +55,7 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 export const idempotencyPlugin = fp<IdempotencyOptions>(
   async (app, { store }) => {
     app.decorateRequest('idempotencyClaim', null);
+    app.decorateRequest('eventIdSeed', null);
 
     app.addHook('preValidation', async (request, reply) => {
       if (request.method !== 'POST') return;
@@ -58,8 +65,18 @@ export const idempotencyPlugin = fp<IdempotencyOptions>(
         throw new DubanError('validation', 'http.idempotency_key', 'Idempotency-Key must be 1-255 visible ASCII characters');
       }
       const key = sha256(`${request.principal.userId}\n${header}`);
-      const fingerprint = sha256(`${request.method} ${request.url.split('?')[0]}\n${canonicalJson(request.body)}`);
-      const claim = await store.claim(key, fingerprint);
+      const route = `${request.method} ${request.url.split('?')[0]}`;
+      request.eventIdSeed = sha256(`${key}\n${route}`);
+      const fingerprint = sha256(`${route}\n${canonicalJson(request.body)}`);
+      let claim: Awaited<ReturnType<IdempotencyStore['claim']>>;
+      try {
+        claim = await store.claim(key, fingerprint);
+      } catch (err) {
+        // The key store is down: the command still runs, and its seeded event ids keep a retry from
+        // appending twice; only the exact replay of the first response is lost.
+        request.log.warn({ err }, 'idempotency store unavailable; running the command on its event ids alone');
+        return;
+      }
       switch (claim.kind) {
         case 'claimed':
           request.idempotencyClaim = { key, fingerprint };
@@ -89,8 +106,11 @@ export const idempotencyPlugin = fp<IdempotencyOptions>(
       const claim = request.idempotencyClaim;
       if (!claim) return payload;
       request.idempotencyClaim = null;
+      // A failure to remember the answer must not change it: the events (if any) are committed.
+      const remember = (work: Promise<void>) =>
+        work.catch((err: unknown) => request.log.warn({ err }, 'idempotency store unavailable; the answer is not remembered'));
       if (reply.statusCode >= 500 || typeof payload !== 'string') {
-        await store.release(claim.key);
+        await remember(store.release(claim.key));
         return payload;
       }
       const headers: Record<string, string> = {};
@@ -99,7 +119,7 @@ export const idempotencyPlugin = fp<IdempotencyOptions>(
         if (value !== undefined) headers[name] = String(value);
       }
       const response: StoredResponse = { status: reply.statusCode, headers, body: payload };
-      await store.complete(claim.key, claim.fingerprint, response);
+      await remember(store.complete(claim.key, claim.fingerprint, response));
       return payload;
     });
   },

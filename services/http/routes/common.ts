@@ -30,6 +30,7 @@ export function commandMeta(request: FastifyRequest, options: { ifMatch?: boolea
     correlationId: request.id,
     causationId: `http:${request.id}`,
     ...(expectedRevision !== undefined ? { expectedRevision } : {}),
+    ...(request.eventIdSeed ? { eventIdSeed: request.eventIdSeed } : {}),
   };
 }
 

@@ -16,6 +16,7 @@ import type { Role } from '../../../services/auth/principal.js';
 import { createApiServices } from '../../../services/commands/index.js';
 import { apiFastifyOptions, httpApi } from '../../../services/http/api.js';
 import { createSqliteIdempotencyStore } from '../../../services/idempotency/sqlite.js';
+import type { IdempotencyStore } from '../../../services/idempotency/store.js';
 import { createLedgerQueries, startProjections } from '../../../services/ledgers/index.js';
 import { createMetrics } from '../../../services/metrics.js';
 import { startReactor } from '../../../services/reactor.js';
@@ -31,6 +32,8 @@ export interface TestServiceOptions {
   bodyLimit?: number;
   /** API instances sharing the one event store, as several `--role api` processes would (default 1). */
   apiInstances?: number;
+  /** The Idempotency-Key store the instances share; default a SQLite file in the data folder. */
+  idempotency?: IdempotencyStore;
 }
 
 export interface TestService {
@@ -96,7 +99,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
   const stops: (() => Promise<void>)[] = [];
   const baseUrls: string[] = [];
   // Shared by the instances, as Redis would be between processes.
-  const idempotency = createSqliteIdempotencyStore(join(dataDir, 'idempotency.db'));
+  const idempotency = options.idempotency ?? createSqliteIdempotencyStore(join(dataDir, 'idempotency.db'));
   for (let i = 0; i < (options.apiInstances ?? 1); i++) {
     const api = createApiServices({ store: apiStore, ledgers, ledgerPosition: () => readModel.active.checkpoint(), policy, metrics, logger });
     await api.start();
