@@ -5,17 +5,11 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 
-import { openEventStoreDb } from '../infra/eventstoredb/event-store.js';
 import { notifierFromConfig } from '../infra/notifier/index.js';
-import { openPostgresEventStore } from '../infra/postgres/event-store.js';
-import { createRedisCheckpointStore } from '../infra/redis/checkpoints.js';
 import { createRedisClient } from '../infra/redis/client.js';
-import { createRedisReadModel } from '../infra/redis/read-model.js';
-import { createSqliteCheckpointStore } from '../infra/sqlite/checkpoints.js';
-import { openSqliteEventStore } from '../infra/sqlite/event-store.js';
-import { createSqliteReadModel } from '../infra/sqlite/read-model.js';
 import { provideTemporal } from '../infra/temporal/provider.js';
 import { isUnavailable } from '../infra/tools/service.js';
+import { runningRectificationsQuery } from '../workflows/search-attributes.js';
 import { DEFAULT_TASK_QUEUE, startWorker } from '../workflows/worker.js';
 import { createTokenVerifier } from './auth/tokens.js';
 import { createApiServices } from './commands/index.js';
@@ -32,6 +26,7 @@ import type { EventStore } from './ports/event-store.js';
 import { loadEscalationPolicy } from './policy.js';
 import { startReactor } from './reactor.js';
 import { ensureReviewSchedules } from './schedules.js';
+import { eventStoreKind, openCheckpointStore, openEventStore, openReadModel } from './stores.js';
 
 // The composition root. `npm start` runs every part in one process on embedded defaults: the API, the
 // Temporal worker and the reactor that feeds it, and the projections. `--role api|worker|projector`
@@ -62,23 +57,16 @@ try {
   const health: HealthCheck[] = [];
   const metrics = createMetrics();
 
-  const store: EventStore = config.databaseUrl
-    ? await openPostgresEventStore({ connectionString: config.databaseUrl })
-    : config.esdbUrl
-      ? openEventStoreDb({ connectionString: config.esdbUrl })
-      : openSqliteEventStore({ path: path.join(config.dataDir, 'events.db'), synchronous: config.sqliteSynchronous });
+  const store: EventStore = await openEventStore(config);
   running.add('event store', () => store.close());
-  const storeName = config.databaseUrl ? 'postgres' : config.esdbUrl ? 'eventstoredb' : 'event-store';
-  health.push({ name: storeName, check: () => store.ping() });
+  health.push({ name: eventStoreKind(config), check: () => store.ping() });
 
   const redis = config.redisUrl ? createRedisClient(config.redisUrl, { name: `duban-${role}` }) : undefined;
   if (redis) {
     running.add('redis', () => redis.quit());
     health.push({ name: 'redis', check: async () => void (await redis.ping()) });
   }
-  const readModel = config.redisUrl
-    ? createRedisReadModel({ url: config.redisUrl })
-    : createSqliteReadModel({ path: path.join(config.dataDir, 'ledgers.db') });
+  const readModel = openReadModel(config);
   running.add('read model', () => readModel.close());
 
   // Temporal: the worker needs it; the API only reports on it. A local dev server is started only by a
@@ -110,7 +98,7 @@ try {
     const client = temporalClient;
     metrics.setSources({
       openWorkflows: async () =>
-        Number((await client.workflow.count('WorkflowType="rectificationWorkflow" AND ExecutionStatus="Running"')).count),
+        Number((await client.workflow.count(runningRectificationsQuery)).count),
     });
   }
 
@@ -163,9 +151,7 @@ try {
       logger: log.child({ component: 'schedules' }),
       timeZone: config.defaultTimeZone,
     });
-    const checkpoints = redis
-      ? createRedisCheckpointStore({ redis })
-      : createSqliteCheckpointStore({ path: path.join(config.dataDir, 'checkpoints.db') });
+    const checkpoints = openCheckpointStore(config, redis);
     const reactor = await startReactor({ store, temporal: temporalClient, taskQueue: DEFAULT_TASK_QUEUE, checkpoints, logger: log });
     running.add('reactor', () => reactor.stop());
   }

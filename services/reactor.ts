@@ -31,6 +31,9 @@ export interface Reactor {
   checkpoint(): bigint | undefined;
 }
 
+/** The reactor's checkpoint name when none is given (the admin command line reports it). */
+export const REACTOR_SUBSCRIBER_ID = 'rectification-reactor';
+
 const problemPrefix = 'problem-';
 
 /** The event as the workflow needs it, its data upcast to the current schema (old ProblemFound had no policy). */
@@ -53,7 +56,7 @@ export function toClockEvent(event: RecordedEvent): ClockEvent {
  * workflow drops what it has already seen. Events of one problem are signalled strictly in order.
  */
 export async function startReactor(deps: ReactorDeps): Promise<Reactor> {
-  const subscriberId = deps.subscriberId ?? 'rectification-reactor';
+  const subscriberId = deps.subscriberId ?? REACTOR_SUBSCRIBER_ID;
   const concurrency = deps.concurrency ?? 32;
   const log = deps.logger.child({ component: 'reactor', subscriberId });
   let committed = await deps.checkpoints.load(subscriberId);

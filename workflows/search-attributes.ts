@@ -1,4 +1,5 @@
 import { defineSearchAttributeKey } from '@temporalio/common';
+import { rectificationWorkflowType } from './rectification.contract.js';
 
 /**
  * What Temporal's Web UI and visibility queries can filter a problem's workflow by
@@ -20,3 +21,6 @@ export const searchAttributeCliTypes: ReadonlyArray<{ name: string; type: string
   name: key.name,
   type: key.type.charAt(0) + key.type.slice(1).toLowerCase(),
 }));
+
+/** Visibility query for the rectification workflows still running (metrics, `npm run admin -- status`). */
+export const runningRectificationsQuery = `WorkflowType="${rectificationWorkflowType}" AND ExecutionStatus="Running"`;

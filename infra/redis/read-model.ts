@@ -133,6 +133,9 @@ export function createRedisReadModel(options: RedisReadModelOptions): ReadModelS
         const all = await redis.hvals(`${p}parked`);
         return all.map((d) => JSON.parse(d) as ParkedEvent).sort((a, b) => (BigInt(a.position) < BigInt(b.position) ? -1 : 1));
       },
+      async dismissParked(position: string) {
+        return (await redis.hdel(`${p}parked`, position)) > 0;
+      },
       async saveSnapshot(snapshot: Snapshot) {
         const pos = snapshot.position.toString();
         await redis

@@ -78,6 +78,7 @@ export function createSqliteReadModel(options: SqliteReadModelOptions): ReadMode
     scanRows: db.prepare<[number], { coll: string; key: string; doc: string }>('SELECT coll, key, doc FROM rm_row WHERE ks = ?'),
     putParked: db.prepare<[number, bigint, string]>('INSERT OR REPLACE INTO rm_parked (ks, position, doc) VALUES (?, ?, ?)'),
     listParked: db.prepare<[number], { doc: string }>('SELECT doc FROM rm_parked WHERE ks = ? ORDER BY position'),
+    deleteParked: db.prepare<[number, bigint]>('DELETE FROM rm_parked WHERE ks = ? AND position = ?'),
     putSnapshot: db.prepare<[number, bigint, string, Buffer]>(
       'INSERT OR REPLACE INTO rm_snapshot (ks, position, recorded_at, state) VALUES (?, ?, ?, ?)',
     ),
@@ -181,6 +182,9 @@ export function createSqliteReadModel(options: SqliteReadModelOptions): ReadMode
       },
       async parked() {
         return stmt.listParked.all(id).map((r) => JSON.parse(r.doc) as ParkedEvent);
+      },
+      async dismissParked(position: string) {
+        return stmt.deleteParked.run(id, BigInt(position)).changes > 0;
       },
       async saveSnapshot(snapshot: Snapshot) {
         stmt.putSnapshot.run(id, snapshot.position, snapshot.recordedAt, snapshot.state);

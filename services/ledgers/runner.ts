@@ -80,6 +80,13 @@ class ProjectionLoop {
     this.running = this.run();
   }
 
+  /** Parked records as stored: an operator may have dismissed some from another process. */
+  async refreshParked(): Promise<void> {
+    const parked = await this.keyspace.parked();
+    this.parkedTotal = parked.length;
+    this.recentParked = parked.slice(-20);
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     this.stopSignal();
@@ -224,18 +231,54 @@ export async function loadState(keyspace: KeyspaceWriter): Promise<LedgerState> 
   return state;
 }
 
+const settingsOf = (deps: ProjectionDeps) => ({
+  batchSize: 2000,
+  flushIntervalMs: 25,
+  snapshotEvery: 50_000,
+  retryDelayMs: 500,
+  dropGraceMs: 5000,
+  ...Object.fromEntries(Object.entries(deps).filter(([, v]) => v !== undefined)),
+  eventStore: deps.eventStore,
+  readModel: deps.readModel,
+  logger: deps.logger ?? pino({ name: 'ledgers' }),
+});
+
+async function waitFor(predicate: () => boolean, stopped: () => boolean = () => false): Promise<void> {
+  while (!predicate()) {
+    if (stopped()) throw new Error('projections stopped');
+    await sleep(10);
+  }
+}
+
+/**
+ * A rebuild from a process that runs no projections (`npm run admin -- rebuild`): every ledger replayed
+ * into a fresh keyspace up to the store's head, which is then activated. A running projector follows the
+ * activation within a second (it polls the active keyspace) and carries on from the fresh checkpoint, so
+ * readers never see a half-built ledger; in that second they may see it that far behind. The replaced
+ * keyspace is dropped after the grace period, for readers that resolved it just before the switch.
+ */
+export async function rebuildLedgers(
+  deps: ProjectionDeps,
+): Promise<{ keyspace: number; replaced: number; checkpoint: string; parked: ParkedEvent[] }> {
+  const settings = settingsOf(deps);
+  const replaced = await deps.readModel.activeKeyspace();
+  const fresh = new ProjectionLoop(await deps.readModel.createKeyspace(), settings);
+  fresh.start();
+  try {
+    const target = await deps.eventStore.headPosition();
+    await waitFor(() => fresh.checkpoint >= target);
+  } finally {
+    await fresh.stop();
+  }
+  await deps.readModel.activate(fresh.keyspace.id);
+  settings.logger.info({ keyspace: fresh.keyspace.id, replaced, checkpoint: fresh.checkpoint.toString() }, 'ledgers rebuilt');
+  await sleep(settings.dropGraceMs);
+  await deps.readModel.dropKeyspace(replaced);
+  return { keyspace: fresh.keyspace.id, replaced, checkpoint: fresh.checkpoint.toString(), parked: await fresh.keyspace.parked() };
+}
+
 export function startProjections(deps: ProjectionDeps): Projections {
-  const settings = {
-    batchSize: 2000,
-    flushIntervalMs: 25,
-    snapshotEvery: 50_000,
-    retryDelayMs: 500,
-    dropGraceMs: 5000,
-    ...Object.fromEntries(Object.entries(deps).filter(([, v]) => v !== undefined)),
-    eventStore: deps.eventStore,
-    readModel: deps.readModel,
-    logger: deps.logger ?? pino({ name: 'ledgers' }),
-  };
+  const settings = settingsOf(deps);
   let live: ProjectionLoop | null = null;
   let rebuilding: ProjectionLoop | null = null;
   let head = -1n;
@@ -248,23 +291,31 @@ export function startProjections(deps: ProjectionDeps): Projections {
   })();
   started.catch((error: unknown) => settings.logger.error({ err: error }, 'projections could not start'));
 
-  const pollHead = async () => {
+  // Every second: the store's head, and what the admin command line may have changed from outside.
+  const pollStores = async () => {
     try {
       head = await deps.eventStore.headPosition();
+      const loop = live;
+      if (!loop || stopped || rebuilding) return;
+      const active = await deps.readModel.activeKeyspace();
+      if (active !== loop.keyspace.id) {
+        settings.logger.info({ keyspace: active, replaced: loop.keyspace.id }, 'following a keyspace rebuilt elsewhere');
+        const next = new ProjectionLoop(deps.readModel.keyspace(active), settings);
+        live = next;
+        next.start();
+        await loop.stop();
+      } else {
+        await loop.refreshParked();
+      }
     } catch (error) {
-      settings.logger.warn({ err: error }, 'event store head not read');
+      settings.logger.warn({ err: error }, 'event store head or active keyspace not read');
     }
   };
-  void pollHead();
-  const headTimer = setInterval(() => void pollHead(), 1000);
+  void pollStores();
+  const headTimer = setInterval(() => void pollStores(), 1000);
   headTimer.unref();
 
-  const waitUntil = async (predicate: () => boolean) => {
-    while (!predicate()) {
-      if (stopped) throw new Error('projections stopped');
-      await sleep(10);
-    }
-  };
+  const waitUntil = (predicate: () => boolean) => waitFor(predicate, () => stopped);
 
   return {
     async stop() {

@@ -212,6 +212,11 @@ export interface KeyspaceWriter extends ReadModelReader {
   /** Every row, for warming the runner's state after a restart. */
   scanAll(): AsyncIterable<RowWrite>;
   parked(): Promise<ParkedEvent[]>;
+  /**
+   * An operator's decision to leave a parked event out of the ledgers: its record goes, the rows stay as they
+   * are. False when nothing is parked at that position. (To apply it after a fix, rebuild.)
+   */
+  dismissParked(position: string): Promise<boolean>;
   saveSnapshot(snapshot: Snapshot): Promise<void>;
   /** The newest snapshot at or before the position or time given (both when both given). */
   findSnapshot(at: { position?: bigint; time?: string }): Promise<Snapshot | undefined>;
