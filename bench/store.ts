@@ -1,9 +1,12 @@
 /**
  * Event store benchmark: the SQLite adapter through the port against bare better-sqlite3 on the same file
- * system in the same run. Prints one JSON object. `BENCH_EVENTS` sets the replay size (default 1,000,000).
+ * system in the same run, then the PostgreSQL adapter against bare `pg` on the same server. Prints one
+ * JSON object (PostgreSQL's figures under `postgres`). `BENCH_EVENTS` sets the replay size (default
+ * 1,000,000), `BENCH_STORES` which stores run (default `sqlite,postgres`); PostgreSQL is DATABASE_URL or
+ * a server the bench starts itself (infra/postgres/provider.ts).
  *
  *   npm run bench:store
- *   BENCH_EVENTS=100000 npm run bench:store
+ *   BENCH_EVENTS=100000 BENCH_STORES=postgres npm run bench:store
  */
 import Database from 'better-sqlite3';
 import { fork } from 'node:child_process';
@@ -17,7 +20,11 @@ import { POLICY_V1 } from '../events/problem/policy.js';
 import { decodeEvent } from '../events/registry.js';
 import { householdDecider } from '../events/household/decider.js';
 import { problemDecider } from '../events/problem/decider.js';
+import pg from 'pg';
+import { openPostgresEventStore, SCHEMA_SQL } from '../infra/postgres/event-store.js';
+import { providePostgres } from '../infra/postgres/provider.js';
 import { openSqliteEventStore } from '../infra/sqlite/event-store.js';
+import { isUnavailable } from '../infra/tools/service.js';
 import { type EventStore, expected } from '../services/ports/event-store.js';
 
 const REPLAY_EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
@@ -26,6 +33,7 @@ const SINGLE_COMMANDS = Number(process.env.BENCH_SINGLE ?? 1500);
 const CONCURRENT_COMMANDS = Number(process.env.BENCH_CONCURRENT ?? 12_800);
 const WRITERS = 64;
 const REPLAY_ROUNDS = Number(process.env.BENCH_REPLAY_ROUNDS ?? 2);
+const STORES = (process.env.BENCH_STORES ?? 'sqlite,postgres').split(',');
 
 // ---------------------------------------------------------------------------------------------------
 // Realistic events: problem lifecycles and household plans, with Chinese text, valid for the registry.
@@ -233,7 +241,10 @@ async function appendCommands(store: EventStore, writers: number, commands: numb
 
 async function seedReplayFile(path: string) {
   // Seeding is not measured; NORMAL only shortens it. The file format is the same.
-  const store = openSqliteEventStore({ path, synchronous: 'NORMAL' });
+  return seedReplay(openSqliteEventStore({ path, synchronous: 'NORMAL' }));
+}
+
+async function seedReplay(store: EventStore) {
   let pending: Promise<unknown>[] = [];
   for (const [streamId, events] of lives(REPLAY_EVENTS)) {
     pending.push(store.append(streamId, events, expected.noStream));
@@ -255,9 +266,12 @@ interface ChildResult {
   streams?: number;
 }
 
-function inChild(kind: 'raw' | 'replay', path: string): Promise<ChildResult> {
+type ChildKind = 'raw' | 'replay' | 'raw-pg' | 'replay-pg';
+
+function inChild(kind: ChildKind, path: string, schema?: string): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(import.meta.url), [kind, path], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const args = schema ? [kind, path, schema] : [kind, path];
+    const child = fork(fileURLToPath(import.meta.url), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     child.once('message', (message) => resolve(message as ChildResult));
     child.once('error', reject);
     child.once('exit', (code) => (code === 0 ? undefined : reject(new Error(`${kind} child exited with ${code}`))));
@@ -284,8 +298,7 @@ function rawRead(path: string): Omit<ChildResult, 'peakRssMb'> {
 }
 
 /** The port's readAll, each event decoded through the registry and folded by its stream's decider. */
-async function replay(path: string): Promise<Omit<ChildResult, 'peakRssMb'>> {
-  const store = openSqliteEventStore({ path });
+async function replay(store: EventStore): Promise<Omit<ChildResult, 'peakRssMb'>> {
   const states = new Map<string, unknown>();
   let events = 0;
   const start = process.hrtime.bigint();
@@ -301,13 +314,50 @@ async function replay(path: string): Promise<Omit<ChildResult, 'peakRssMb'>> {
   return { events, eps, streams: states.size };
 }
 
-async function child(kind: string, path: string) {
+/** Bare keyset-paged SELECT + JSON.parse of every row, pages of the adapter's size: PostgreSQL's floor. */
+async function rawReadPostgres(url: string, schema: string): Promise<Omit<ChildResult, 'peakRssMb'>> {
+  const client = new pg.Client({ connectionString: url, options: `-c search_path=${schema}` });
+  await client.connect();
+  let events = 0;
+  let checksum = 0;
+  let after = '0';
+  const start = process.hrtime.bigint();
+  for (;;) {
+    const { rows } = await client.query<[string, string, number, string, string, string]>({
+      text: 'SELECT position, stream_id, revision, type, data, metadata FROM events WHERE position > $1 ORDER BY position LIMIT 1000',
+      values: [after],
+      rowMode: 'array',
+      name: 'raw_page',
+    });
+    for (const row of rows) {
+      const data = JSON.parse(row[4]) as object;
+      const meta = JSON.parse(row[5]) as { schemaVersion: number };
+      checksum += meta.schemaVersion + (data ? 1 : 0);
+      events++;
+    }
+    if (rows.length < 1000) break;
+    after = rows[rows.length - 1]![0];
+  }
+  const eps = events / seconds(start);
+  await client.end();
+  if (checksum === 0) throw new Error('nothing read');
+  return { events, eps };
+}
+
+async function child(kind: string, path: string, schema = '') {
   if (kind === 'seed') {
     // For profiling: `tsx bench/store.ts seed <file>` writes the replay file and stops.
     console.log(JSON.stringify({ seeded: String(await seedReplayFile(path)) }));
     return;
   }
-  const result = kind === 'raw' ? rawRead(path) : await replay(path);
+  const result =
+    kind === 'raw'
+      ? rawRead(path)
+      : kind === 'raw-pg'
+        ? await rawReadPostgres(path, schema)
+        : kind === 'replay-pg'
+          ? await replay(await openPostgresEventStore({ connectionString: path, schema }))
+          : await replay(openSqliteEventStore({ path }));
   const report: ChildResult = { ...result, peakRssMb: process.resourceUsage().maxRSS / 1024 };
   // Run by hand (`tsx bench/store.ts replay <file>`) there is no parent to tell: print instead.
   if (process.send) {
@@ -318,15 +368,34 @@ async function child(kind: string, path: string) {
   }
 }
 
-async function main() {
+/** The same batches, single and concurrent commands, and replay, as for SQLite. */
+function batchesOf100(): Array<[string, NewEvent[]]> {
+  return Array.from({ length: BATCHES }, (_, b): [string, NewEvent[]] => {
+    const events: NewEvent[] = [];
+    while (events.length < 100) events.push(...problemLife(b * 1000 + events.length));
+    return [`problem-batch-${b}`, events.slice(0, 100)];
+  });
+}
+
+const best = (results: ChildResult[]) => results.reduce((a, b) => (b.eps > a.eps ? b : a));
+
+async function replayRounds(raw: () => Promise<ChildResult>, port: () => Promise<ChildResult>) {
+  const reads: ChildResult[] = [];
+  const replays: ChildResult[] = [];
+  for (let r = 0; r < REPLAY_ROUNDS; r++) {
+    reads.push(await raw());
+    replays.push(await port());
+  }
+  const rawBest = best(reads);
+  const replayed = { ...best(replays), peakRssMb: Math.max(...replays.map((r) => r.peakRssMb)) };
+  if (replayed.events !== rawBest.events) throw new Error(`replayed ${replayed.events} events but ${rawBest.events} rows exist`);
+  return { raw: rawBest, replayed };
+}
+
+async function sqliteFigures() {
   const dir = mkdtempSync(join(tmpdir(), 'duban-bench-store-'));
   try {
-    const batches = Array.from({ length: BATCHES }, (_, b): [string, NewEvent[]] => {
-      const events: NewEvent[] = [];
-      while (events.length < 100) events.push(...problemLife(b * 1000 + events.length));
-      return [`problem-batch-${b}`, events.slice(0, 100)];
-    });
-    const { appendBatchEps, rawBatchEps } = await batchAppends(dir, batches);
+    const { appendBatchEps, rawBatchEps } = await batchAppends(dir, batchesOf100());
 
     const commandStore = openSqliteEventStore({ path: join(dir, 'commands.db') });
     const appendSingleEps = await appendCommands(commandStore, 1, SINGLE_COMMANDS, 'single');
@@ -337,53 +406,153 @@ async function main() {
     const seedStart = process.hrtime.bigint();
     await seedReplayFile(replayPath);
     const seedSeconds = seconds(seedStart);
-    const reads: ChildResult[] = [];
-    const replays: ChildResult[] = [];
-    for (let r = 0; r < REPLAY_ROUNDS; r++) {
-      reads.push(await inChild('raw', replayPath));
-      replays.push(await inChild('replay', replayPath));
-    }
-    const best = (results: ChildResult[]) => results.reduce((a, b) => (b.eps > a.eps ? b : a));
-    const raw = best(reads);
-    const replayed = { ...best(replays), peakRssMb: Math.max(...replays.map((r) => r.peakRssMb)) };
-    if (replayed.events !== raw.events) throw new Error(`replayed ${replayed.events} events but ${raw.events} rows exist`);
+    const { raw, replayed } = await replayRounds(
+      () => inChild('raw', replayPath),
+      () => inChild('replay', replayPath),
+    );
 
-    const result = {
+    return {
       bench: 'store',
       file_system: dir,
       synchronous: 'FULL',
-      append_batch_eps: round(appendBatchEps),
-      raw_batch_eps: round(rawBatchEps),
-      append_batch_ratio: +(appendBatchEps / rawBatchEps).toFixed(3),
-      append_batch_ratio_target: 0.7,
-      append_single_eps: round(appendSingleEps),
-      append_concurrent_eps: round(appendConcurrentEps),
-      concurrent_ratio: +(appendConcurrentEps / appendSingleEps).toFixed(2),
-      concurrent_ratio_target: 5,
-      replay_events: replayed.events,
-      replay_streams: replayed.streams,
+      ...figures({ appendBatchEps, rawBatchEps, appendSingleEps, appendConcurrentEps, raw, replayed, seedSeconds }),
       replay_file_mb: Math.round(statSync(replayPath).size / 1048576),
-      replay_eps: round(replayed.eps),
-      raw_read_eps: round(raw.eps),
-      replay_ratio: +(replayed.eps / raw.eps).toFixed(3),
-      replay_ratio_target: 0.5,
-      peak_rss_mb: Math.round(replayed.peakRssMb),
-      raw_read_peak_rss_mb: Math.round(raw.peakRssMb),
-      peak_rss_target_mb: 512,
-      seed_seconds: +seedSeconds.toFixed(1),
-      targets_met: {
-        append_batch_ratio: appendBatchEps / rawBatchEps >= 0.7,
-        concurrent_ratio: appendConcurrentEps / appendSingleEps >= 5,
-        replay_ratio: replayed.eps / raw.eps >= 0.5,
-        peak_rss: replayed.peakRssMb < 512,
-      },
     };
-    console.log(JSON.stringify(result));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-const [kind, path] = process.argv.slice(2);
-if (kind && path) await child(kind, path);
+function figures(m: {
+  appendBatchEps: number;
+  rawBatchEps: number;
+  appendSingleEps: number;
+  appendConcurrentEps: number;
+  raw: ChildResult;
+  replayed: ChildResult;
+  seedSeconds: number;
+}) {
+  return {
+    append_batch_eps: round(m.appendBatchEps),
+    raw_batch_eps: round(m.rawBatchEps),
+    append_batch_ratio: +(m.appendBatchEps / m.rawBatchEps).toFixed(3),
+    append_batch_ratio_target: 0.7,
+    append_single_eps: round(m.appendSingleEps),
+    append_concurrent_eps: round(m.appendConcurrentEps),
+    concurrent_ratio: +(m.appendConcurrentEps / m.appendSingleEps).toFixed(2),
+    concurrent_ratio_target: 5,
+    replay_events: m.replayed.events,
+    replay_streams: m.replayed.streams,
+    replay_eps: round(m.replayed.eps),
+    raw_read_eps: round(m.raw.eps),
+    replay_ratio: +(m.replayed.eps / m.raw.eps).toFixed(3),
+    replay_ratio_target: 0.5,
+    peak_rss_mb: Math.round(m.replayed.peakRssMb),
+    raw_read_peak_rss_mb: Math.round(m.raw.peakRssMb),
+    peak_rss_target_mb: 512,
+    seed_seconds: +m.seedSeconds.toFixed(1),
+    targets_met: {
+      append_batch_ratio: m.appendBatchEps / m.rawBatchEps >= 0.7,
+      concurrent_ratio: m.appendConcurrentEps / m.appendSingleEps >= 5,
+      replay_ratio: m.replayed.eps / m.raw.eps >= 0.5,
+      peak_rss: m.replayed.peakRssMb < 512,
+    },
+  };
+}
+
+/**
+ * Batches of 100 through the port and the same rows through one bare multi-row INSERT (unnest) in one
+ * transaction per batch, into the same schema on the same server, alternating batch by batch.
+ */
+async function batchAppendsPostgres(url: string, batches: Array<[string, NewEvent[]]>) {
+  const store = await openPostgresEventStore({ connectionString: url, schema: 'bench_batch_port' });
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  await client.query('CREATE SCHEMA bench_batch_raw; SET search_path = bench_batch_raw');
+  await client.query(SCHEMA_SQL);
+  let position = 0;
+  const rawWrite = async (streamId: string, events: NewEvent[]) => {
+    const columns: unknown[][] = [[], [], [], [], [], [], []];
+    events.forEach((e, revision) => {
+      const values = [++position, streamId, revision, e.metadata.eventId, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata)];
+      values.forEach((v, c) => columns[c]!.push(v));
+    });
+    await client.query('BEGIN');
+    await client.query({
+      text: `INSERT INTO events (position, stream_id, revision, event_id, type, data, metadata)
+             SELECT * FROM unnest($1::bigint[], $2::text[], $3::integer[], $4::text[], $5::text[], $6::text[], $7::text[])`,
+      values: columns,
+      name: 'raw_batch',
+    });
+    await client.query('COMMIT');
+  };
+  let portNs = 0n;
+  let rawNs = 0n;
+  for (const [i, [streamId, events]] of batches.entries()) {
+    const raw = async () => {
+      const start = process.hrtime.bigint();
+      await rawWrite(streamId, events);
+      rawNs += process.hrtime.bigint() - start;
+    };
+    if (i % 2 === 0) await raw();
+    const start = process.hrtime.bigint();
+    await store.append(streamId, events, expected.noStream);
+    portNs += process.hrtime.bigint() - start;
+    if (i % 2 === 1) await raw();
+  }
+  await store.close();
+  await client.end();
+  const events = batches.length * 100;
+  return { appendBatchEps: events / (Number(portNs) / 1e9), rawBatchEps: events / (Number(rawNs) / 1e9) };
+}
+
+async function postgresFigures() {
+  const server = await providePostgres({ url: process.env['DATABASE_URL'] });
+  if (isUnavailable(server)) return { skipped: server.unavailable };
+  // A database of the bench's own, dropped afterwards, on whatever server it was given.
+  const database = `duban_bench_${process.pid}`;
+  const admin = new pg.Client({ connectionString: server.url });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${database}`);
+  const target = new URL(server.url);
+  target.pathname = `/${database}`;
+  const url = target.toString();
+  try {
+    const { appendBatchEps, rawBatchEps } = await batchAppendsPostgres(url, batchesOf100());
+
+    const commandStore = await openPostgresEventStore({ connectionString: url, schema: 'bench_commands' });
+    const appendSingleEps = await appendCommands(commandStore, 1, SINGLE_COMMANDS, 'single');
+    const appendConcurrentEps = await appendCommands(commandStore, WRITERS, CONCURRENT_COMMANDS, 'concurrent');
+    await commandStore.close();
+
+    const seedStart = process.hrtime.bigint();
+    await seedReplay(await openPostgresEventStore({ connectionString: url, schema: 'bench_replay' }));
+    const seedSeconds = seconds(seedStart);
+    const { raw, replayed } = await replayRounds(
+      () => inChild('raw-pg', url, 'bench_replay'),
+      () => inChild('replay-pg', url, 'bench_replay'),
+    );
+    const settings = await admin.query<{ name: string; setting: string }>(
+      "SELECT name, setting FROM pg_settings WHERE name IN ('server_version', 'fsync', 'synchronous_commit')",
+    );
+    return {
+      server: server.source,
+      ...Object.fromEntries(settings.rows.map((r) => [r.name, r.setting])),
+      ...figures({ appendBatchEps, rawBatchEps, appendSingleEps, appendConcurrentEps, raw, replayed, seedSeconds }),
+    };
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS ${database}`).catch(() => {});
+    await admin.end();
+    await server.stop();
+  }
+}
+
+async function main() {
+  const sqlite = STORES.includes('sqlite') ? await sqliteFigures() : { bench: 'store' };
+  const postgres = STORES.includes('postgres') ? await postgresFigures() : undefined;
+  console.log(JSON.stringify({ ...sqlite, ...(postgres ? { postgres } : {}) }));
+}
+
+const [kind, path, schema] = process.argv.slice(2);
+if (kind && path) await child(kind, path, schema);
 else await main();

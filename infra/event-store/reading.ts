@@ -42,13 +42,20 @@ export async function* readInBatches(
   batchSize: number,
   options: { from?: bigint | undefined; filter?: EventFilter | undefined; to?: bigint | undefined; assertOpen: () => void },
 ): AsyncGenerator<RecordedEvent> {
-  let after = options.from ?? 0n;
-  for (;;) {
+  const page = (after: bigint) => {
     options.assertOpen();
-    const batch = await readBatch(after, options.filter, options.to);
+    const read = Promise.resolve(readBatch(after, options.filter, options.to));
+    // Nobody awaits a prefetched page when the reader stops early; its failure is not news then.
+    read.catch(() => {});
+    return read;
+  };
+  let next = page(options.from ?? 0n);
+  for (;;) {
+    const batch = await next;
+    // The next page is on its way while the caller works through this one (a server's round trip).
+    if (batch.length === batchSize) next = page(batch[batch.length - 1]!.position);
     for (const event of batch) yield event;
     if (batch.length < batchSize) return;
-    after = batch[batch.length - 1]!.position;
   }
 }
 

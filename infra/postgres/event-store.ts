@@ -177,37 +177,30 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
     let outcomes: Array<{ ok: true; result: AppendResult } | { ok: false; error: unknown }>;
     let broken = false;
     try {
-      await client.query('BEGIN');
-      const head = await client.query<[string]>({
-        text: 'SELECT position FROM events_head FOR UPDATE',
-        rowMode: 'array',
-        name: 'lock_head',
-      });
-      let position = BigInt(head.rows[0]![0]);
+      // One round trip: BEGIN and the lock (simple protocol, no parameters).
+      const [, locked] = (await client.query('BEGIN; SELECT position FROM events_head FOR UPDATE')) as unknown as [
+        pg.QueryResult,
+        pg.QueryResult<{ position: string }>,
+      ];
+      let position = BigInt(locked.rows[0]!.position);
       const recordedAt = now().toISOString();
-      const streamIds = [...new Set(group.map((r) => r.streamId))];
-      const eventIds = group.flatMap((r) => r.events.map((e) => e.metadata.eventId));
+      // After the lock, in a statement of its own so that it sees the commit of the transaction before.
+      const found = await client.query<[Array<[string, number, string]> | null, Array<[string, string, string, number, string, string]> | null]>({
+        text: `SELECT
+                 (SELECT json_agg(json_build_array(s.id, h.revision, h.metadata::json->>'hash'))
+                    FROM unnest($1::text[]) AS s(id)
+                    CROSS JOIN LATERAL (SELECT revision, metadata FROM events WHERE stream_id = s.id ORDER BY revision DESC LIMIT 1) h),
+                 (SELECT json_agg(json_build_array(event_id, position::text, stream_id, revision, type, data))
+                    FROM events WHERE event_id = ANY ($2::text[]))`,
+        values: [[...new Set(group.map((r) => r.streamId))], group.flatMap((r) => r.events.map((e) => e.metadata.eventId))],
+        rowMode: 'array',
+        name: 'heads_and_stored_ids',
+      });
+      const [headRows, storedRows] = found.rows[0]!;
       const heads = new Map<string, { revision: number; hash: string }>();
-      for (const [streamId, revision, metadata] of (
-        await client.query<[string, number, string]>({
-          text: `SELECT s.id, h.revision, h.metadata FROM unnest($1::text[]) AS s(id)
-                 CROSS JOIN LATERAL (SELECT revision, metadata FROM events WHERE stream_id = s.id ORDER BY revision DESC LIMIT 1) h`,
-          values: [streamIds],
-          rowMode: 'array',
-          name: 'stream_heads',
-        })
-      ).rows) {
-        heads.set(streamId, { revision, hash: (JSON.parse(metadata) as { hash: string }).hash });
-      }
+      for (const [streamId, revision, hash] of headRows ?? []) heads.set(streamId, { revision, hash });
       const stored = new Map<string, StoredEventRef>();
-      for (const [eventId, pos, streamId, revision, type, dataText] of (
-        await client.query<[string, string, string, number, string, string]>({
-          text: 'SELECT event_id, position, stream_id, revision, type, data FROM events WHERE event_id = ANY ($1::text[])',
-          values: [eventIds],
-          rowMode: 'array',
-          name: 'stored_ids',
-        })
-      ).rows) {
+      for (const [eventId, pos, streamId, revision, type, dataText] of storedRows ?? []) {
         stored.set(eventId, { position: BigInt(pos), streamId, revision, type, dataText });
       }
 
