@@ -53,6 +53,7 @@ const EnvSchema = z.object({
   NOTIFY_REDIS_CHANNEL: optional(z.string().min(1)),
   NOTIFY_WEBHOOK_URL: optional(z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL')),
   NOTIFY_WEBHOOK_TOKEN: optional(z.string().min(1)),
+  METRICS_TOKEN: optional(z.string().min(16, 'must be at least 16 characters')),
   WORKFLOW_BUNDLE: optional(z.string().refine((file) => existsSync(file), 'no such file (npm run build writes it)')),
 });
 
@@ -101,6 +102,8 @@ export interface Config {
     /** Bearer token sent to the webhook. */
     webhookToken: string | undefined;
   };
+  /** Static bearer credential for Prometheus on GET /metrics (user tokens are accepted too). */
+  metricsToken: string | undefined;
   /** The workflow bundle `npm run build` wrote; undefined: the worker bundles the workflows at start. */
   workflowBundle: string | undefined;
 }
@@ -157,6 +160,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       webhookUrl: e.NOTIFY_WEBHOOK_URL,
       webhookToken: e.NOTIFY_WEBHOOK_TOKEN,
     },
+    metricsToken: e.METRICS_TOKEN,
     workflowBundle: e.WORKFLOW_BUNDLE === undefined ? undefined : path.resolve(e.WORKFLOW_BUNDLE),
   };
 }

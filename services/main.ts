@@ -17,6 +17,8 @@ import { ConfigError, loadConfig, loadDotEnv, withJwtSecret } from './config.js'
 import { httpApi } from './http/api.js';
 import { buildApp, type HealthCheck } from './http/app.js';
 import { logRedactPaths } from './http/plugins/correlation.js';
+import { errorsPlugin } from './http/plugins/errors.js';
+import { metricsPlugin } from './http/plugins/metrics.js';
 import { createRedisIdempotencyStore } from './idempotency/redis.js';
 import { createSqliteIdempotencyStore } from './idempotency/sqlite.js';
 import { createLedgerQueries, startProjections } from './ledgers/index.js';
@@ -105,6 +107,7 @@ try {
   if (runs('projector')) {
     const projections = startProjections({ eventStore: store, readModel, logger: log.child({ component: 'projections' }) });
     running.add('projections', () => projections.stop());
+    metrics.setSources({ parkedEvents: async () => projections.status().parked });
     health.push({
       name: 'projections',
       check: async () => {
@@ -154,7 +157,13 @@ try {
     const checkpoints = openCheckpointStore(config, redis);
     const reactor = await startReactor({ store, temporal: temporalClient, taskQueue: DEFAULT_TASK_QUEUE, checkpoints, logger: log });
     running.add('reactor', () => reactor.stop());
+    metrics.setSources({ reactorLag: async () => Number((await store.headPosition()) - (reactor.checkpoint() ?? -1n)) });
   }
+
+  // Every role checks bearer tokens: the API's users, and /metrics (METRICS_TOKEN or a user's token).
+  const verifyToken = createTokenVerifier(
+    config.jwtPublicKey ? { algorithm: 'RS256', publicKeyPem: config.jwtPublicKey } : { algorithm: 'HS256', secret: config.jwtSecret },
+  );
 
   if (runs('api')) {
     const policy = await loadEscalationPolicy(config.escalationPolicyFile, config.defaultTimeZone);
@@ -174,17 +183,16 @@ try {
       ? createRedisIdempotencyStore(redis)
       : createSqliteIdempotencyStore(path.join(config.dataDir, 'idempotency.db'));
     running.add('idempotency store', () => idempotency.close());
-    const verifyToken = createTokenVerifier(
-      config.jwtPublicKey ? { algorithm: 'RS256', publicKeyPem: config.jwtPublicKey } : { algorithm: 'HS256', secret: config.jwtSecret },
-    );
     const app = await buildApp({ health, logger: log, bodyLimit: config.bodyLimit });
-    await app.register(httpApi, { services: api.services, verifyToken, idempotency, metrics });
+    await app.register(httpApi, { services: api.services, verifyToken, idempotency, metrics, metricsToken: config.metricsToken });
     // app.close() stops accepting connections, ends live event streams and waits for requests in flight.
     running.add('http server', () => app.close());
     await app.listen({ port: config.port, host: config.host });
   } else {
-    // Worker and projector processes still answer /health (and nothing else) for their orchestrator.
+    // Worker and projector processes answer /health for their orchestrator and /metrics for Prometheus.
     const app = await buildApp({ health, logger: log });
+    await app.register(errorsPlugin);
+    await app.register(metricsPlugin, { metrics, scrapeToken: config.metricsToken, verifyToken });
     running.add('http server', () => app.close());
     await app.listen({ port: config.port, host: config.host });
   }

@@ -5,6 +5,10 @@ export interface MetricsSources {
   projectionLag?: () => Promise<number>;
   /** Rectification workflows currently running. */
   openWorkflows?: () => Promise<number>;
+  /** Events the projections parked (could not apply) in the live ledgers. */
+  parkedEvents?: () => Promise<number>;
+  /** Events the reactor has still to signal to their workflows (head position minus its checkpoint). */
+  reactorLag?: () => Promise<number>;
 }
 
 /**
@@ -48,6 +52,22 @@ export function createMetrics() {
     registers: [registry],
     async collect() {
       if (sources.projectionLag) this.set(await sources.projectionLag());
+    },
+  });
+  new Gauge({
+    name: 'duban_projection_parked_events',
+    help: 'Events the projections could not apply and parked (npm run admin -- status lists them)',
+    registers: [registry],
+    async collect() {
+      if (sources.parkedEvents) this.set(await sources.parkedEvents());
+    },
+  });
+  new Gauge({
+    name: 'duban_reactor_lag_events',
+    help: 'Problem events not yet signalled to their rectification workflows',
+    registers: [registry],
+    async collect() {
+      if (sources.reactorLag) this.set(await sources.reactorLag().catch(() => Number.NaN));
     },
   });
   new Gauge({

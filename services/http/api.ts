@@ -30,6 +30,8 @@ export interface HttpApiOptions {
   verifyToken: VerifyToken;
   idempotency: IdempotencyStore;
   metrics: Metrics;
+  /** METRICS_TOKEN, the scraper's credential for GET /metrics. */
+  metricsToken?: string | undefined;
 }
 
 /**
@@ -45,7 +47,7 @@ export const httpApi = fp<HttpApiOptions>(
     await app.register(correlationPlugin);
     await app.register(authPlugin, { verifyToken: options.verifyToken });
     await app.register(idempotencyPlugin, { store: options.idempotency });
-    await app.register(metricsPlugin, { metrics: options.metrics });
+    await app.register(metricsPlugin, { metrics: options.metrics, scrapeToken: options.metricsToken, verifyToken: options.verifyToken });
     await app.register(openapiPlugin);
     await app.register(servicesPlugin, { services: options.services });
     await app.register(

@@ -36,9 +36,10 @@ describe('HTTP edge', () => {
     app.setSerializerCompiler(serializerCompiler);
     await app.register(errorsPlugin);
     await app.register(correlationPlugin);
-    await app.register(authPlugin, { verifyToken: createTokenVerifier({ algorithm: 'HS256', secret }) });
+    const verifyToken = createTokenVerifier({ algorithm: 'HS256', secret });
+    await app.register(authPlugin, { verifyToken });
     await app.register(idempotencyPlugin, { store: createSqliteIdempotencyStore(join(dir, 'idem.db')) });
-    await app.register(metricsPlugin, { metrics: createMetrics() });
+    await app.register(metricsPlugin, { metrics: createMetrics(), verifyToken });
     await app.register(openapiPlugin);
     app.get('/health', async () => ({ ok: true }));
     const typed = app.withTypeProvider<ZodTypeProvider>();

@@ -16,6 +16,7 @@ import type { CheckResult } from '../../services/http/app.js';
  * `npm run build` writes, and a clean stop on SIGTERM. Needs the Temporal CLI that infra/tools/setup.sh builds.
  */
 const cli = installedTool('temporal');
+const metricsToken = 'scrape-token-for-the-e2e-test';
 if (!cli) console.warn('[services] no Temporal CLI in .tools/bin: the service process tests are SKIPPED');
 
 describe.skipIf(!cli)('the service process (services/main.ts)', () => {
@@ -35,7 +36,7 @@ describe.skipIf(!cli)('the service process (services/main.ts)', () => {
         (code) => (code === 0 ? resolve() : reject(new Error(`npm run build exited ${code}`))),
       ),
     );
-    const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'info', WORKFLOW_BUNDLE: bundle };
+    const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'info', WORKFLOW_BUNDLE: bundle, METRICS_TOKEN: metricsToken };
     delete env['TEMPORAL_ADDRESS'];
     delete env['REDIS_URL'];
     service = spawn(process.execPath, ['--import', 'tsx', 'services/main.ts'], { cwd: repoRoot, env });
@@ -64,6 +65,16 @@ describe.skipIf(!cli)('the service process (services/main.ts)', () => {
     expect((await readFile(path.join(dataDir, 'dev-jwt-secret'), 'utf8')).trim().length).toBeGreaterThanOrEqual(32);
   });
 
+  test('a scraper with METRICS_TOKEN reads /metrics, with the projection and reactor gauges', async () => {
+    const response = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } });
+
+    expect(response.status).toBe(200);
+    const text = await response.text();
+    for (const name of ['duban_projection_lag_events', 'duban_projection_parked_events', 'duban_reactor_lag_events', 'duban_open_workflows']) {
+      expect(text).toMatch(new RegExp(`^${name} \\d+$`, 'm'));
+    }
+  });
+
   test('when it gets SIGTERM, then it exits 0 and its Temporal server is gone', async () => {
     const temporalAddress = /"address":"([\d.]+:\d+)"/.exec(output)?.[1];
     expect(temporalAddress, output).toBeDefined();
@@ -74,6 +85,30 @@ describe.skipIf(!cli)('the service process (services/main.ts)', () => {
     const [host, portText] = (temporalAddress ?? '').split(':');
     expect(await accepts(host ?? '', Number(portText))).toBe(false);
     expect(output).toMatch(/"name":"temporal server","msg":"closed"/);
+  });
+});
+
+describe('the projector role (services/main.ts --role projector)', () => {
+  test('answers /health and /metrics on its own port, and nothing of the API', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'duban-projector-'));
+    const port = await freePort();
+    const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: String(port), METRICS_TOKEN: metricsToken };
+    delete env['TEMPORAL_ADDRESS'];
+    delete env['REDIS_URL'];
+    const projector = spawn(process.execPath, ['--import', 'tsx', 'services/main.ts', '--role', 'projector'], { cwd: repoRoot, env });
+    const exited = new Promise<number | null>((resolve) => projector.once('exit', (code) => resolve(code)));
+    try {
+      expect((await pollHealth(port, 60_000)).body.checks.map((c) => c.name)).toEqual(['event-store', 'projections']);
+      const metrics = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } });
+      expect(metrics.status).toBe(200);
+      expect(await metrics.text()).toMatch(/^duban_projection_parked_events 0$/m);
+      expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(401);
+      expect((await fetch(`http://127.0.0.1:${port}/v1/listings`)).status).toBe(404);
+    } finally {
+      projector.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });
 
