@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -55,6 +55,9 @@ const EnvSchema = z.object({
   NOTIFY_WEBHOOK_TOKEN: optional(z.string().min(1)),
   METRICS_TOKEN: optional(z.string().min(16, 'must be at least 16 characters')),
   WORKFLOW_BUNDLE: optional(z.string().refine((file) => existsSync(file), 'no such file (npm run build writes it)')),
+  AUDIT_SIGNING_KEY: optional(z.string().refine((file) => existsSync(file), 'no such file')),
+  AUDIT_DIGEST_EVERY: withDefault(z.coerce.number().int().min(1).max(10_000_000), 10_000),
+  AUDIT_DIGEST_MINUTES: withDefault(z.coerce.number().min(0.01).max(24 * 60), 10),
 });
 
 /** Every variable `loadConfig` reads, for the checks of the deployment files. */
@@ -106,6 +109,14 @@ export interface Config {
   metricsToken: string | undefined;
   /** The workflow bundle `npm run build` wrote; undefined: the worker bundles the workflows at start. */
   workflowBundle: string | undefined;
+  audit: {
+    /** PEM file of the Ed25519 key that signs the audit digests; required in production. */
+    signingKeyFile: string | undefined;
+    /** A digest is signed once this many events were sealed since the last one... */
+    digestEvery: number;
+    /** ...or this long after the last one when anything was sealed since. */
+    digestIntervalMs: number;
+  };
 }
 
 /** Start-up stops with this: every bad variable, by name, with what is wrong with it. */
@@ -162,6 +173,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     metricsToken: e.METRICS_TOKEN,
     workflowBundle: e.WORKFLOW_BUNDLE === undefined ? undefined : path.resolve(e.WORKFLOW_BUNDLE),
+    audit: {
+      signingKeyFile: e.AUDIT_SIGNING_KEY === undefined ? undefined : path.resolve(e.AUDIT_SIGNING_KEY),
+      digestEvery: e.AUDIT_DIGEST_EVERY,
+      digestIntervalMs: Math.round(e.AUDIT_DIGEST_MINUTES * 60_000),
+    },
   };
 }
 
@@ -180,4 +196,26 @@ export async function withJwtSecret(config: Config): Promise<Config & { jwtSecre
   const secret = randomBytes(32).toString('base64url');
   await writeFile(file, `${secret}\n`, { mode: 0o600 });
   return { ...config, jwtSecret: secret };
+}
+
+export const DEV_AUDIT_KEY_FILE = 'audit-signing-key.pem';
+
+/**
+ * The PEM text of the audit signing key: the configured file, or outside production one generated once
+ * into DATA_DIR. In production it is required, and should live where whoever can write the event store
+ * cannot read it.
+ */
+export async function readAuditSigningKey(config: Config): Promise<string> {
+  if (config.audit.signingKeyFile) return readFile(config.audit.signingKeyFile, 'utf8');
+  if (config.nodeEnv === 'production') {
+    throw new ConfigError(['AUDIT_SIGNING_KEY: required when NODE_ENV=production (a PEM file of an Ed25519 private key)']);
+  }
+  const file = path.join(config.dataDir, DEV_AUDIT_KEY_FILE);
+  await mkdir(config.dataDir, { recursive: true });
+  const existing = await readFile(file, 'utf8').catch(() => '');
+  if (existing.includes('PRIVATE KEY')) return existing;
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+  await writeFile(file, pem, { mode: 0o600 });
+  return pem;
 }

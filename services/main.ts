@@ -7,13 +7,17 @@ import { pino } from 'pino';
 
 import { notifierFromConfig } from '../infra/notifier/index.js';
 import { createRedisClient } from '../infra/redis/client.js';
+import { openSqliteAuditLog } from '../infra/sqlite/audit-log.js';
 import { provideTemporal } from '../infra/temporal/provider.js';
 import { isUnavailable } from '../infra/tools/service.js';
 import { runningRectificationsQuery } from '../workflows/search-attributes.js';
 import { DEFAULT_TASK_QUEUE, startWorker } from '../workflows/worker.js';
 import { createTokenVerifier } from './auth/tokens.js';
 import { createApiServices } from './commands/index.js';
-import { ConfigError, loadConfig, loadDotEnv, withJwtSecret } from './config.js';
+import { createAuditService } from './audit/service.js';
+import { auditKeyFromPem } from './audit/digest.js';
+import { witnessAppends } from './audit/witness.js';
+import { ConfigError, loadConfig, loadDotEnv, readAuditSigningKey, withJwtSecret } from './config.js';
 import { httpApi } from './http/api.js';
 import { buildApp, type HealthCheck } from './http/app.js';
 import { logRedactPaths } from './http/plugins/correlation.js';
@@ -59,9 +63,28 @@ try {
   const health: HealthCheck[] = [];
   const metrics = createMetrics();
 
-  const store: EventStore = await openEventStore(config);
-  running.add('event store', () => store.close());
-  health.push({ name: eventStoreKind(config), check: () => store.ping() });
+  const storeAsWritten: EventStore = await openEventStore(config);
+  running.add('event store', () => storeAsWritten.close());
+  health.push({ name: eventStoreKind(config), check: () => storeAsWritten.ping() });
+
+  // The audit tree, beside the store: every append of this process leaves its witness; the process that
+  // runs the projections also seals, signs digests and verifies in the background.
+  const auditLog = openSqliteAuditLog(path.join(config.dataDir, 'audit.db'));
+  running.add('audit log', async () => auditLog.close());
+  const audit = createAuditService({
+    store: storeAsWritten,
+    log: auditLog,
+    key: auditKeyFromPem(await readAuditSigningKey(config)),
+    logger: log.child({ component: 'audit' }),
+    digestEvery: config.audit.digestEvery,
+    digestIntervalMs: config.audit.digestIntervalMs,
+  });
+  const store = witnessAppends(storeAsWritten, auditLog, audit.witnessKey, () => audit.appended());
+  if (runs('projector')) {
+    audit.start();
+    running.add('audit sealer', () => audit.stop());
+  }
+  health.push({ name: 'audit', check: () => audit.health() });
 
   const redis = config.redisUrl ? createRedisClient(config.redisUrl, { name: `duban-${role}` }) : undefined;
   if (redis) {
@@ -184,7 +207,7 @@ try {
       : createSqliteIdempotencyStore(path.join(config.dataDir, 'idempotency.db'));
     running.add('idempotency store', () => idempotency.close());
     const app = await buildApp({ health, logger: log, bodyLimit: config.bodyLimit });
-    await app.register(httpApi, { services: api.services, verifyToken, idempotency, metrics, metricsToken: config.metricsToken });
+    await app.register(httpApi, { services: { ...api.services, audit }, verifyToken, idempotency, metrics, metricsToken: config.metricsToken });
     // app.close() stops accepting connections, ends live event streams and waits for requests in flight.
     running.add('http server', () => app.close());
     await app.listen({ port: config.port, host: config.host });

@@ -89,6 +89,31 @@ export function eventHash(
   return digest('sha256', text, 'hex');
 }
 
+/** Does the stored hash of an event match its content (and the prevHash it carries)? */
+export function hashHolds(event: RecordedEvent): boolean {
+  const metadata = event.metadata as Partial<RecordedEventMetadata> | undefined;
+  if (!metadata || typeof metadata.hash !== 'string') return false;
+  const { hash, ...unhashed } = metadata as RecordedEventMetadata;
+  try {
+    return eventHash(event.streamId, event.revision, event.type, canonicalJson(event.data), canonicalJson(unhashed)) === hash;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Why an event's link does not hold, or undefined when it does: its hash against its content, and its
+ * prevHash against the hash of the event before it in the stream when that one is known.
+ */
+export function linkBreak(event: RecordedEvent, previousHash: string | undefined): string | undefined {
+  if (!hashHolds(event)) return 'audit chain: the hash does not match the event content';
+  const prevHash = event.metadata?.prevHash ?? null;
+  if (event.revision === 0 ? prevHash !== null : previousHash !== undefined && prevHash !== previousHash) {
+    return 'audit chain: prevHash does not match the hash of the previous event in the stream';
+  }
+  return undefined;
+}
+
 /** Recomputes links in stream order and reports the first that does not hold. */
 export class ChainVerifier {
   private readonly heads = new Map<string, { revision: number; hash: string }>();
@@ -116,21 +141,8 @@ export class ChainVerifier {
     if ((metadata.prevHash ?? null) !== expectedPrev) {
       return fail('prevHash does not match the hash of the previous event in the stream');
     }
-    const { hash, ...unhashed } = metadata as RecordedEventMetadata;
-    let recomputed: string;
-    try {
-      recomputed = eventHash(
-        event.streamId,
-        event.revision,
-        event.type,
-        canonicalJson(event.data),
-        canonicalJson(unhashed),
-      );
-    } catch {
-      return fail('event content cannot be serialised canonically');
-    }
-    if (recomputed !== hash) return fail('hash does not match the event content');
-    this.heads.set(event.streamId, { revision: event.revision, hash });
+    if (!hashHolds(event)) return fail('hash does not match the event content');
+    this.heads.set(event.streamId, { revision: event.revision, hash: metadata.hash });
     this.checkedCount++;
     return undefined;
   }

@@ -24,12 +24,12 @@ import {
   type ReadAllOptions,
   type SubscribeOptions,
   type Subscription,
-  type VerificationResult,
   StreamNotFoundError,
   WrongExpectedVersionError,
 } from '../../services/ports/event-store.js';
 import { checkExpected, validateNewEvents } from '../event-store/append-rules.js';
-import { canonicalJson, ChainVerifier, linkEvent } from '../event-store/audit-chain.js';
+import { canonicalJson, linkEvent } from '../event-store/audit-chain.js';
+import { verifyEvents } from '../event-store/reading.js';
 import { resolveRepeatedAppend, type StoredEventRef } from '../event-store/idempotency.js';
 
 export interface EventStoreDbOptions {
@@ -182,14 +182,6 @@ export function openEventStoreDb(options: EventStoreDbOptions): EventStore & { r
     return excludeSystemEvents();
   }
 
-  function verify(events: Iterable<RecordedEvent>, verifier: ChainVerifier): VerificationResult | undefined {
-    for (const event of events) {
-      const broken = verifier.check(event);
-      if (broken) return broken;
-    }
-    return undefined;
-  }
-
   return {
     client,
 
@@ -267,17 +259,11 @@ export function openEventStoreDb(options: EventStoreDbOptions): EventStore & { r
     async verifyStream(streamId) {
       const events = await readWholeStream(streamId);
       if (events.length === 0) throw new StreamNotFoundError(streamId);
-      const verifier = new ChainVerifier();
-      return verify(events, verifier) ?? { ok: true, checked: verifier.checked };
+      return verifyEvents(events);
     },
 
     async verifyAll() {
-      const verifier = new ChainVerifier();
-      for await (const event of readAllEvents(undefined)) {
-        const broken = verifier.check(event);
-        if (broken) return broken;
-      }
-      return { ok: true, checked: verifier.checked };
+      return verifyEvents(readAllEvents(undefined));
     },
 
     async ping() {

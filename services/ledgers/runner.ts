@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import { linkBreak } from '../../infra/event-store/audit-chain.js';
 import type { RecordedEvent } from '../../events/envelope.js';
 import type { EventStore, Subscription } from '../ports/event-store.js';
 import type { KeyspaceWriter, ParkedEvent, ReadModelStore } from '../ports/read-model.js';
@@ -50,6 +51,7 @@ export interface Projections {
 
 const TIMEOUT = Symbol('timeout');
 const YIELD_EVERY = 500;
+const LINKS_KEPT = 200_000;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -70,6 +72,8 @@ class ProjectionLoop {
   private subscription: Subscription | null = null;
   private running: Promise<void> | null = null;
   private sinceSnapshot = 0;
+  /** Stream id -> hash of the last event seen, to check each link against its predecessor. */
+  private readonly links = new Map<string, string>();
 
   constructor(
     readonly keyspace: KeyspaceWriter,
@@ -202,6 +206,11 @@ class ProjectionLoop {
 
   private apply(state: LedgerState, raw: RecordedEvent, dirty: Dirty, parked: ParkedEvent[]): void {
     try {
+      // An event whose audit link does not verify is parked, never turned into ledger state.
+      const broken = linkBreak(raw, this.links.get(raw.streamId));
+      if (this.links.size >= LINKS_KEPT) this.links.clear();
+      if (typeof raw.metadata?.hash === 'string') this.links.set(raw.streamId, raw.metadata.hash);
+      if (broken) throw new Error(broken);
       applyEvent(state, decodeRecorded(raw), dirty);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);

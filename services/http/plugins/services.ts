@@ -6,6 +6,7 @@ import type { ProblemCommands } from '../../commands/problems.js';
 import type { OrganisationCommands } from '../../commands/organisation.js';
 import type { HouseholdCommands } from '../../commands/households.js';
 import type { ListingCommands } from '../../commands/listings.js';
+import type { AuditService } from '../../audit/service.js';
 
 /** What the routes work with; built once by the composition root and shared by every route. */
 export interface ApiServices {
@@ -21,6 +22,8 @@ export interface ApiServices {
   organisation: OrganisationCommands;
   households: HouseholdCommands;
   listings: ListingCommands;
+  /** The audit tree (signed digests, proofs, verification); absent where no signing key is configured. */
+  audit?: AuditService;
 }
 
 declare module 'fastify' {

@@ -1,70 +1,240 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { isAuthorized } from '../../../events/access.js';
-import { forbid } from '../../../events/errors.js';
+import { forbid, notFound } from '../../../events/errors.js';
 import type { RecordedEvent } from '../../../events/envelope.js';
+import type { AuditService } from '../../audit/service.js';
+import { exportLines } from '../../audit/export.js';
+import { readsWholeLog, unitsOpenedBy } from '../../audit/scope.js';
 import { StreamNotFoundError, type Subscription } from '../../ports/event-store.js';
 import { errorResponses } from '../problem-details.js';
 import { actorOf } from './common.js';
 
-const verificationSchema = z
+const digestSchema = z
+  .object({
+    treeSize: z.number().int().describe('Events covered: the first treeSize events of the log, in position order'),
+    rootHash: z.string().describe('Hex RFC 9162 Merkle tree hash of those events'),
+    time: z.string().describe('When it was signed'),
+    signature: z.string().describe('Base64 Ed25519 signature over "duban-audit-digest/v1\\n" + canonical JSON of {rootHash, time, treeSize}'),
+    keyId: z.string().describe('Hex SHA-256 of the signing public key (SPKI DER)'),
+  })
+  .meta({ id: 'AuditDigest' });
+
+const breakSchema = z.object({
+  streamId: z.string(),
+  revision: z.number().int(),
+  position: z.string(),
+  eventId: z.string().nullable(),
+  problem: z.enum(['changed', 'missing', 'unsealed']),
+  reason: z.string(),
+});
+
+export const auditVerificationSchema = z
   .object({
     ok: z.boolean(),
-    checked: z.number().int().describe('Events whose hash link was checked'),
-    brokenAt: z
-      .object({ streamId: z.string(), revision: z.number().int(), position: z.string(), reason: z.string() })
-      .optional()
-      .describe('The first event whose hash does not match its content or its predecessor'),
+    scope: z.enum(['log', 'subtree']),
+    checked: z.number().int().describe('Events compared with their leaves in the audit tree'),
+    pending: z.number().int().describe('Events newer than the audit tree (sealed within moments)'),
+    breaks: z.array(breakSchema).describe('Every event that does not fit the record, up to the limit'),
+    truncated: z.boolean(),
+    digest: digestSchema
+      .extend({ signatureHolds: z.boolean(), rootMatches: z.boolean().nullable().describe('The tree still hashes to the signed root (whole-log only)') })
+      .nullable(),
+    startedAt: z.string(),
+    finishedAt: z.string(),
   })
   .meta({ id: 'AuditVerification' });
 
-/** Units an event belongs to, read from the event that opens its stream. */
-function unitsOpenedBy(event: { type: string; data: unknown }): string[] | undefined {
-  const data = event.data as Record<string, unknown>;
-  const pick = (...keys: string[]) => keys.map((k) => data[k]).filter((v): v is string => typeof v === 'string');
-  switch (event.type) {
-    case 'UnitRegistered':
-      return pick('unitId');
-    case 'HouseholdRegistered':
-      return pick('villageId');
-    case 'TargetListed':
-      return pick('targetUnitId', 'supervisingUnitId');
-    case 'ProblemFound':
-      return pick('targetUnitId', 'responsibleUnitId');
-    case 'MonthlyReviewCompiled':
-    case 'DailyReportCompiled':
-      return pick('unitId');
-    default:
-      return undefined;
-  }
-}
+const hexHash = z.string().regex(/^[0-9a-f]{64}$/);
+const count = z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 
 const HEARTBEAT_MS = 15_000;
 const SCOPE_CACHE_LIMIT = 100_000;
 
-/** The audit chain, and live events for dashboards. */
+/** Signed digests, proofs, verification and export of the record; live events for dashboards. */
 export const auditRoutes: FastifyPluginAsyncZod = async (app) => {
   const { store, hierarchy } = app.duban;
+  const tags = ['audit'];
   const openStreams = new Set<() => void>();
+
+  const audit = (): AuditService => {
+    if (!app.duban.audit) throw notFound('audit.not_configured', 'this service keeps no audit tree');
+    return app.duban.audit;
+  };
+  /** Admins and inspectors; whole-log answers only for those of a top-level unit. */
+  const inspectorScope = async (request: Parameters<typeof actorOf>[0]) => {
+    const actor = actorOf(request);
+    if (actor.role !== 'admin' && actor.role !== 'inspector') {
+      throw forbid('access.role', `a ${actor.role} may not inspect the audit record`, { role: actor.role });
+    }
+    await hierarchy.ensure([actor.unitId]);
+    return { actor, wholeLog: readsWholeLog(actor, hierarchy.view) };
+  };
+
+  app.get(
+    '/audit/public-key',
+    {
+      schema: {
+        summary: 'The Ed25519 public key that signs the audit digests (keep it with the digests you take away)',
+        tags,
+        response: { 200: z.object({ algorithm: z.literal('Ed25519'), keyId: z.string(), publicKey: z.string().describe('PEM (SPKI)') }), ...errorResponses },
+      },
+    },
+    async () => ({ algorithm: 'Ed25519' as const, keyId: audit().keyId(), publicKey: audit().publicKeyPem() }),
+  );
+
+  app.get(
+    '/audit/digests/latest',
+    { schema: { summary: 'The newest signed digest of the log (take it away: file, print, e-mail)', tags, response: { 200: digestSchema, ...errorResponses } } },
+    async () => {
+      const digest = audit().latestDigest();
+      if (!digest) throw notFound('audit.no_digest', 'no digest has been signed yet');
+      return digest;
+    },
+  );
+
+  app.post(
+    '/audit/digests',
+    {
+      schema: {
+        summary: 'Seal everything stored so far and sign a digest now (admins and inspectors)',
+        tags,
+        body: z.strictObject({}).nullish(),
+        response: { 201: digestSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      await inspectorScope(request);
+      return reply.code(201).send(await audit().makeDigest());
+    },
+  );
+
+  app.get(
+    '/audit/proofs/inclusion',
+    {
+      schema: {
+        summary: 'RFC 9162 inclusion proof: this event is leaf i of the tree of treeSize events',
+        tags,
+        querystring: z.strictObject({
+          eventId: z.uuid(),
+          treeSize: count.optional().describe('Default: the latest digest'),
+        }),
+        response: {
+          200: z.object({
+            eventId: z.string(),
+            streamId: z.string(),
+            revision: z.number().int(),
+            position: z.string(),
+            leafIndex: z.number().int(),
+            treeSize: z.number().int(),
+            leafHash: hexHash,
+            rootHash: hexHash,
+            proof: z.array(hexHash).describe('Audit path, bottom up'),
+            digest: digestSchema.nullable().describe('The signed digest of this tree size, when one was signed'),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const { actor, wholeLog } = await inspectorScope(request);
+      const proof = audit().inclusion(request.query.eventId, request.query.treeSize);
+      if (!wholeLog) {
+        const units = audit().log.unitsOfStream(proof.streamId) ?? [];
+        await hierarchy.ensure(units);
+        if (!units.some((unitId) => isAuthorized(actor, 'read', [unitId], hierarchy.view))) {
+          throw forbid('access.scope', `event ${request.query.eventId} is outside your subtree`);
+        }
+      }
+      return proof;
+    },
+  );
+
+  app.get(
+    '/audit/proofs/consistency',
+    {
+      schema: {
+        summary: 'RFC 9162 consistency proof: the tree of `from` events is a prefix of the tree of `to` events',
+        tags,
+        querystring: z.strictObject({ from: count, to: count }),
+        response: {
+          200: z.object({ from: z.number().int(), to: z.number().int(), fromRoot: hexHash, toRoot: hexHash, proof: z.array(hexHash) }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      await inspectorScope(request);
+      return audit().consistency(request.query.from, request.query.to);
+    },
+  );
 
   app.get(
     '/audit/verify',
     {
       schema: {
-        summary: 'Verify the tamper-evident hash chain of every stream (admins and inspectors)',
-        tags: ['audit'],
-        response: { 200: verificationSchema, ...errorResponses },
+        summary: "Verify the store against the audit tree and its latest signed digest: the whole log for a top-level admin or inspector, the caller's subtree otherwise",
+        tags,
+        querystring: z.strictObject({ limit: z.coerce.number().int().min(1).max(10_000).optional().describe('Breaks reported at most (default 100)') }),
+        response: { 200: auditVerificationSchema, ...errorResponses },
       },
     },
     async (request) => {
-      const { role } = request.principal;
-      if (role !== 'admin' && role !== 'inspector') {
-        throw forbid('access.role', `a ${role} may not verify the audit chain`, { role });
+      const { actor, wholeLog } = await inspectorScope(request);
+      const units = wholeLog ? [] : audit().log.streams().flatMap((s) => s.units);
+      await hierarchy.ensure(new Set(units));
+      return audit().verify({
+        wholeLog,
+        actor,
+        hierarchy: hierarchy.view,
+        ...(request.query.limit !== undefined ? { limit: request.query.limit } : {}),
+      });
+    },
+  );
+
+  app.get(
+    '/audit/status',
+    {
+      schema: {
+        summary: 'The audit tree: size, sealed position, refusals, latest digest, background verification progress',
+        tags,
+        response: { 200: z.record(z.string(), z.unknown()), ...errorResponses },
+      },
+    },
+    async (request) => {
+      await inspectorScope(request);
+      return audit().status();
+    },
+  );
+
+  app.get(
+    '/audit/export',
+    {
+      schema: {
+        summary: 'NDJSON export for the offline verifier: the digest, then every leaf with its event (whole log), or the events of your subtree with inclusion proofs',
+        tags,
+        querystring: z.strictObject({ treeSize: count.optional().describe('Export against the digest of this size (default: the latest)') }),
+        response: { 200: z.string().describe('application/x-ndjson'), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { actor, wholeLog } = await inspectorScope(request);
+      const service = audit();
+      const digest = request.query.treeSize !== undefined ? service.log.digestAt(request.query.treeSize) : service.latestDigest();
+      if (!digest) throw notFound('audit.no_digest', 'no digest of that size has been signed; POST /v1/audit/digests first');
+      if (!wholeLog) await hierarchy.ensure(new Set(service.log.streams().flatMap((s) => s.units)));
+      reply.hijack();
+      const raw = reply.raw;
+      raw.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), 'content-type': 'application/x-ndjson; charset=utf-8' });
+      try {
+        for await (const line of exportLines({ store, log: service.log, digest, scope: wholeLog ? null : { actor, hierarchy: hierarchy.view } })) {
+          if (!raw.write(line)) await new Promise((resolve) => raw.once('drain', resolve));
+        }
+      } catch (err) {
+        request.log.error({ err }, 'audit export ended by an error');
+      } finally {
+        raw.end();
       }
-      const result = await store.verifyAll();
-      return result.ok
-        ? { ok: true, checked: result.checked }
-        : { ok: false, checked: result.checked, brokenAt: { ...result.brokenAt, position: result.brokenAt.position.toString() } };
     },
   );
 
@@ -98,7 +268,7 @@ export const auditRoutes: FastifyPluginAsyncZod = async (app) => {
         description:
           'text/event-stream. Each message has `id` (the global position; send it back as Last-Event-ID to resume), ' +
           '`event` (the event type) and `data` (JSON: streamId, revision, position, type, data, occurredAt, correlationId, actor unit and role).',
-        tags: ['audit'],
+        tags,
         querystring: z.strictObject({
           from: z.string().regex(/^\d{1,19}$/).optional().describe('Resume after this position (default: only new events)'),
         }),

@@ -3,16 +3,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
+import { generateKeyPairSync } from 'node:crypto';
 import Fastify from 'fastify';
 import { pino } from 'pino';
 import { escalationPolicySchema, type EscalationPolicyInput } from '../../../events/problem/index.js';
 import { createLogNotifier } from '../../../infra/notifier/index.js';
 import { createSqliteCheckpointStore } from '../../../infra/sqlite/checkpoints.js';
+import { openSqliteAuditLog } from '../../../infra/sqlite/audit-log.js';
 import { openSqliteEventStore } from '../../../infra/sqlite/event-store.js';
 import { createSqliteReadModel } from '../../../infra/sqlite/read-model.js';
 import { signToken } from '../../../services/auth/tokens.js';
 import { createTokenVerifier } from '../../../services/auth/tokens.js';
 import type { Role } from '../../../services/auth/principal.js';
+import { auditKeyFromPem } from '../../../services/audit/digest.js';
+import { type AuditService, createAuditService } from '../../../services/audit/service.js';
+import { witnessAppends } from '../../../services/audit/witness.js';
 import { createApiServices } from '../../../services/commands/index.js';
 import { apiFastifyOptions, httpApi } from '../../../services/http/api.js';
 import { createSqliteIdempotencyStore } from '../../../services/idempotency/sqlite.js';
@@ -52,6 +57,10 @@ export interface TestService {
    * them go together: every one has read the same revision, so the store (not the test) picks the winner.
    */
   raceNextAppends(streamId: string, writers: number): void;
+  /** The audit tree beside the store (sealer running), and the files, for tamper tests. */
+  audit: AuditService;
+  dataDir: string;
+  auditPublicKeyPem: string;
   stop(): Promise<void>;
 }
 
@@ -65,7 +74,12 @@ const secret = 'e2e-secret-0123456789-0123456789-0123456789';
 export async function startTestService(options: TestServiceOptions = {}): Promise<TestService> {
   const dataDir = mkdtempSync(join(tmpdir(), 'duban-e2e-'));
   const logger = pino({ level: process.env['E2E_LOG_LEVEL'] ?? 'silent' });
-  const store = openSqliteEventStore({ path: join(dataDir, 'events.db'), synchronous: 'NORMAL' });
+  const storeAsWritten = openSqliteEventStore({ path: join(dataDir, 'events.db'), synchronous: 'NORMAL' });
+  const auditLog = openSqliteAuditLog(join(dataDir, 'audit.db'));
+  const auditKey = auditKeyFromPem(generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString());
+  const audit = createAuditService({ store: storeAsWritten, log: auditLog, key: auditKey, logger, witnessGraceMs: 1000, pollMs: 20, verifyIntervalMs: 0 });
+  audit.start();
+  const store = witnessAppends(storeAsWritten, auditLog, auditKey.witnessKey, () => audit.appended());
   const readModel = createSqliteReadModel({ path: join(dataDir, 'ledgers.db') });
   const projections = startProjections({ eventStore: store, readModel, logger, flushIntervalMs: 5 });
   const ledgers = createLedgerQueries({ eventStore: store, readModel });
@@ -105,7 +119,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     await api.start();
     const app = Fastify({ loggerInstance: logger, bodyLimit: options.bodyLimit ?? 64 * 1024, ...apiFastifyOptions });
     await app.register(httpApi, {
-      services: api.services,
+      services: { ...api.services, audit },
       verifyToken: createTokenVerifier({ algorithm: 'HS256', secret }),
       idempotency,
       metrics,
@@ -157,10 +171,15 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     raceNextAppends(streamId, writers) {
       gate = { streamId, writers, waiting: [] };
     },
+    audit,
+    dataDir,
+    auditPublicKeyPem: auditKey.publicKeyPem,
     async stop() {
       for (const stop of stops) await stop();
       await projections.stop();
       await readModel.close();
+      await audit.stop();
+      auditLog.close();
       await store.close();
       rmSync(dataDir, { recursive: true, force: true });
     },

@@ -1,0 +1,137 @@
+import Database from 'better-sqlite3';
+import { type AuditLog, type RefusedEvent, SealRaceError, type SealedLeaf, type SignedDigest } from '../../services/ports/audit-log.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS leaves (
+  idx       INTEGER PRIMARY KEY,
+  position  TEXT    NOT NULL,
+  stream_id TEXT    NOT NULL,
+  revision  INTEGER NOT NULL,
+  event_id  TEXT    NOT NULL,
+  hash      BLOB    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS leaves_stream ON leaves (stream_id, revision);
+CREATE INDEX IF NOT EXISTS leaves_event ON leaves (event_id);
+CREATE TABLE IF NOT EXISTS nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS witnesses (event_id TEXT PRIMARY KEY, mac BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS refused (
+  position TEXT PRIMARY KEY, stream_id TEXT NOT NULL, revision INTEGER NOT NULL, event_id TEXT, reason TEXT NOT NULL, seen_at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS streams (stream_id TEXT PRIMARY KEY, units TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS digests (tree_size INTEGER NOT NULL, root_hash TEXT NOT NULL, time TEXT NOT NULL, signature TEXT NOT NULL, key_id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+`;
+
+type LeafRow = [idx: number, position: string, streamId: string, revision: number, eventId: string, hash: Buffer];
+const leafOf = (row: LeafRow): SealedLeaf => ({
+  index: row[0],
+  position: BigInt(row[1]),
+  streamId: row[2],
+  revision: row[3],
+  eventId: row[4],
+  hash: row[5],
+});
+type DigestRow = [treeSize: number, rootHash: string, time: string, signature: string, keyId: string];
+const digestOf = (row: DigestRow): SignedDigest => ({ treeSize: row[0], rootHash: row[1], time: row[2], signature: row[3], keyId: row[4] });
+const LEAF_COLUMNS = 'idx, position, stream_id, revision, event_id, hash';
+
+/**
+ * The audit tree in its own SQLite file. WAL with synchronous=NORMAL: a commit lost to a power cut is
+ * sealed again from the event store; the witnesses of the last appends may be lost with it, and those
+ * events are then reported as unwitnessed rather than silently trusted.
+ */
+export function openSqliteAuditLog(path: string): AuditLog {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  db.exec(SCHEMA);
+
+  const nextIndex = db.prepare<[], [number | null]>('SELECT max(idx) + 1 FROM leaves').raw(true);
+  const metaGet = db.prepare<[string], [string]>('SELECT value FROM meta WHERE key = ?').raw(true);
+  const metaSet = db.prepare<[string, string]>('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+  const insertLeaf = db.prepare<[number, string, string, number, string, Buffer]>(`INSERT INTO leaves (${LEAF_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`);
+  const insertNode = db.prepare<[number, number, Buffer]>('INSERT OR REPLACE INTO nodes (level, idx, hash) VALUES (?, ?, ?)');
+  const leafHashAt = db.prepare<[number], [Buffer]>('SELECT hash FROM leaves WHERE idx = ?').raw(true);
+  const nodeAt = db.prepare<[number, number], [Buffer]>('SELECT hash FROM nodes WHERE level = ? AND idx = ?').raw(true);
+  const leavesFrom = db.prepare<[number, number], LeafRow>(`SELECT ${LEAF_COLUMNS} FROM leaves WHERE idx >= ? ORDER BY idx LIMIT ?`).raw(true);
+  const leavesOfStream = db.prepare<[string], LeafRow>(`SELECT ${LEAF_COLUMNS} FROM leaves WHERE stream_id = ? ORDER BY idx`).raw(true);
+  const lastOfStream = db.prepare<[string], LeafRow>(`SELECT ${LEAF_COLUMNS} FROM leaves WHERE stream_id = ? ORDER BY revision DESC LIMIT 1`).raw(true);
+  const leafOfEvent = db.prepare<[string], LeafRow>(`SELECT ${LEAF_COLUMNS} FROM leaves WHERE event_id = ?`).raw(true);
+  const insertRefused = db.prepare<[string, string, number, string | null, string, string]>(
+    'INSERT OR IGNORE INTO refused (position, stream_id, revision, event_id, reason, seen_at) VALUES (?, ?, ?, ?, ?, ?)',
+  );
+  const allRefused = db.prepare<[], [string, string, number, string | null, string, string]>(
+    'SELECT position, stream_id, revision, event_id, reason, seen_at FROM refused ORDER BY CAST(position AS INTEGER)',
+  ).raw(true);
+  const insertStream = db.prepare<[string, string]>('INSERT OR IGNORE INTO streams (stream_id, units) VALUES (?, ?)');
+  const allStreams = db.prepare<[], [string, string]>('SELECT stream_id, units FROM streams').raw(true);
+  const streamUnits = db.prepare<[string], [string]>('SELECT units FROM streams WHERE stream_id = ?').raw(true);
+  const insertWitness = db.prepare<[string, Buffer]>('INSERT OR IGNORE INTO witnesses (event_id, mac) VALUES (?, ?)');
+  const witnessOf = db.prepare<[string], [Buffer]>('SELECT mac FROM witnesses WHERE event_id = ?').raw(true);
+  const insertDigest = db.prepare<DigestRow>('INSERT INTO digests (tree_size, root_hash, time, signature, key_id) VALUES (?, ?, ?, ?, ?)');
+  const latestDigest = db.prepare<[], DigestRow>('SELECT tree_size, root_hash, time, signature, key_id FROM digests ORDER BY rowid DESC LIMIT 1').raw(true);
+  const digestAt = db.prepare<[number], DigestRow>(
+    'SELECT tree_size, root_hash, time, signature, key_id FROM digests WHERE tree_size = ? ORDER BY rowid DESC LIMIT 1',
+  ).raw(true);
+
+  const commit = db.transaction((batch: Parameters<AuditLog['commit']>[0]) => {
+    // Another process may be sealing the same log: the one that did not start from the stored position loses.
+    if (BigInt(metaGet.get('sealedThrough')?.[0] ?? '-1') !== batch.expectedThrough) throw new SealRaceError();
+    for (const leaf of batch.leaves) {
+      insertLeaf.run(leaf.index, leaf.position.toString(), leaf.streamId, leaf.revision, leaf.eventId, leaf.hash);
+    }
+    for (const node of batch.nodes) insertNode.run(node.level, node.index, node.hash);
+    for (const r of batch.refused) insertRefused.run(r.position.toString(), r.streamId, r.revision, r.eventId, r.reason, r.seenAt);
+    for (const s of batch.streams) insertStream.run(s.streamId, JSON.stringify(s.units));
+    metaSet.run('sealedThrough', batch.sealedThrough.toString());
+  });
+  const addWitnesses = db.transaction((witnesses: ReadonlyArray<{ eventId: string; mac: Buffer }>) => {
+    for (const w of witnesses) insertWitness.run(w.eventId, w.mac);
+  });
+
+  return {
+    treeSize: () => nextIndex.get()![0] ?? 0,
+    sealedThrough: () => BigInt(metaGet.get('sealedThrough')?.[0] ?? '-1'),
+    commit(batch) {
+      commit.immediate(batch);
+    },
+    node(level, index) {
+      const row = level === 0 ? leafHashAt.get(index) : nodeAt.get(level, index);
+      if (!row) throw new RangeError(`the audit tree has no node at level ${level}, index ${index}`);
+      return row[0];
+    },
+    leaves: (fromIndex, limit) => leavesFrom.all(fromIndex, limit).map(leafOf),
+    leavesOfStream: (streamId) => leavesOfStream.all(streamId).map(leafOf),
+    leafOfEvent(eventId) {
+      const row = leafOfEvent.get(eventId);
+      return row ? leafOf(row) : undefined;
+    },
+    lastLeafOfStream(streamId) {
+      const row = lastOfStream.get(streamId);
+      return row ? leafOf(row) : undefined;
+    },
+    refused: () =>
+      allRefused.all().map(
+        ([position, streamId, revision, eventId, reason, seenAt]): RefusedEvent => ({ position: BigInt(position), streamId, revision, eventId, reason, seenAt }),
+      ),
+    streams: () => allStreams.all().map(([streamId, units]) => ({ streamId, units: JSON.parse(units) as string[] })),
+    unitsOfStream(streamId) {
+      const row = streamUnits.get(streamId);
+      return row ? (JSON.parse(row[0]) as string[]) : undefined;
+    },
+    addWitnesses: (witnesses) => addWitnesses(witnesses),
+    witnessOf: (eventId) => witnessOf.get(eventId)?.[0],
+    addDigest: (d) => void insertDigest.run(d.treeSize, d.rootHash, d.time, d.signature, d.keyId),
+    latestDigest() {
+      const row = latestDigest.get();
+      return row ? digestOf(row) : undefined;
+    },
+    digestAt(treeSize) {
+      const row = digestAt.get(treeSize);
+      return row ? digestOf(row) : undefined;
+    },
+    close: () => db.close(),
+  };
+}
+

@@ -1,0 +1,73 @@
+import type { Hash, NodeSource } from '../audit/merkle.js';
+
+/**
+ * Where the audit tree lives, beside the event store and never inside it: the sealed leaves with the
+ * identity of the event each one seals, every completed perfect subtree (for proofs), the writers'
+ * witnesses, the events refused a leaf, and the signed digests. Synchronous: it is a local file.
+ */
+export interface SealedLeaf {
+  index: number;
+  position: bigint;
+  streamId: string;
+  revision: number;
+  eventId: string;
+  hash: Hash;
+}
+
+export interface RefusedEvent {
+  position: bigint;
+  streamId: string;
+  revision: number;
+  eventId: string | null;
+  reason: string;
+  seenAt: string;
+}
+
+export interface SignedDigest {
+  treeSize: number;
+  /** Hex. */
+  rootHash: string;
+  time: string;
+  /** Base64 Ed25519 signature over `digestMessage`. */
+  signature: string;
+  /** Hex SHA-256 of the public key (SPKI DER): which key signed. */
+  keyId: string;
+}
+
+export interface AuditLog extends NodeSource {
+  treeSize(): number;
+  /** Position of the newest event the sealer has examined (sealed or refused); -1n before any. */
+  sealedThrough(): bigint;
+  /** Leaves, subtrees completed by them and refusals, committed together with the new sealedThrough. */
+  commit(batch: {
+    leaves: readonly SealedLeaf[];
+    nodes: ReadonlyArray<{ level: number; index: number; hash: Hash }>;
+    refused: readonly RefusedEvent[];
+    streams: ReadonlyArray<{ streamId: string; units: readonly string[] }>;
+    sealedThrough: bigint;
+    /** The sealedThrough this batch started from; the commit is refused when it moved meanwhile. */
+    expectedThrough: bigint;
+  }): void;
+  leaves(fromIndex: number, limit: number): SealedLeaf[];
+  leavesOfStream(streamId: string): SealedLeaf[];
+  leafOfEvent(eventId: string): SealedLeaf | undefined;
+  /** The newest sealed leaf of a stream (for the revision and link checks while sealing). */
+  lastLeafOfStream(streamId: string): SealedLeaf | undefined;
+  refused(): RefusedEvent[];
+  /** Streams the sealer has seen, with the units they belong to. */
+  streams(): Array<{ streamId: string; units: string[] }>;
+  unitsOfStream(streamId: string): string[] | undefined;
+  addWitnesses(witnesses: ReadonlyArray<{ eventId: string; mac: Buffer }>): void;
+  witnessOf(eventId: string): Buffer | undefined;
+  addDigest(digest: SignedDigest): void;
+  latestDigest(): SignedDigest | undefined;
+  digestAt(treeSize: number): SignedDigest | undefined;
+  close(): void;
+}
+
+/** Another sealer committed first; the caller starts again from the stored position. */
+export class SealRaceError extends Error {
+  constructor() {
+    super('another process sealed these events first');
+  }
+}
