@@ -11,6 +11,7 @@ import { metricsPlugin } from './plugins/metrics.js';
 import { openapiPlugin } from './plugins/openapi.js';
 import { servicesPlugin, type ApiServices } from './plugins/services.js';
 import { auditRoutes } from './routes/audit.js';
+import { historyRoutes } from './routes/history.js';
 import { householdRoutes } from './routes/households.js';
 import { ledgerRoutes } from './routes/ledgers.js';
 import { listingRoutes } from './routes/listings.js';
@@ -58,6 +59,7 @@ export const httpApi = fp<HttpApiOptions>(
         await v1.register(problemRoutes);
         await v1.register(ledgerRoutes);
         await v1.register(auditRoutes);
+        await v1.register(historyRoutes);
       },
       { prefix: '/v1' },
     );

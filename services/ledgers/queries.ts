@@ -20,6 +20,7 @@ import { memoryReader } from './memory-reader.js';
 import { daysOverdue } from './problem-ledger.js';
 import { createInspector, type Inspector } from './replay.js';
 import { toRollup } from './unit-rollup.js';
+import { historyEventOf } from '../audit/history.js';
 
 export interface LedgerQueryDeps {
   eventStore: EventStore;
@@ -196,20 +197,7 @@ export function createLedgerQueries(deps: LedgerQueryDeps): LedgerQueries {
       const verification = await deps.eventStore.verifyStream(streamId);
       return {
         problemId,
-        events: events.map((e) => ({
-          position: e.position.toString(),
-          revision: e.revision,
-          type: e.type,
-          data: e.data,
-          actor: e.metadata.actor,
-          occurredAt: e.metadata.occurredAt,
-          recordedAt: e.metadata.recordedAt,
-          eventId: e.metadata.eventId,
-          correlationId: e.metadata.correlationId,
-          causationId: e.metadata.causationId,
-          hash: e.metadata.hash,
-          prevHash: e.metadata.prevHash,
-        })),
+        events: events.map(historyEventOf),
         verification: verification.ok
           ? verification
           : { ...verification, brokenAt: { ...verification.brokenAt, position: verification.brokenAt.position.toString() } },

@@ -114,6 +114,8 @@ class ProjectionLoop {
   private async session(): Promise<void> {
     const state = await loadState(this.keyspace);
     this.checkpoint = state.position;
+    // A session replays from the stored checkpoint: links seen by a failed one are ahead of it.
+    this.links.clear();
     const parked = await this.keyspace.parked();
     this.parkedTotal = parked.length;
     this.recentParked = parked.slice(-20);

@@ -8,6 +8,7 @@ import { type OpenProblem, problemCommandSchemas } from '../../../events/problem
 import { canSeeProblem, outOfSight } from '../../../events/access.js';
 import { newId } from '../../commands/problems.js';
 import { errorResponses } from '../problem-details.js';
+import { historyEventSchema } from './history.js';
 import {
   actorOf,
   commandMeta,
@@ -125,22 +126,7 @@ function viewOf(state: OpenProblem, revision: number): z.input<typeof problemVie
 const historySchema = z
   .object({
     problemId: z.string(),
-    events: z.array(
-      z.object({
-        position: z.string(),
-        revision: z.number().int(),
-        type: z.string(),
-        data: z.unknown(),
-        actor: z.object({ userId: z.string(), unitId: z.string(), role: z.string() }),
-        occurredAt: z.string(),
-        recordedAt: z.string(),
-        eventId: z.string(),
-        correlationId: z.string(),
-        causationId: z.string(),
-        hash: z.string(),
-        prevHash: z.string().nullable(),
-      }),
-    ),
+    events: z.array(historyEventSchema),
     verification: z.object({
       ok: z.boolean(),
       checked: z.number().int(),
