@@ -55,6 +55,7 @@ describe.skipIf(!cli)('the service process (services/main.ts)', () => {
     expect(health.status).toBe(200);
     expect(health.body.checks.map((c) => [c.name, c.status])).toEqual([
       ['event-store', 'up'],
+      ['audit', 'up'],
       ['temporal', 'up'],
       ['projections', 'up'],
     ]);
@@ -63,6 +64,8 @@ describe.skipIf(!cli)('the service process (services/main.ts)', () => {
     expect(output).toMatch(/"scheduleId":"duban-monthly-review","msg":"schedule (created|updated)"/);
     expect(output).toMatch(/"scheduleId":"duban-daily-report","msg":"schedule (created|updated)"/);
     expect((await readFile(path.join(dataDir, 'dev-jwt-secret'), 'utf8')).trim().length).toBeGreaterThanOrEqual(32);
+    // The audit signing key was generated once into the data folder, outside the event store.
+    expect(await readFile(path.join(dataDir, 'audit-signing-key.pem'), 'utf8')).toContain('BEGIN PRIVATE KEY');
   });
 
   test('a scraper with METRICS_TOKEN reads /metrics, with the projection and reactor gauges', async () => {
@@ -98,7 +101,7 @@ describe('the projector role (services/main.ts --role projector)', () => {
     const projector = spawn(process.execPath, ['--import', 'tsx', 'services/main.ts', '--role', 'projector'], { cwd: repoRoot, env });
     const exited = new Promise<number | null>((resolve) => projector.once('exit', (code) => resolve(code)));
     try {
-      expect((await pollHealth(port, 60_000)).body.checks.map((c) => c.name)).toEqual(['event-store', 'projections']);
+      expect((await pollHealth(port, 60_000)).body.checks.map((c) => c.name)).toEqual(['event-store', 'audit', 'projections']);
       const metrics = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } });
       expect(metrics.status).toBe(200);
       expect(await metrics.text()).toMatch(/^duban_projection_parked_events 0$/m);
