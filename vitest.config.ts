@@ -1,3 +1,4 @@
+import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vitest/config';
 
 const ci = ['true', '1'].includes(process.env['CI'] ?? '');
@@ -22,6 +23,8 @@ export default defineConfig({
       { test: { name: 'unit', include: ['test/**/*.unit.test.ts'] } },
       { test: { name: 'int', include: ['test/**/*.int.test.ts'], ...withServices } },
       { test: { name: 'e2e', include: ['test/**/*.e2e.test.ts'], ...withServices } },
+      // The console's components (web/), rendered in jsdom.
+      { plugins: [react()], test: { name: 'web', include: ['web/src/**/*.test.tsx'], environment: 'jsdom', setupFiles: ['web/src/test-setup.ts'] } },
     ],
   },
 });

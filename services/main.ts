@@ -19,6 +19,7 @@ import { auditKeyFromPem } from './audit/digest.js';
 import { witnessAppends } from './audit/witness.js';
 import { ConfigError, loadConfig, loadDotEnv, readAuditSigningKey, withJwtSecret } from './config.js';
 import { httpApi } from './http/api.js';
+import { devSignInFor } from './http/routes/dev-sign-in.js';
 import { buildApp, type HealthCheck } from './http/app.js';
 import { logRedactPaths } from './http/plugins/correlation.js';
 import { errorsPlugin } from './http/plugins/errors.js';
@@ -206,8 +207,17 @@ try {
       ? createRedisIdempotencyStore(redis)
       : createSqliteIdempotencyStore(path.join(config.dataDir, 'idempotency.db'));
     running.add('idempotency store', () => idempotency.close());
-    const app = await buildApp({ health, logger: log, bodyLimit: config.bodyLimit });
-    await app.register(httpApi, { services: { ...api.services, audit }, verifyToken, idempotency, metrics, metricsToken: config.metricsToken });
+    const consoleDir = path.join(import.meta.dirname, '..', 'web', 'dist');
+    const app = await buildApp({ health, logger: log, bodyLimit: config.bodyLimit, consoleDir });
+    const devSignIn = devSignInFor(config);
+    await app.register(httpApi, {
+      services: { ...api.services, audit },
+      verifyToken,
+      idempotency,
+      metrics,
+      metricsToken: config.metricsToken,
+      ...(devSignIn ? { devSignIn } : {}),
+    });
     // app.close() stops accepting connections, ends live event streams and waits for requests in flight.
     running.add('http server', () => app.close());
     await app.listen({ port: config.port, host: config.host });

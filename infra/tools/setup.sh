@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Duban needs to run and test on this machine: Debian's redis-server and postgresql, the Temporal CLI
-# (dev server, built from its Go module), Temporal's Java time-skipping test server, and node_modules.
+# (dev server, built from its Go module), Temporal's Java time-skipping test server, node_modules, the web
+# console's build (web/dist) and, for the browser tests, Debian's chromium with CJK fonts.
 # Runs before every `npm start` / `npm test` (npm pre-hooks), so it needs nothing but bash and must be a
 # fast no-op when everything is present. Tools live under .tools/ (or $DUBAN_TOOLS_DIR), one folder per
 # pinned version, so bumping a version below rebuilds exactly that tool.
@@ -136,6 +137,41 @@ install_node_modules() {
   touch "$stamp"
 }
 
+# The console (web/) built by Vite into web/dist, which the service serves at `/`. Keyed by a hash of what
+# goes into it (web/, the domain code it imports, the lock file), so an unchanged tree is a no-op and a
+# fresh clone takes the matching build from the cache.
+build_console() {
+  local dist=web/dist hash name
+  hash="$( { find web events -path web/dist -prune -o -type f -print | LC_ALL=C sort | xargs sha256sum; sha256sum package-lock.json; } | sha256sum | cut -c1-16)"
+  name="console-$hash"
+  if [[ -f "$dist/.source-hash" && "$(cat "$dist/.source-hash")" == "$hash" ]]; then return; fi
+  if [[ "$cache" != off && -f "$cache/$name/.source-hash" ]]; then
+    say "reusing the console build from $cache"
+    rm -rf "$dist" && copy_tree "$cache/$name" "$dist"
+    return
+  fi
+  say "building the console (web/) with Vite"
+  npx --no-install vite build web --logLevel error || return 1
+  echo "$hash" >"$dist/.source-hash"
+  if [[ "$cache" != off ]]; then
+    mkdir -p "$cache" && rm -rf "${cache:?}/$name" && copy_tree "$dist" "$cache/$name"
+  fi
+}
+
+# The browser tests drive Debian's chromium (Playwright cannot download its own here); fonts-noto-cjk so
+# Chinese renders. Only for `npm test` / `npm run setup`: `npm start` does not need a browser.
+install_browser() {
+  if [[ "${npm_lifecycle_event:-setup}" == prestart ]]; then return; fi
+  if command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -i 'Noto Sans CJK' >/dev/null; then return; fi
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    say "installing Debian's chromium and fonts-noto-cjk for the browser tests"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk >/dev/null
+  else
+    say "chromium or fonts-noto-cjk is missing: install them (sudo apt-get install chromium fonts-noto-cjk) for the browser tests"
+  fi
+}
+
 # The code finds tools under .tools/bin/, so the pinned versions above are the only place they are named.
 link_tool() {
   local name="$1" target="$2"
@@ -154,3 +190,5 @@ install_test_server || say "could not fetch the Java test server (see above)"
 link_tool temporal "temporal-cli-$TEMPORAL_CLI_VERSION/temporal"
 link_tool temporal-test-server "temporal-test-server-$TEST_SERVER_VERSION/temporal-test-server"
 install_node_modules
+build_console || say "could not build the console (see above): / will not be served"
+install_browser || say "could not install chromium (see above)"

@@ -12,6 +12,7 @@ import { openapiPlugin } from './plugins/openapi.js';
 import { servicesPlugin, type ApiServices } from './plugins/services.js';
 import { auditRoutes } from './routes/audit.js';
 import { historyRoutes } from './routes/history.js';
+import { devSignInRoutes, type DevSignInOptions } from './routes/dev-sign-in.js';
 import { householdRoutes } from './routes/households.js';
 import { ledgerRoutes } from './routes/ledgers.js';
 import { listingRoutes } from './routes/listings.js';
@@ -33,6 +34,8 @@ export interface HttpApiOptions {
   metrics: Metrics;
   /** METRICS_TOKEN, the scraper's credential for GET /metrics. */
   metricsToken?: string | undefined;
+  /** The console's development sign-in (/v1/dev/…); leave it out in production. */
+  devSignIn?: DevSignInOptions;
 }
 
 /**
@@ -60,6 +63,7 @@ export const httpApi = fp<HttpApiOptions>(
         await v1.register(ledgerRoutes);
         await v1.register(auditRoutes);
         await v1.register(historyRoutes);
+        if (options.devSignIn) await v1.register(devSignInRoutes, options.devSignIn);
       },
       { prefix: '/v1' },
     );

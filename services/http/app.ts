@@ -1,6 +1,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 
 import { apiFastifyOptions } from './api.js';
+import { consolePlugin } from './plugins/console.js';
 
 /** One dependency /health reports on: `check` resolves when it answers and rejects (or hangs) when not. */
 export interface HealthCheck {
@@ -17,6 +18,8 @@ export interface AppDeps {
   readonly healthTimeoutMs?: number;
   /** Largest request body in bytes (BODY_LIMIT); larger ones are answered 413. */
   readonly bodyLimit?: number;
+  /** The console's build (web/dist) to serve at `/`; without it only the API answers. */
+  readonly consoleDir?: string;
 }
 
 export interface CheckResult {
@@ -43,6 +46,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     const up = checks.every((c) => c.status === 'up');
     return reply.code(up ? 200 : 503).send({ status: up ? 'up' : 'down', checks });
   });
+  if (deps.consoleDir) await app.register(consolePlugin, { dir: deps.consoleDir });
   return app;
 }
 

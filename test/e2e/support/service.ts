@@ -20,6 +20,7 @@ import { type AuditService, createAuditService } from '../../../services/audit/s
 import { witnessAppends } from '../../../services/audit/witness.js';
 import { createApiServices } from '../../../services/commands/index.js';
 import { apiFastifyOptions, httpApi } from '../../../services/http/api.js';
+import { consolePlugin } from '../../../services/http/plugins/console.js';
 import { createSqliteIdempotencyStore } from '../../../services/idempotency/sqlite.js';
 import type { IdempotencyStore } from '../../../services/idempotency/store.js';
 import { createLedgerQueries, startProjections } from '../../../services/ledgers/index.js';
@@ -39,6 +40,8 @@ export interface TestServiceOptions {
   apiInstances?: number;
   /** The Idempotency-Key store the instances share; default a SQLite file in the data folder. */
   idempotency?: IdempotencyStore;
+  /** Serve the console's build (web/dist) at `/` with its development sign-in, as `npm start` does. */
+  console?: boolean;
 }
 
 export interface TestService {
@@ -123,7 +126,9 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
       verifyToken: createTokenVerifier({ algorithm: 'HS256', secret }),
       idempotency,
       metrics,
+      ...(options.console ? { devSignIn: { secret } } : {}),
     });
+    if (options.console) await app.register(consolePlugin, { dir: join(import.meta.dirname, '..', '..', '..', 'web', 'dist') });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const address = app.server.address();
     if (!address || typeof address === 'string') throw new Error('no port');
