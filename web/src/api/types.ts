@@ -1,9 +1,22 @@
+import type {
+  Colour,
+  EscalationRow,
+  HouseholdLedgerItem,
+  ListingRow,
+  ProblemLedgerItem,
+  UnitRollup,
+} from '../../../services/ports/read-model.js';
+
 /**
- * The answers the console reads, as the API documents them (services/http/routes/*.ts). Only the fields the
- * pages show are named; test/web/console.e2e.test.ts checks every endpoint against /openapi.json.
+ * The answers the console reads. Ledger rows are the read model's own types (services/ports/read-model.ts),
+ * which the routes send as they are; the rest name only the fields the pages show.
+ * test/web/console.e2e.test.ts checks every endpoint against /openapi.json.
  */
+export type { Colour, EscalationRow, ListingRow };
+export type Rollup = UnitRollup;
+export type ProblemRow = ProblemLedgerItem;
+export type HouseholdRow = HouseholdLedgerItem;
 export type Role = 'admin' | 'supervisor' | 'cadre' | 'inspector';
-export type Colour = 'none' | 'blue' | 'yellow' | 'red';
 export type ProblemStatus = 'open' | 'acknowledged' | 'submitted' | 'cleared';
 
 export interface Principal {
@@ -19,22 +32,6 @@ export interface Unit {
   parentId: string | null;
 }
 
-export interface Rollup extends Unit {
-  problemsOpen: number;
-  problemsOverdue: number;
-  problemsCleared: number;
-  householdsTotal: number;
-  householdsMeetingStandard: number;
-  householdsMonitored: number;
-  planMeasuresTotal: number;
-  planMeasuresCompleted: number;
-  problemMeasuresTotal: number;
-  problemMeasuresCompleted: number;
-  listingsActive: number;
-  clear: boolean;
-  clearance: string | null;
-}
-
 export interface LedgerPage<T> {
   items: T[];
   nextCursor?: string;
@@ -47,25 +44,6 @@ export interface RollupAnswer {
   children: Rollup[];
   position: string;
   at: string;
-}
-
-export interface ProblemRow {
-  problemId: string;
-  unitId: string;
-  responsibleUnitId: string;
-  category: string;
-  source: string;
-  severity: string;
-  description: string;
-  deadline: string;
-  status: ProblemStatus;
-  open: boolean;
-  colour: Colour;
-  escalationLevel: number;
-  measuresTotal: number;
-  measuresDone: number;
-  daysOverdue: number;
-  overdue: boolean;
 }
 
 export interface Evidence {
@@ -115,44 +93,8 @@ export interface ProblemHistory {
   verification: { ok: boolean; checked: number; brokenAt?: { revision: number; reason: string } };
 }
 
-export interface EscalationRow {
-  problemId: string;
-  unitId: string;
-  responsibleUnitId: string;
-  level: number;
-  toUnitId: string;
-  colour: Colour;
-  reason: string;
-  escalatedAt: string;
-  deadline: string;
-}
-
 export interface EscalationBoard extends LedgerPage<EscalationRow> {
   byLevelAndColour: Record<string, Record<string, number>>;
-}
-
-export interface ListingRow {
-  listingId: string;
-  targetUnitId: string;
-  supervisingUnitId: string;
-  leader: unknown;
-  reason: string;
-  active: boolean;
-  listedAt: string;
-  delistedAt: string | null;
-}
-
-export interface HouseholdRow {
-  householdId: string;
-  villageId: string;
-  category: string;
-  members: number;
-  planTotal: number;
-  planDone: number;
-  assessment: { food: boolean; clothing: boolean; education: boolean; medical: boolean; housing: boolean; water: boolean; meetsStandard: boolean; assessedAt: string } | null;
-  meetsStandard: boolean;
-  monitored: boolean;
-  monitoringReason: string | null;
 }
 
 /** RFC 9457 problem details as the API sends them (services/http/problem-details.ts). */

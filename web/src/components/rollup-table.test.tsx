@@ -18,6 +18,8 @@ const unit = (over: Partial<Rollup>): Rollup => ({
   householdsMonitored: 0,
   planMeasuresTotal: 0,
   planMeasuresCompleted: 0,
+  measuresTotal: 0,
+  measuresCompleted: 0,
   problemMeasuresTotal: 0,
   problemMeasuresCompleted: 0,
   listingsActive: 0,

@@ -1,5 +1,5 @@
 import { Button, Input, Select, Space, Table } from 'antd';
-import { useMemo, useState } from 'react';
+import { useMemo, useRef, useState } from 'react';
 import type { LedgerPage, ProblemRow } from '../../api/types.js';
 import { useLedger } from '../../api/use-ledger.js';
 import { ColourTag, StatusTag } from '../../components/tags.js';
@@ -21,15 +21,23 @@ interface Filters {
 }
 
 /**
- * 问题台账: status, colour and lateness are filtered by the API; category, responsible unit and text within
- * the page it answered. Pages follow the ledger's cursors.
+ * 问题台账: status, colour, lateness and responsible unit are filtered by the API; category and text within the
+ * page it answered. Pages follow the ledger's cursors.
  */
 export function ProblemsPage({ route }: { route: Route }) {
   const { principal, t, lang } = useSession();
   const unitId = route.query.get('unit') ?? principal!.unitId;
   const [filters, setFilters] = useState<Filters>({});
   const [cursors, setCursors] = useState<string[]>([]);
-  const query = { unitId, status: filters.status, colour: filters.colour, overdue: filters.overdue, limit: PAGE_SIZE, cursor: cursors.at(-1) };
+  const query = {
+    unitId,
+    status: filters.status,
+    colour: filters.colour,
+    overdue: filters.overdue,
+    responsibleUnitId: filters.responsible,
+    limit: PAGE_SIZE,
+    cursor: cursors.at(-1),
+  };
   const ledger = useLedger<LedgerPage<ProblemRow>>('problemLedger', { query });
   const set = (patch: Filters) => {
     setFilters((f) => ({ ...f, ...patch }));
@@ -41,11 +49,13 @@ export function ProblemsPage({ route }: { route: Route }) {
     return (ledger.data?.items ?? []).filter(
       (p) =>
         (!filters.category || p.category === filters.category) &&
-        (!filters.responsible || p.responsibleUnitId === filters.responsible) &&
         (!text || p.description.toLowerCase().includes(text) || p.problemId.toLowerCase().includes(text)),
     );
-  }, [ledger.data, filters.category, filters.responsible, filters.text]);
-  const responsibleUnits = [...new Set((ledger.data?.items ?? []).map((p) => p.responsibleUnitId))];
+  }, [ledger.data, filters.category, filters.text]);
+  // Every responsible unit seen so far, so choosing one does not shrink the choice to itself.
+  const seen = useRef(new Set<string>());
+  for (const p of ledger.data?.items ?? []) seen.current.add(p.responsibleUnitId);
+  const responsibleUnits = [...seen.current];
   const options = (kind: string) => Object.keys(labels[kind] ?? {}).map((v) => ({ value: v, label: labelOf(lang, kind, v) }));
 
   return (
@@ -71,7 +81,7 @@ export function ProblemsPage({ route }: { route: Route }) {
           aria-label={t('responsibleUnit')}
           style={{ width: 160 }}
           options={responsibleUnits.map((id) => ({ value: id, label: <UnitName id={id} /> }))}
-          onChange={(v?: string) => setFilters((f) => ({ ...f, responsible: v }))}
+          onChange={(v?: string) => set({ responsible: v })}
         />
         <Input.Search allowClear placeholder={t('search')} aria-label={t('search')} style={{ width: 200 }} onSearch={(v) => setFilters((f) => ({ ...f, text: v }))} />
         <ExportButton query={query} />
