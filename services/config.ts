@@ -55,7 +55,8 @@ const EnvSchema = z.object({
   NOTIFY_WEBHOOK_TOKEN: optional(z.string().min(1)),
   METRICS_TOKEN: optional(z.string().min(16, 'must be at least 16 characters')),
   WORKFLOW_BUNDLE: optional(z.string().refine((file) => existsSync(file), 'no such file (npm run build writes it)')),
-  AUDIT_SIGNING_KEY: optional(z.string().refine((file) => existsSync(file), 'no such file')),
+  AUDIT_SIGNING_KEY: optional(z.string().min(1)),
+  AUDIT_DB: optional(z.string().min(1)),
   AUDIT_DIGEST_EVERY: withDefault(z.coerce.number().int().min(1).max(10_000_000), 10_000),
   AUDIT_DIGEST_MINUTES: withDefault(z.coerce.number().min(0.01).max(24 * 60), 10),
 });
@@ -112,6 +113,8 @@ export interface Config {
   audit: {
     /** PEM file of the Ed25519 key that signs the audit digests; required in production. */
     signingKeyFile: string | undefined;
+    /** The audit tree's file; every process that appends and the one that seals must share it. */
+    dbFile: string;
     /** A digest is signed once this many events were sealed since the last one... */
     digestEvery: number;
     /** ...or this long after the last one when anything was sealed since. */
@@ -175,6 +178,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workflowBundle: e.WORKFLOW_BUNDLE === undefined ? undefined : path.resolve(e.WORKFLOW_BUNDLE),
     audit: {
       signingKeyFile: e.AUDIT_SIGNING_KEY === undefined ? undefined : path.resolve(e.AUDIT_SIGNING_KEY),
+      dbFile: path.resolve(e.AUDIT_DB ?? path.join(e.DATA_DIR, 'audit.db')),
       digestEvery: e.AUDIT_DIGEST_EVERY,
       digestIntervalMs: Math.round(e.AUDIT_DIGEST_MINUTES * 60_000),
     },
@@ -206,7 +210,12 @@ export const DEV_AUDIT_KEY_FILE = 'audit-signing-key.pem';
  * cannot read it.
  */
 export async function readAuditSigningKey(config: Config): Promise<string> {
-  if (config.audit.signingKeyFile) return readFile(config.audit.signingKeyFile, 'utf8');
+  if (config.audit.signingKeyFile) {
+    const file = config.audit.signingKeyFile;
+    return readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      throw new ConfigError([`AUDIT_SIGNING_KEY: cannot read ${file} (${error.code ?? error.message})`]);
+    });
+  }
   if (config.nodeEnv === 'production') {
     throw new ConfigError(['AUDIT_SIGNING_KEY: required when NODE_ENV=production (a PEM file of an Ed25519 private key)']);
   }

@@ -70,7 +70,7 @@ try {
 
   // The audit tree, beside the store: every append of this process leaves its witness; the process that
   // runs the projections also seals, signs digests and verifies in the background.
-  const auditLog = openSqliteAuditLog(path.join(config.dataDir, 'audit.db'));
+  const auditLog = openSqliteAuditLog(config.audit.dbFile);
   running.add('audit log', async () => auditLog.close());
   const audit = createAuditService({
     store: storeAsWritten,

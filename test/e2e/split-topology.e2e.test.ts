@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -106,6 +106,8 @@ describeWithService('postgres', 'split topology: two API processes, a projector 
         severityOverrides: {},
       }),
     );
+    const auditKey = path.join(dir, 'audit-signing-key.pem');
+    await writeFile(auditKey, generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString());
     const bundle = path.join(dir, 'workflow-bundle.js');
     await new Promise<void>((resolve, reject) =>
       spawn(process.execPath, ['--import', 'tsx', 'services/cli/build-workflows.ts', bundle], { cwd: repoRoot, stdio: 'ignore' }).once(
@@ -124,6 +126,9 @@ describeWithService('postgres', 'split topology: two API processes, a projector 
       ESCALATION_POLICY: policy,
       WORKFLOW_BUNDLE: bundle,
       LOG_LEVEL: 'warn',
+      // One audit key and one audit file for every role, as a deployment shares them.
+      AUDIT_SIGNING_KEY: auditKey,
+      AUDIT_DB: path.join(dir, 'audit.db'),
     };
     delete env['ESDB_URL'];
     const started = [await start('api1', 'api'), await start('api2', 'api'), await start('projector', 'projector'), await start('worker', 'worker')];
