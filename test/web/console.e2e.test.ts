@@ -234,6 +234,7 @@ suite('temporal', '督战作战图: the console in a real browser against the ru
     for (const [name, hash, waitFor] of shots) {
       await page.goto(`${svc.baseUrl}/${hash}`);
       await page.getByText(waitFor).first().waitFor();
+      await page.waitForTimeout(400); // let Ant Design's fade-in finish
       const overflow = await page.evaluate<number>(sidewaysOverflow);
       expect(overflow, `${name} overflows sideways`).toBeLessThanOrEqual(0);
       await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });

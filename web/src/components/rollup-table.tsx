@@ -4,7 +4,7 @@ import { labelOf } from '../i18n.js';
 import { useSession } from '../session.js';
 import { ClearTag, ColourTag } from './tags.js';
 
-const percent = (done: number, total: number) => (total === 0 ? 100 : Math.round((done / total) * 100));
+const percent = (done: number, total: number) => Math.round((done / total) * 100);
 
 /**
  * Units with their roll-ups (counts over each one's whole subtree), worst colour and clear flag; a unit with
@@ -50,7 +50,9 @@ export function RollupTable({ units, worst, onDrill }: { units: Rollup[]; worst:
           render: (_, u) => (
             <span style={{ display: 'inline-flex', gap: 8, alignItems: 'center', whiteSpace: 'nowrap' }}>
               {u.planMeasuresCompleted} / {u.planMeasuresTotal}
-              <Progress percent={percent(u.planMeasuresCompleted, u.planMeasuresTotal)} size="small" showInfo={false} style={{ width: 60, margin: 0 }} />
+              {u.planMeasuresTotal > 0 && (
+                <Progress percent={percent(u.planMeasuresCompleted, u.planMeasuresTotal)} size="small" showInfo={false} style={{ width: 60, margin: 0 }} />
+              )}
             </span>
           ),
         },

@@ -37,7 +37,7 @@ export function HouseholdsPage() {
           render: (_, h) => (
             <span style={{ display: 'inline-flex', gap: 8, alignItems: 'center', whiteSpace: 'nowrap' }}>
               {h.planDone} / {h.planTotal}
-              <Progress percent={h.planTotal ? Math.round((h.planDone / h.planTotal) * 100) : 0} size="small" showInfo={false} style={{ width: 60, margin: 0 }} />
+              {h.planTotal > 0 && <Progress percent={Math.round((h.planDone / h.planTotal) * 100)} size="small" showInfo={false} style={{ width: 60, margin: 0 }} />}
             </span>
           ),
         },

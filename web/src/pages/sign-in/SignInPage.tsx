@@ -9,6 +9,25 @@ import { principalOf, useSession } from '../../session.js';
 const roles: Role[] = ['cadre', 'supervisor', 'inspector', 'admin'];
 const indent: Record<string, number> = { prefecture: 0, county: 1, township: 2, village: 3, relocation_site: 3 };
 
+/** Units in tree order (each one followed by the units beneath it), so the list reads like the hierarchy. */
+export function treeOrder(units: readonly Unit[]): Unit[] {
+  const known = new Set(units.map((u) => u.unitId));
+  const children = new Map<string | null, Unit[]>();
+  for (const unit of units) {
+    const parent = unit.parentId !== null && known.has(unit.parentId) ? unit.parentId : null;
+    children.set(parent, [...(children.get(parent) ?? []), unit]);
+  }
+  const ordered: Unit[] = [];
+  const visit = (parent: string | null) => {
+    for (const unit of children.get(parent) ?? []) {
+      ordered.push(unit);
+      visit(unit.unitId);
+    }
+  };
+  visit(null);
+  return ordered;
+}
+
 /**
  * In development the service offers a pick-a-unit sign-in (/v1/dev/…); in production that route does not
  * exist and the user pastes the token their identity provider issued.
@@ -20,7 +39,7 @@ export function SignInPage() {
 
   useEffect(() => {
     api<{ items: Unit[] }>('devUnits').then(
-      (answer) => setUnits(answer.items),
+      (answer) => setUnits(treeOrder(answer.items)),
       () => setUnits(null),
     );
   }, [api]);
