@@ -23,8 +23,8 @@ export default defineConfig({
       { test: { name: 'unit', include: ['test/**/*.unit.test.ts'] } },
       { test: { name: 'int', include: ['test/**/*.int.test.ts'], ...withServices } },
       { test: { name: 'e2e', include: ['test/**/*.e2e.test.ts'], ...withServices } },
-      // The console's components (web/), rendered in jsdom.
-      { plugins: [react()], test: { name: 'web', include: ['web/src/**/*.test.tsx'], environment: 'jsdom', setupFiles: ['web/src/test-setup.ts'] } },
+      // The console's components (web/), rendered in jsdom; Ant Design's first render is slow on a busy machine.
+      { plugins: [react()], test: { name: 'web', include: ['web/src/**/*.test.tsx'], environment: 'jsdom', setupFiles: ['web/src/test-setup.ts'], testTimeout: 20_000 } },
     ],
   },
 });
