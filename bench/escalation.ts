@@ -26,6 +26,7 @@ import { provideRedis } from '../infra/redis/provider.js';
 import { createSqliteCheckpointStore } from '../infra/sqlite/checkpoints.js';
 import { openSqliteEventStore } from '../infra/sqlite/event-store.js';
 import { provideTemporal } from '../infra/temporal/provider.js';
+import { createTemporalWorkflowEngine } from '../infra/temporal/workflow-engine.js';
 import { isUnavailable } from '../infra/tools/service.js';
 import type { Notifier } from '../services/ports/notifier.js';
 import { startReactor } from '../services/reactor.js';
@@ -99,7 +100,8 @@ async function main() {
       },
     },
   });
-  const reactor = await startReactor({ store, temporal: client, taskQueue, checkpoints, logger });
+  const workflows = createTemporalWorkflowEngine({ client, taskQueue });
+  const reactor = await startReactor({ store, workflows, checkpoints, logger });
   const startedAt = new Date().toISOString();
   const loadAtStart = os.loadavg()[0];
   await registerUnits(store, formatInstant(Date.now()));

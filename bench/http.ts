@@ -12,7 +12,7 @@ import { createTokenVerifier, signToken } from '../services/auth/tokens.js';
 import { createApiServices } from '../services/commands/index.js';
 import type { CommandMeta } from '../services/commands/handler.js';
 import { apiFastifyOptions, httpApi } from '../services/http/api.js';
-import { createSqliteIdempotencyStore } from '../services/idempotency/sqlite.js';
+import { createSqliteIdempotencyStore } from '../infra/sqlite/idempotency.js';
 import { createLedgerQueries, startProjections } from '../services/ledgers/index.js';
 import { createMetrics } from '../services/metrics.js';
 

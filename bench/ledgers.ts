@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
 import { provideRedis } from '../infra/redis/provider.js';
+import { createRedisClient } from '../infra/redis/client.js';
 import { createRedisReadModel } from '../infra/redis/read-model.js';
 import { openSqliteEventStore } from '../infra/sqlite/event-store.js';
 import { createSqliteReadModel } from '../infra/sqlite/read-model.js';
@@ -130,7 +131,8 @@ async function main() {
   const redisService = await provideRedis({ url: process.env['REDIS_URL'] });
   if (isUnavailable(redisService)) throw new Error(`Redis unavailable: ${redisService.unavailable}`);
   const prefix = `bench:ledgers:${randomUUID()}`;
-  const redis = createRedisReadModel({ url: redisService.url, prefix });
+  const redisClient = createRedisClient(redisService.url, { name: 'bench-ledgers' });
+  const redis = createRedisReadModel({ redis: redisClient, prefix });
   const redisRun = await rebuild(eventStore, redis);
   log(`redis rebuild in ${(redisRun.ms / 1000).toFixed(1)} s`);
 
@@ -179,6 +181,7 @@ async function main() {
 
   await redis.dropKeyspace(redisRun.keyspace).catch(() => undefined);
   await redis.close();
+  await redisClient.quit();
   await embedded.close();
   await eventStore.close();
   await rm(dir, { recursive: true, force: true });

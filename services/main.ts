@@ -7,8 +7,11 @@ import { pino } from 'pino';
 
 import { notifierFromConfig } from '../infra/notifier/index.js';
 import { createRedisClient } from '../infra/redis/client.js';
+import { createRedisIdempotencyStore } from '../infra/redis/idempotency.js';
 import { openSqliteAuditLog } from '../infra/sqlite/audit-log.js';
+import { createSqliteIdempotencyStore } from '../infra/sqlite/idempotency.js';
 import { provideTemporal } from '../infra/temporal/provider.js';
+import { createTemporalWorkflowEngine } from '../infra/temporal/workflow-engine.js';
 import { isUnavailable } from '../infra/tools/service.js';
 import { runningRectificationsQuery } from '../workflows/search-attributes.js';
 import { DEFAULT_TASK_QUEUE, startWorker } from '../workflows/worker.js';
@@ -24,8 +27,6 @@ import { buildApp, type HealthCheck } from './http/app.js';
 import { logRedactPaths } from './http/plugins/correlation.js';
 import { errorsPlugin } from './http/plugins/errors.js';
 import { metricsPlugin } from './http/plugins/metrics.js';
-import { createRedisIdempotencyStore } from './idempotency/redis.js';
-import { createSqliteIdempotencyStore } from './idempotency/sqlite.js';
 import { createLedgerQueries, startProjections } from './ledgers/index.js';
 import { Running } from './lifecycle.js';
 import { createMetrics } from './metrics.js';
@@ -92,7 +93,7 @@ try {
     running.add('redis', () => redis.quit());
     health.push({ name: 'redis', check: async () => void (await redis.ping()) });
   }
-  const readModel = openReadModel(config);
+  const readModel = openReadModel(config, redis);
   running.add('read model', () => readModel.close());
 
   // Temporal: the worker needs it; the API only reports on it. A local dev server is started only by a
@@ -148,17 +149,15 @@ try {
   if (runs('worker')) {
     if (!temporalAddress || !temporalClient) throw new Error('the worker needs Temporal');
     // The validated configuration, never the raw environment: a bad variable was refused at start-up.
-    const notifications = notifierFromConfig(
+    const notifier = notifierFromConfig(
       {
         NOTIFIERS: config.notifiers.kinds.join(','),
-        REDIS_URL: config.redisUrl,
         NOTIFY_REDIS_CHANNEL: config.notifiers.redisChannel,
         NOTIFY_WEBHOOK_URL: config.notifiers.webhookUrl,
         NOTIFY_WEBHOOK_TOKEN: config.notifiers.webhookToken,
       },
-      { logger: log },
+      { logger: log, redis },
     );
-    running.add('notifier', () => notifications.close());
     const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
     running.add('temporal worker connection', () => nativeConnection.close());
     const worker = await startWorker({
@@ -166,20 +165,20 @@ try {
       namespace: temporalNamespace,
       taskQueue: DEFAULT_TASK_QUEUE,
       store,
-      notifier: notifications.notifier,
+      notifier,
       logger: log.child({ component: 'worker' }),
       ...(config.workflowBundle ? { workflowBundle: { codePath: config.workflowBundle } } : {}),
     });
     running.add('temporal worker', () => worker.stop());
     // 一月一研判 and 每日一报: created on first start, brought up to date on later ones (and by every worker).
+    const workflows = createTemporalWorkflowEngine({ client: temporalClient, taskQueue: DEFAULT_TASK_QUEUE });
     await ensureReviewSchedules({
-      temporal: temporalClient,
-      taskQueue: DEFAULT_TASK_QUEUE,
+      workflows,
       logger: log.child({ component: 'schedules' }),
       timeZone: config.defaultTimeZone,
     });
     const checkpoints = openCheckpointStore(config, redis);
-    const reactor = await startReactor({ store, temporal: temporalClient, taskQueue: DEFAULT_TASK_QUEUE, checkpoints, logger: log });
+    const reactor = await startReactor({ store, workflows, checkpoints, logger: log });
     running.add('reactor', () => reactor.stop());
     metrics.setSources({ reactorLag: async () => Number((await store.headPosition()) - (reactor.checkpoint() ?? -1n)) });
   }

@@ -1,21 +1,13 @@
-import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import type { RecordedEvent } from '../events/envelope.js';
 import { decodeEvent } from '../events/registry.js';
-import { clockEventTypes, type ClockEvent } from '../workflows/clock.js';
-import {
-  problemEventSignal,
-  rectificationWorkflowId,
-  rectificationWorkflowType,
-  type RectificationInput,
-} from '../workflows/rectification.contract.js';
 import type { CheckpointStore } from './ports/checkpoints.js';
 import type { EventStore, Subscription } from './ports/event-store.js';
+import type { ClockDelivery, WorkflowEngine } from './ports/workflow-engine.js';
 
 export interface ReactorDeps {
   store: EventStore;
-  temporal: Client;
-  taskQueue: string;
+  workflows: WorkflowEngine;
   checkpoints: CheckpointStore;
   logger: Logger;
   /** Name of this subscriber's checkpoint. Default `rectification-reactor`. */
@@ -27,7 +19,7 @@ export interface ReactorDeps {
 export interface Reactor {
   /** Stops reading, lets signals in flight finish (or gives up on them), saves the checkpoint. */
   stop(): Promise<void>;
-  /** Position of the last event whose signal Temporal accepted, with every earlier one (for tests). */
+  /** Position of the last event the workflow engine accepted, with every earlier one (for tests). */
   checkpoint(): bigint | undefined;
 }
 
@@ -36,8 +28,8 @@ export const REACTOR_SUBSCRIBER_ID = 'rectification-reactor';
 
 const problemPrefix = 'problem-';
 
-/** The event as the workflow needs it, its data upcast to the current schema (old ProblemFound had no policy). */
-export function toClockEvent(event: RecordedEvent): ClockEvent {
+/** The event as the clock needs it, its data upcast to the current schema (old ProblemFound had no policy). */
+export function toClockDelivery(event: RecordedEvent): ClockDelivery {
   return {
     eventId: event.metadata.eventId,
     revision: event.revision,
@@ -49,11 +41,11 @@ export function toClockEvent(event: RecordedEvent): ClockEvent {
 }
 
 /**
- * Forwards every clock-moving problem event to its item's rectification workflow with signal-with-start.
+ * Forwards every clock-moving problem event to its item's clock (the workflow engine starts it if need be).
  *
- * Delivery is at least once: the checkpoint moves past an event only once Temporal accepted its signal
- * and every earlier event's, so a crash at any point replays from the last saved position and the
- * workflow drops what it has already seen. Events of one problem are signalled strictly in order.
+ * Delivery is at least once: the checkpoint moves past an event only once the engine accepted it
+ * and every earlier one, so a crash at any point replays from the last saved position and the
+ * clock drops what it has already seen. Events of one problem are signalled strictly in order.
  */
 export async function startReactor(deps: ReactorDeps): Promise<Reactor> {
   const subscriberId = deps.subscriberId ?? REACTOR_SUBSCRIBER_ID;
@@ -66,7 +58,7 @@ export async function startReactor(deps: ReactorDeps): Promise<Reactor> {
   const subscribe = (from: bigint | undefined) =>
     deps.store.subscribeToAll({
       ...(from !== undefined ? { fromCheckpoint: from } : {}),
-      filter: { streamPrefixes: [problemPrefix], types: clockEventTypes },
+      filter: { streamPrefixes: [problemPrefix], types: [...deps.workflows.clockEventTypes] },
     });
   log.info({ from: committed?.toString() ?? 'start' }, 'reactor started');
 
@@ -105,10 +97,9 @@ export async function startReactor(deps: ReactorDeps): Promise<Reactor> {
   };
 
   const signal = async (event: RecordedEvent, problemId: string) => {
-    const input: RectificationInput = { problemId };
-    let clockEvent: ClockEvent;
+    let delivery: ClockDelivery;
     try {
-      clockEvent = toClockEvent(event);
+      delivery = toClockDelivery(event);
     } catch (err) {
       // An event that does not decode can never move a clock; retrying would stop every later one.
       log.error({ err, eventId: event.metadata.eventId, streamId: event.streamId }, 'problem event does not decode; skipped');
@@ -116,13 +107,7 @@ export async function startReactor(deps: ReactorDeps): Promise<Reactor> {
     }
     for (let attempt = 0; ; attempt++) {
       try {
-        await deps.temporal.workflow.signalWithStart(rectificationWorkflowType, {
-          workflowId: rectificationWorkflowId(problemId),
-          taskQueue: deps.taskQueue,
-          args: [input],
-          signal: problemEventSignal,
-          signalArgs: [clockEvent],
-        });
+        await deps.workflows.deliverToClock(problemId, delivery);
         return;
       } catch (err) {
         if (stopping) throw err;

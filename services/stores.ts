@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { openEventStoreDb } from '../infra/eventstoredb/event-store.js';
 import { openPostgresEventStore } from '../infra/postgres/event-store.js';
 import { createRedisCheckpointStore } from '../infra/redis/checkpoints.js';
+import { createRedisClient } from '../infra/redis/client.js';
 import { createRedisReadModel } from '../infra/redis/read-model.js';
 import { createSqliteCheckpointStore } from '../infra/sqlite/checkpoints.js';
 import { openSqliteEventStore } from '../infra/sqlite/event-store.js';
@@ -28,10 +29,14 @@ export async function openEventStore(config: StoreConfig): Promise<EventStore> {
   return openSqliteEventStore({ path: path.join(config.dataDir, 'events.db'), synchronous: config.sqliteSynchronous });
 }
 
-export function openReadModel(config: StoreConfig): ReadModelStore {
-  return config.redisUrl
-    ? createRedisReadModel({ url: config.redisUrl })
-    : createSqliteReadModel({ path: path.join(config.dataDir, 'ledgers.db') });
+/**
+ * `redis` is the process's client when REDIS_URL is set. Without one (a one-off admin command, a test)
+ * the store opens its own and closes it with itself.
+ */
+export function openReadModel(config: StoreConfig, redis?: Redis): ReadModelStore {
+  if (!config.redisUrl) return createSqliteReadModel({ path: path.join(config.dataDir, 'ledgers.db') });
+  if (redis) return createRedisReadModel({ redis });
+  return createRedisReadModel({ redis: createRedisClient(config.redisUrl, { name: 'duban-read-model' }), closeClient: true });
 }
 
 /** `redis` is the process's client when REDIS_URL is set. */

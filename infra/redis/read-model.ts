@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type {
   Collection,
   CommitBatch,
@@ -26,7 +26,10 @@ import { collections } from '../../services/ports/read-model.js';
  * and `${prefix}:active` (keyspace readers read), `${prefix}:next` (keyspace counter).
  */
 export interface RedisReadModelOptions {
-  url: string;
+  /** The process's Redis client (infra/redis/client.ts); it stays open when the store closes... */
+  redis: Redis;
+  /** ...unless the store was given a client of its own to close. */
+  closeClient?: boolean;
   /** Key prefix, so tests and several deployments can share one Redis. */
   prefix?: string;
   /**
@@ -37,7 +40,7 @@ export interface RedisReadModelOptions {
 }
 
 export function createRedisReadModel(options: RedisReadModelOptions): ReadModelStore {
-  const redis = new Redis(options.url, { lazyConnect: false, maxRetriesPerRequest: 3 });
+  const { redis } = options;
   const prefix = options.prefix ?? 'duban:rm';
   const ksPrefix = (ks: number) => `${prefix}:${ks}:`;
 
@@ -189,7 +192,7 @@ export function createRedisReadModel(options: RedisReadModelOptions): ReadModelS
       await redis.ping();
     },
     async close() {
-      await redis.quit();
+      if (options.closeClient) await redis.quit();
     },
   };
 }

@@ -102,7 +102,7 @@ const commands: Record<string, Command> = {
           () => openEventStore(cfg),
           (store) =>
             using(
-              () => openReadModel(cfg),
+              () => openReadModel(cfg, redis),
               (readModel) =>
                 using(
                   () => openCheckpointStore(cfg, redis),

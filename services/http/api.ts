@@ -1,7 +1,7 @@
 import fp from 'fastify-plugin';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { VerifyToken } from '../auth/tokens.js';
-import type { IdempotencyStore } from '../idempotency/store.js';
+import type { IdempotencyStore } from '../ports/idempotency.js';
 import type { Metrics } from '../metrics.js';
 import { authPlugin } from './plugins/auth.js';
 import { correlationIdOptions, correlationPlugin } from './plugins/correlation.js';

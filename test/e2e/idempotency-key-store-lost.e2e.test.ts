@@ -4,7 +4,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createRedisClient } from '../../infra/redis/client.js';
 import { provideRedis } from '../../infra/redis/provider.js';
 import { isUnavailable } from '../../infra/tools/service.js';
-import { createRedisIdempotencyStore } from '../../services/idempotency/redis.js';
+import { createRedisIdempotencyStore } from '../../infra/redis/idempotency.js';
 import { describeWithService } from '../setup/services.js';
 import { client, type Client } from './support/client.js';
 import { registerPrefecture, U } from './support/prefecture.js';

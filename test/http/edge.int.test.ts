@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { refuse } from '../../events/errors.js';
 import { createTokenVerifier, signToken } from '../../services/auth/tokens.js';
-import { createSqliteIdempotencyStore } from '../../services/idempotency/sqlite.js';
+import { createSqliteIdempotencyStore } from '../../infra/sqlite/idempotency.js';
 import { authPlugin } from '../../services/http/plugins/auth.js';
 import { correlationIdOptions, correlationPlugin } from '../../services/http/plugins/correlation.js';
 import { errorsPlugin } from '../../services/http/plugins/errors.js';

@@ -7,6 +7,7 @@ import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { formatInstant } from '../../events/time.js';
 import { createTimeSkippingEnv } from '../../infra/temporal/test-env.js';
+import { createTemporalWorkflowEngine } from '../../infra/temporal/workflow-engine.js';
 import { installedTool } from '../../infra/tools/paths.js';
 import { startReactor, type Reactor } from '../../services/reactor.js';
 import type { ClockView } from '../../workflows/clock.js';
@@ -45,8 +46,7 @@ export function useClockHarness(redisUrl: string, options: { inProcessWorker?: b
     async startReactor() {
       h.reactor = await startReactor({
         store: h.world.store,
-        temporal: h.env.client,
-        taskQueue: h.taskQueue,
+        workflows: createTemporalWorkflowEngine({ client: h.env.client, taskQueue: h.taskQueue }),
         checkpoints: h.world.checkpoints,
         logger: h.world.logger,
       });

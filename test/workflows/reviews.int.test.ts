@@ -2,6 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { dateIn, formatInstant } from '../../events/time.js';
+import { createTemporalWorkflowEngine } from '../../infra/temporal/workflow-engine.js';
 import {
   DAILY_REPORT_SCHEDULE_ID,
   ensureReviewSchedules,
@@ -77,7 +78,7 @@ describeWithService('temporal', 'review schedules on the dev server', (temporalA
     };
 
     it('creates both schedules in Asia/Shanghai, and creating them again updates instead of failing', async () => {
-      const deps = { temporal: client, taskQueue, logger: world.logger };
+      const deps = { workflows: createTemporalWorkflowEngine({ client, taskQueue }), logger: world.logger };
       expect(await ensureReviewSchedules(deps)).toEqual({ scheduleIds: [MONTHLY_REVIEW_SCHEDULE_ID, DAILY_REPORT_SCHEDULE_ID] });
       await ensureReviewSchedules({ ...deps, dailyAt: { hour: 17, minute: 30 } });
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import fp from 'fastify-plugin';
 import { DubanError } from '../../../events/errors.js';
-import type { IdempotencyStore, StoredResponse } from '../../idempotency/store.js';
+import type { IdempotencyStore, StoredResponse } from '../../ports/idempotency.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -12,6 +12,7 @@ import { createSqliteCheckpointStore } from '../../../infra/sqlite/checkpoints.j
 import { openSqliteAuditLog } from '../../../infra/sqlite/audit-log.js';
 import { openSqliteEventStore } from '../../../infra/sqlite/event-store.js';
 import { createSqliteReadModel } from '../../../infra/sqlite/read-model.js';
+import { createTemporalWorkflowEngine } from '../../../infra/temporal/workflow-engine.js';
 import { signToken } from '../../../services/auth/tokens.js';
 import { createTokenVerifier } from '../../../services/auth/tokens.js';
 import type { Role } from '../../../services/auth/principal.js';
@@ -21,8 +22,8 @@ import { witnessAppends } from '../../../services/audit/witness.js';
 import { createApiServices } from '../../../services/commands/index.js';
 import { apiFastifyOptions, httpApi } from '../../../services/http/api.js';
 import { consolePlugin } from '../../../services/http/plugins/console.js';
-import { createSqliteIdempotencyStore } from '../../../services/idempotency/sqlite.js';
-import type { IdempotencyStore } from '../../../services/idempotency/store.js';
+import { createSqliteIdempotencyStore } from '../../../infra/sqlite/idempotency.js';
+import type { IdempotencyStore } from '../../../services/ports/idempotency.js';
 import { createLedgerQueries, startProjections } from '../../../services/ledgers/index.js';
 import { createMetrics } from '../../../services/metrics.js';
 import { startReactor } from '../../../services/reactor.js';
@@ -149,8 +150,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     const temporal = new Client({ connection, namespace });
     const reactor = await startReactor({
       store,
-      temporal,
-      taskQueue,
+      workflows: createTemporalWorkflowEngine({ client: temporal, taskQueue }),
       checkpoints: createSqliteCheckpointStore({ path: join(dataDir, 'checkpoints.db') }),
       logger,
     });

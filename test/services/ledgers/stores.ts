@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
+import { createRedisClient } from '../../../infra/redis/client.js';
 import { createRedisReadModel } from '../../../infra/redis/read-model.js';
 import { createSqliteReadModel } from '../../../infra/sqlite/read-model.js';
 import type { ReadModelStore } from '../../../services/ports/read-model.js';
@@ -83,9 +84,13 @@ export function redisAdapter(url: string): StoreAdapter {
     async fixture() {
       const prefix = `test:rm:${randomUUID()}`;
       const opened: ReadModelStore[] = [];
+      const clients: Redis[] = [];
       return {
         open(faults) {
-          const store = createRedisReadModel({ url, prefix, faults });
+          // A client per store, as each process has its own: a crash test may cut this one.
+          const redis = createRedisClient(url, { name: 'read-model-test' });
+          clients.push(redis);
+          const store = createRedisReadModel({ redis, prefix, faults });
           opened.push(store);
           return store;
         },
@@ -119,6 +124,7 @@ export function redisAdapter(url: string): StoreAdapter {
         },
         async dispose() {
           await Promise.all(opened.map((s) => s.close().catch(() => undefined)));
+          await Promise.all(clients.map((c) => c.quit().catch(() => undefined)));
           const redis = new Redis(url);
           let cursor = '0';
           do {

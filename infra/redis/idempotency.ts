@@ -4,7 +4,7 @@ import {
   IDEMPOTENCY_TTL_SECONDS,
   type IdempotencyStore,
   type StoredResponse,
-} from './store.js';
+} from '../../services/ports/idempotency.js';
 
 interface Entry {
   fingerprint: string;

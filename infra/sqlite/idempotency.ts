@@ -5,7 +5,7 @@ import {
   type ClaimResult,
   type IdempotencyStore,
   type StoredResponse,
-} from './store.js';
+} from '../../services/ports/idempotency.js';
 
 interface Row {
   fingerprint: string;
