@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeEach, describe, expect, test } from 'vitest';
 
+import { createTemporalWorkflowEngine } from '../../../infra/temporal/workflow-engine.js';
 import { repoRoot } from '../../../infra/tools/paths.js';
 import { createTokenVerifier } from '../../../services/auth/tokens.js';
 import { exitCodes, runAdmin } from '../../../services/cli/admin.js';
@@ -222,7 +223,8 @@ describe.skipIf(!temporalAddress)('npm run admin schedules and workflows, agains
     connection = await Connection.connect({ address: temporalAddress! });
     client = new Client({ connection });
     // A task queue no worker polls: the triggered review waits there, harmless.
-    await ensureReviewSchedules({ temporal: client, taskQueue: `admin-cli-${randomUUID()}`, logger: silent, timeZone: 'Asia/Shanghai' });
+    const workflows = createTemporalWorkflowEngine({ client, taskQueue: `admin-cli-${randomUUID()}` });
+    await ensureReviewSchedules({ workflows, logger: silent, timeZone: 'Asia/Shanghai' });
 
     const list = await admin(env(), 'schedules', 'list');
     expect(list.code, list.err).toBe(exitCodes.ok);
