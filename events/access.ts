@@ -9,6 +9,7 @@ import { ancestorsOf, type HierarchyView, isKnownUnit, isStrictlyAbove, isWithin
  */
 export const actions = [
   'unit.register',
+  'unit.updatePopulation',
   'household.register',
   'household.changeCategory',
   'household.addPlanMeasure',
@@ -41,6 +42,7 @@ export type Scope = 'within' | 'strictlyBelow' | 'anywhere';
 export const accessPolicy: Record<Role, Partial<Record<Action, Scope>>> = {
   admin: {
     'unit.register': 'within',
+    'unit.updatePopulation': 'within',
     'household.register': 'within',
     'household.changeCategory': 'within',
     'household.addPlanMeasure': 'within',

@@ -1,2 +1,3 @@
 export * from './events.js';
 export * from './decider.js';
+export * from './thresholds.js';

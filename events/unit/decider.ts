@@ -3,12 +3,12 @@ import { z } from 'zod';
 import { idSchema, makeEvent, nameSchema } from '../common.js';
 import { assertNever, type DecideContext, type Decider } from '../decider.js';
 import { invalid, notFound, refuse } from '../errors.js';
-import { type UnitEvent, unitRegisteredSchema } from './events.js';
+import { type UnitEvent, unitPopulationUpdatedSchema, unitRegisteredSchema } from './events.js';
 import { allowedParentLevels, type UnitLevel, unitLevelSchema } from './hierarchy.js';
 
 export type UnitState =
   | { status: 'unregistered' }
-  | { status: 'registered'; unitId: string; name: string; level: UnitLevel; parentId: string | null };
+  | { status: 'registered'; unitId: string; name: string; level: UnitLevel; parentId: string | null; population?: number };
 
 export const initialUnitState: UnitState = { status: 'unregistered' };
 
@@ -17,8 +17,10 @@ export function evolveUnit(state: UnitState, event: UnitEvent): UnitState {
     case 'UnitRegistered':
       // Registration happens once; a stray repeat in a stream never renames or moves a unit.
       return state.status === 'unregistered' ? { status: 'registered', ...event.data } : state;
+    case 'UnitPopulationUpdated':
+      return state.status === 'registered' ? { ...state, population: event.data.population } : state;
     default:
-      return state;
+      return assertNever(event, 'unit event');
   }
 }
 
@@ -30,8 +32,13 @@ export const unitCommandSchemas = {
     level: unitLevelSchema,
     parentId: idSchema.nullable(),
   }),
+  updatePopulation: z.strictObject({
+    type: z.literal('updatePopulation'),
+    unitId: idSchema,
+    population: z.number().int().min(0).max(100_000_000),
+  }),
 } as const;
-export const unitCommandSchema = unitCommandSchemas.registerUnit;
+export const unitCommandSchema = z.discriminatedUnion('type', [unitCommandSchemas.registerUnit, unitCommandSchemas.updatePopulation]);
 export type UnitCommand = z.infer<typeof unitCommandSchema>;
 
 export function decideUnit(command: UnitCommand, state: UnitState, context: DecideContext): UnitEvent[] {
@@ -67,8 +74,17 @@ export function decideUnit(command: UnitCommand, state: UnitState, context: Deci
       authorize(context.actor, 'unit.register', [parentId ?? unitId], hierarchy);
       return [makeEvent('UnitRegistered', unitRegisteredSchema, { unitId, name: command.name, level, parentId })];
     }
+    case 'updatePopulation': {
+      if (state.status !== 'registered') {
+        throw notFound('unit.not_found', `unit ${command.unitId} is not registered`, { unitId: command.unitId });
+      }
+      authorize(context.actor, 'unit.updatePopulation', [state.unitId], hierarchy);
+      // The same figure again changes nothing, so a repeated import appends nothing.
+      if (state.population === command.population) return [];
+      return [makeEvent('UnitPopulationUpdated', unitPopulationUpdatedSchema, { unitId: state.unitId, population: command.population })];
+    }
     default:
-      return assertNever(command.type, 'unit command');
+      return assertNever(command, 'unit command');
   }
 }
 

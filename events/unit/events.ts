@@ -12,8 +12,19 @@ export const unitRegisteredSchema = z.strictObject({
 });
 export type UnitRegistered = { type: 'UnitRegistered'; data: z.infer<typeof unitRegisteredSchema> };
 
-export type UnitEvent = UnitRegistered;
+/**
+ * The population a unit is registered or updated with: what poverty incidence is measured against (and,
+ * for a relocation site, the people resettled there).
+ */
+export const unitPopulationUpdatedSchema = z.strictObject({
+  unitId: idSchema,
+  population: z.number().int().min(0).max(100_000_000),
+});
+export type UnitPopulationUpdated = { type: 'UnitPopulationUpdated'; data: z.infer<typeof unitPopulationUpdatedSchema> };
+
+export type UnitEvent = UnitRegistered | UnitPopulationUpdated;
 
 export const unitEventSchemas = {
   UnitRegistered: unitRegisteredSchema,
+  UnitPopulationUpdated: unitPopulationUpdatedSchema,
 } as const;

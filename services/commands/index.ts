@@ -1,4 +1,8 @@
 import type { EscalationPolicy } from '../../events/problem/index.js';
+import { DEFAULT_TIME_ZONE } from '../../events/time.js';
+import { DEFAULT_LISTING_THRESHOLDS, type ListingThresholds } from '../../events/listing/index.js';
+import { createLedgerExports } from '../exports/index.js';
+import { createReviewQueries } from '../reviews/index.js';
 import { createUnitHierarchy } from '../hierarchy.js';
 import type { Metrics } from '../metrics.js';
 import type { EventStore } from '../ports/event-store.js';
@@ -17,6 +21,8 @@ export interface ApiServiceDeps {
   ledgerPosition?: () => Promise<bigint>;
   /** The deployment's escalation policy (ESCALATION_POLICY), frozen into each problem when found. */
   policy: EscalationPolicy;
+  /** Listing thresholds for the review's candidates; default the report's (version 1). */
+  listingThresholds?: ListingThresholds;
   /** Zone for bare dates in commands without a policy of their own (TZ_DEFAULT). */
   timeZone?: string;
   metrics?: Metrics;
@@ -43,6 +49,19 @@ export function createApiServices(deps: ApiServiceDeps) {
     organisation: createOrganisationCommands({ handler }),
     households: createHouseholdCommands({ handler }),
     listings: createListingCommands({ handler }),
+    exports: createLedgerExports({
+      ledgers: deps.ledgers,
+      store: deps.store,
+      nameOf: hierarchy.view.nameOf,
+      timeZone: deps.timeZone ?? DEFAULT_TIME_ZONE,
+    }),
+    reviews: createReviewQueries({
+      ledgers: deps.ledgers,
+      store: deps.store,
+      thresholds: deps.listingThresholds ?? DEFAULT_LISTING_THRESHOLDS,
+      timeZone: deps.timeZone ?? DEFAULT_TIME_ZONE,
+      ...(deps.now ? { now: deps.now } : {}),
+    }),
   };
   return {
     services,

@@ -24,8 +24,10 @@ export const householdStream: StreamKind<HouseholdCommand, HouseholdEvent, House
 /** Organisation (组织): the unit tree and the households of its villages. */
 export function createOrganisationCommands(deps: { handler: CommandHandler }) {
   return {
-    registerUnit: (input: Omit<UnitCommand, 'type'>, meta: CommandMeta) =>
+    registerUnit: (input: Omit<Extract<UnitCommand, { type: 'registerUnit' }>, 'type'>, meta: CommandMeta) =>
       deps.handler.run(unitStream, unitStreamId(input.unitId), { type: 'registerUnit', ...input }, meta),
+    updatePopulation: (input: Omit<Extract<UnitCommand, { type: 'updatePopulation' }>, 'type'>, meta: CommandMeta) =>
+      deps.handler.run(unitStream, unitStreamId(input.unitId), { type: 'updatePopulation', ...input }, meta),
     registerHousehold: (input: Omit<Extract<HouseholdCommand, { type: 'registerHousehold' }>, 'type'>, meta: CommandMeta) =>
       deps.handler.run(householdStream, householdStreamId(input.householdId), { type: 'registerHousehold', ...input }, meta),
   };

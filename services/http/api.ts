@@ -12,6 +12,7 @@ import { openapiPlugin } from './plugins/openapi.js';
 import { servicesPlugin, type ApiServices } from './plugins/services.js';
 import { auditRoutes } from './routes/audit.js';
 import { historyRoutes } from './routes/history.js';
+import { dataRoutes } from './routes/data.js';
 import { devSignInRoutes, type DevSignInOptions } from './routes/dev-sign-in.js';
 import { householdRoutes } from './routes/households.js';
 import { ledgerRoutes } from './routes/ledgers.js';
@@ -63,6 +64,7 @@ export const httpApi = fp<HttpApiOptions>(
         await v1.register(ledgerRoutes);
         await v1.register(auditRoutes);
         await v1.register(historyRoutes);
+        await v1.register(dataRoutes);
         if (options.devSignIn) await v1.register(devSignInRoutes, options.devSignIn);
       },
       { prefix: '/v1' },

@@ -10,10 +10,12 @@ import type {
   LedgerQueries,
   Page,
   ProblemLedgerItem,
+  ProblemQuery,
   ProblemRow,
   ReadModelReader,
   ReadModelStore,
   RowOf,
+  UnitRollup,
   UnitRow,
 } from '../ports/read-model.js';
 import { memoryReader } from './memory-reader.js';
@@ -77,6 +79,28 @@ async function pageOf<C extends Collection, T>(
   }
 }
 
+/** Every row in the subtree, in key order, read in chunks (exports). */
+async function* everyRow<C extends Collection>(reader: ReadModelReader, collection: C, unitId: string, keyOf: (row: RowOf[C]) => string) {
+  let after: string | undefined;
+  for (;;) {
+    const rows = await reader.listSubtree(collection, unitId, { afterKey: after, limit: 1000 });
+    for (const row of rows) yield row;
+    if (rows.length < 1000) return;
+    after = keyOf(rows[rows.length - 1]!);
+  }
+}
+
+async function* filtered<T, U>(rows: AsyncIterable<T>, keep: (row: T) => boolean, map: (row: T) => U): AsyncGenerator<U> {
+  for await (const row of rows) if (keep(row)) yield map(row);
+}
+
+const problemFilter = (query: ProblemQuery, atMs: number) => (row: ProblemRow) =>
+  (query.responsibleUnitId === undefined || row.responsibleUnitId === query.responsibleUnitId) &&
+  (query.status === undefined || row.status === query.status) &&
+  (query.colour === undefined || row.colour === query.colour) &&
+  (query.open === undefined || row.open === query.open) &&
+  (query.overdue === undefined || daysOverdue(row, atMs) > 0 === query.overdue);
+
 export function problemItem(row: ProblemRow, atMs: number): ProblemLedgerItem {
   const { measures: _measures, ancestors: _ancestors, ...rest } = row;
   const days = daysOverdue(row, atMs);
@@ -118,12 +142,7 @@ export function createLedgerQueries(deps: LedgerQueryDeps): LedgerQueries {
         query.unitId,
         query.cursor,
         limit,
-        (row) =>
-          (query.responsibleUnitId === undefined || row.responsibleUnitId === query.responsibleUnitId) &&
-          (query.status === undefined || row.status === query.status) &&
-          (query.colour === undefined || row.colour === query.colour) &&
-          (query.open === undefined || row.open === query.open) &&
-          (query.overdue === undefined || daysOverdue(row, v.atMs) > 0 === query.overdue),
+        problemFilter(query, v.atMs),
         (row) => row.problemId,
         (row) => problemItem(row, v.atMs),
       );
@@ -189,6 +208,46 @@ export function createLedgerQueries(deps: LedgerQueryDeps): LedgerQueries {
       const active = query.active ?? true;
       const page = await pageOf(v.reader, 'listing', query.unitId, query.cursor, limit, (row) => row.active === active, (r) => r.listingId, ({ ancestors: _a, ...rest }) => rest);
       return { ...page, ...stamp(v) };
+    },
+
+    async scanProblems(query) {
+      const v = await view(query);
+      await unitOf(v.reader, query.unitId);
+      const rows = everyRow(v.reader, 'problem', query.unitId, (r) => r.problemId);
+      return { ...stamp(v), rows: filtered(rows, problemFilter(query, v.atMs), (row) => problemItem(row, v.atMs)) };
+    },
+
+    async scanHouseholds(query) {
+      const v = await view(query);
+      await unitOf(v.reader, query.unitId);
+      return { ...stamp(v), rows: everyRow(v.reader, 'household', query.unitId, (r) => r.householdId) };
+    },
+
+    async scanUnits(query) {
+      const v = await view(query);
+      await unitOf(v.reader, query.unitId);
+      const units = everyRow(v.reader, 'unit', query.unitId, (r) => r.unitId);
+      async function* rollups(): AsyncGenerator<UnitRollup> {
+        for await (const unit of units) yield toRollup(unit, await v.reader.countOpenDeadlinesBefore(unit.unitId, v.atMs));
+      }
+      return { ...stamp(v), rows: rollups() };
+    },
+
+    async scanEscalations(query) {
+      const v = await view(query);
+      await unitOf(v.reader, query.unitId);
+      const rows = everyRow(v.reader, 'escalation', query.unitId, (r) => r.problemId);
+      const keep = (row: RowOf['escalation']) =>
+        (query.level === undefined || row.level === query.level) && (query.colour === undefined || row.colour === query.colour);
+      return { ...stamp(v), rows: filtered(rows, keep, ({ ancestors: _a, ...rest }) => rest) };
+    },
+
+    async scanListings(query) {
+      const v = await view(query);
+      await unitOf(v.reader, query.unitId);
+      const rows = everyRow(v.reader, 'listing', query.unitId, (r) => r.listingId);
+      const keep = (row: RowOf['listing']) => query.active === undefined || row.active === query.active;
+      return { ...stamp(v), rows: filtered(rows, keep, ({ ancestors: _a, ...rest }) => rest) };
     },
 
     async itemHistory(problemId) {

@@ -5,7 +5,7 @@ import type { ListingEvent } from '../../events/listing/events.js';
 import type { ProblemEvent } from '../../events/problem/events.js';
 import type { ReviewEvent } from '../../events/review/events.js';
 import { toEpochMs } from '../../events/time.js';
-import type { UnitEvent } from '../../events/unit/events.js';
+import type { UnitEvent, UnitPopulationUpdated, UnitRegistered } from '../../events/unit/events.js';
 import type { HierarchyView } from '../../events/unit/hierarchy.js';
 import type {
   AnyRow,
@@ -101,7 +101,7 @@ export function applyEvent(state: LedgerState, event: LedgerEvent, dirty?: Dirty
   let deltaAncestors: readonly string[] = [];
 
   if (event.type === 'UnitRegistered') {
-    const e = event as Recorded<UnitEvent>;
+    const e = event as Recorded<UnitRegistered>;
     if (rows.unit.has(e.data.unitId)) throw new ApplyError(`unit ${e.data.unitId} registered twice`);
     const parent = e.data.parentId === null ? undefined : rows.unit.get(e.data.parentId);
     const unit = registerUnitRow(e, parent);
@@ -110,6 +110,11 @@ export function applyEvent(state: LedgerState, event: LedgerEvent, dirty?: Dirty
       const updated = { ...parent, children: [...parent.children, unit.unitId] };
       puts.push({ collection: 'unit', key: parent.unitId, row: updated, ancestors: parent.ancestors, isNew: false });
     }
+  } else if (event.type === 'UnitPopulationUpdated') {
+    const e = event as Recorded<UnitPopulationUpdated>;
+    const unit = rows.unit.get(e.data.unitId);
+    if (!unit) throw new ApplyError(`population of unknown unit ${e.data.unitId}`);
+    puts.push({ collection: 'unit', key: unit.unitId, row: { ...unit, population: e.data.population }, ancestors: unit.ancestors, isNew: false });
   } else if (isProblemEvent(event)) {
     const id = event.type === 'ProblemFound' ? event.data.problemId : itemId(event, 'problem-');
     const before = rows.problem.get(id);

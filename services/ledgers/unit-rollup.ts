@@ -77,6 +77,7 @@ export function toRollup(row: UnitRow, problemsOverdue: number): UnitRollup {
     planMeasuresTotal: c.planMeasuresTotal,
     planMeasuresCompleted: c.planMeasuresCompleted,
     listingsActive: c.listingsActive,
+    population: row.population ?? null,
     clear: isClear(c),
     clearance: clearanceFlags[row.level],
   };

@@ -41,6 +41,8 @@ export interface UnitRow {
   ancestors: string[];
   children: string[];
   counts: RollupCounts;
+  /** The population the unit is registered or updated with (UnitPopulationUpdated); absent until then. */
+  population?: number;
 }
 
 export interface ProblemRow {
@@ -297,6 +299,8 @@ export interface UnitRollup {
   planMeasuresTotal: number;
   planMeasuresCompleted: number;
   listingsActive: number;
+  /** Registered population, null when none was given. */
+  population: number | null;
   /** Nothing open beneath it, every household meets the standard, every listing delisted (events/unit/clearance.ts). */
   clear: boolean;
   /** 户户清 (village), 村村清 (township, county), 县县清 (prefecture), null for a relocation site. */
@@ -342,12 +346,29 @@ export interface ItemHistory {
     | { ok: false; checked: number; brokenAt: { streamId: string; revision: number; position: string; reason: string } };
 }
 
+/** A whole ledger read at one position, row by row (exports). */
+export interface LedgerScan<T> {
+  /** The event position the rows reflect. */
+  position: string;
+  /** The time lateness was measured against. */
+  at: string;
+  rows: AsyncIterable<T>;
+}
+
 export interface LedgerQueries {
   problems(query: ProblemQuery): Promise<Page<ProblemLedgerItem>>;
   households(query: { unitId: string } & AsOf & Paging): Promise<Page<HouseholdLedgerItem>>;
   rollup(query: { unitId: string } & AsOf): Promise<UnitRollupWithChildren>;
   escalationBoard(query: { unitId: string; level?: number; colour?: Colour } & AsOf & Paging): Promise<EscalationBoard>;
   listingBoard(query: { unitId: string; active?: boolean } & AsOf & Paging): Promise<Page<Omit<ListingRow, 'ancestors'>>>;
+  scanProblems(query: Omit<ProblemQuery, keyof Paging>): Promise<LedgerScan<ProblemLedgerItem>>;
+  /** Whole rows, with each household's plan (measure ids). */
+  scanHouseholds(query: { unitId: string } & AsOf): Promise<LedgerScan<HouseholdRow>>;
+  /** The unit and every unit beneath it, each with its roll-up. */
+  scanUnits(query: { unitId: string } & AsOf): Promise<LedgerScan<UnitRollup>>;
+  scanEscalations(query: { unitId: string; level?: number; colour?: Colour } & AsOf): Promise<LedgerScan<Omit<EscalationRow, 'ancestors'>>>;
+  /** Active and delisted unless `active` is given. */
+  scanListings(query: { unitId: string; active?: boolean } & AsOf): Promise<LedgerScan<Omit<ListingRow, 'ancestors'>>>;
   /** Every event of the problem with actor and times, and the audit-chain verification of its stream. */
   itemHistory(problemId: string): Promise<ItemHistory>;
 }

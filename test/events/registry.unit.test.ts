@@ -17,6 +17,7 @@ describe('event registry', () => {
     expect(new Set(eventTypes)).toEqual(
       new Set([
         'UnitRegistered',
+        'UnitPopulationUpdated',
         'HouseholdRegistered',
         'HouseholdCategoryChanged',
         'PlanMeasureAdded',

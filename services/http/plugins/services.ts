@@ -7,6 +7,8 @@ import type { OrganisationCommands } from '../../commands/organisation.js';
 import type { HouseholdCommands } from '../../commands/households.js';
 import type { ListingCommands } from '../../commands/listings.js';
 import type { AuditService } from '../../audit/service.js';
+import type { LedgerExports } from '../../exports/index.js';
+import type { ReviewQueries } from '../../reviews/index.js';
 
 /** What the routes work with; built once by the composition root and shared by every route. */
 export interface ApiServices {
@@ -24,6 +26,10 @@ export interface ApiServices {
   listings: ListingCommands;
   /** The audit tree (signed digests, proofs, verification); absent where no signing key is configured. */
   audit?: AuditService;
+  /** The ledgers as workbooks (xlsx, CSV). */
+  exports: LedgerExports;
+  /** Review figures (一月一研判, 每日一报) and listing candidates. */
+  reviews: ReviewQueries;
 }
 
 declare module 'fastify' {

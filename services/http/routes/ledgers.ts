@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { idSchema, isoTime } from '../../../events/common.js';
 import type { AsOf } from '../../ports/read-model.js';
 import { errorResponses } from '../problem-details.js';
+import { formatOf, formatQuery, sendWorkbook } from '../sheets.js';
 import { actorOf, requireUnitsInScope } from './common.js';
 
 const colour = z.enum(['none', 'blue', 'yellow', 'red']);
@@ -13,7 +14,7 @@ const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
 const MAX_POSITION = 2n ** 63n - 1n;
 
 /** Every ledger read can be replayed for an inspection: as of a time, or as of an event position. */
-const asOfQuery = {
+export const asOfQuery = {
   asOf: isoTime.optional().describe('The ledger as it stood at this time (ISO 8601 with offset); lateness is measured against it'),
   position: z
     .string()
@@ -28,7 +29,7 @@ const pagingQuery = {
 };
 const scopeQuery = { unitId: idSchema.optional().describe("Subtree to read; default: the caller's unit") };
 
-function asOfOf(query: { asOf?: string | undefined; position?: string | undefined }): AsOf {
+export function asOfOf(query: { asOf?: string | undefined; position?: string | undefined }): AsOf {
   return {
     ...(query.asOf !== undefined ? { asOf: query.asOf } : {}),
     ...(query.position !== undefined ? { position: BigInt(query.position) } : {}),
@@ -152,7 +153,7 @@ const listingPage = z.object({ items: z.array(listingItem), ...pageMeta }).meta(
 
 /** Ledgers (台账) read from the projections, each limited to the caller's subtree. */
 export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
-  const { ledgers, hierarchy, ledgerPosition } = app.duban;
+  const { ledgers, hierarchy, ledgerPosition, exports } = app.duban;
   const tags = ['ledgers'];
 
   // Live answers (no asOf) by route, subtree and query. One is served again only while the ledgers have
@@ -207,6 +208,7 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
           open: flag.optional(),
           ...asOfQuery,
           ...pagingQuery,
+          ...formatQuery,
         }),
         response: { 200: problemPage, ...errorResponses },
       },
@@ -215,18 +217,18 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
       const q = request.query;
       const unitId = await scopedUnit(request, q.unitId);
       if (q.responsibleUnitId !== undefined) await scopedUnit(request, q.responsibleUnitId);
-      return answer(request, reply, unitId, problemPage, () =>
-        ledgers.problems({
-          unitId,
-          ...(q.responsibleUnitId !== undefined ? { responsibleUnitId: q.responsibleUnitId } : {}),
-          ...(q.status !== undefined ? { status: q.status } : {}),
-          ...(q.colour !== undefined ? { colour: q.colour } : {}),
-          ...(q.overdue !== undefined ? { overdue: q.overdue } : {}),
-          ...(q.open !== undefined ? { open: q.open } : {}),
-          ...asOfOf(q),
-          ...pagingOf(q),
-        }),
-      );
+      const filters = {
+        unitId,
+        ...(q.responsibleUnitId !== undefined ? { responsibleUnitId: q.responsibleUnitId } : {}),
+        ...(q.status !== undefined ? { status: q.status } : {}),
+        ...(q.colour !== undefined ? { colour: q.colour } : {}),
+        ...(q.overdue !== undefined ? { overdue: q.overdue } : {}),
+        ...(q.open !== undefined ? { open: q.open } : {}),
+        ...asOfOf(q),
+      };
+      const format = formatOf(request);
+      if (format !== 'json') return sendWorkbook(request, reply, format, await exports.problems(filters));
+      return answer(request, reply, unitId, problemPage, () => ledgers.problems({ ...filters, ...pagingOf(q) }));
     },
   );
 
@@ -236,12 +238,17 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         summary: 'Household ledger: plan progress, latest assessment and monitoring flag per household',
         tags,
-        querystring: z.strictObject({ ...scopeQuery, ...asOfQuery, ...pagingQuery }),
+        querystring: z.strictObject({ ...scopeQuery, ...asOfQuery, ...pagingQuery, ...formatQuery }),
         response: { 200: householdPage, ...errorResponses },
       },
     },
     async (request, reply) => {
       const unitId = await scopedUnit(request, request.query.unitId);
+      const format = formatOf(request);
+      if (format !== 'json') {
+        const book = await exports.households({ unitId, ...asOfOf(request.query) }, { withMeasures: format === 'xlsx' });
+        return sendWorkbook(request, reply, format, book);
+      }
       return answer(request, reply, unitId, householdPage, () =>
         ledgers.households({ unitId, ...asOfOf(request.query), ...pagingOf(request.query) }),
       );
@@ -255,12 +262,14 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: 'Unit roll-up with its children: counts over the whole subtree and whether it is clear (户户清/村村清/县县清)',
         tags,
         params: z.strictObject({ id: idSchema }),
-        querystring: z.strictObject({ ...asOfQuery }),
+        querystring: z.strictObject({ ...asOfQuery, ...formatQuery }),
         response: { 200: rollupAnswer, ...errorResponses },
       },
     },
     async (request, reply) => {
       const unitId = await scopedUnit(request, request.params.id);
+      const format = formatOf(request);
+      if (format !== 'json') return sendWorkbook(request, reply, format, await exports.units({ unitId, ...asOfOf(request.query) }));
       return answer(request, reply, unitId, rollupAnswer, () => ledgers.rollup({ unitId, ...asOfOf(request.query) }));
     },
   );
@@ -277,6 +286,7 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
           colour: colour.optional(),
           ...asOfQuery,
           ...pagingQuery,
+          ...formatQuery,
         }),
         response: { 200: escalationAnswer, ...errorResponses },
       },
@@ -284,6 +294,16 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const q = request.query;
       const unitId = await scopedUnit(request, q.unitId);
+      const format = formatOf(request);
+      if (format !== 'json') {
+        const book = await exports.escalations({
+          unitId,
+          ...(q.level !== undefined ? { level: q.level } : {}),
+          ...(q.colour !== undefined ? { colour: q.colour } : {}),
+          ...asOfOf(q),
+        });
+        return sendWorkbook(request, reply, format, book);
+      }
       return answer(request, reply, unitId, escalationAnswer, () =>
         ledgers.escalationBoard({
           unitId,
@@ -302,13 +322,18 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         summary: 'Listing board (挂牌督战): listed targets in a subtree, active or delisted',
         tags: ['listings', ...tags],
-        querystring: z.strictObject({ ...scopeQuery, active: flag.optional(), ...asOfQuery, ...pagingQuery }),
+        querystring: z.strictObject({ ...scopeQuery, active: flag.optional(), ...asOfQuery, ...pagingQuery, ...formatQuery }),
         response: { 200: listingPage, ...errorResponses },
       },
     },
     async (request, reply) => {
       const q = request.query;
       const unitId = await scopedUnit(request, q.unitId);
+      const format = formatOf(request);
+      if (format !== 'json') {
+        const book = await exports.listings({ unitId, active: q.active ?? true, ...asOfOf(q) });
+        return sendWorkbook(request, reply, format, book);
+      }
       return answer(request, reply, unitId, listingPage, () =>
         ledgers.listingBoard({ unitId, ...(q.active !== undefined ? { active: q.active } : {}), ...asOfOf(q), ...pagingOf(q) }),
       );

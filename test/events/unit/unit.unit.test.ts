@@ -11,10 +11,11 @@ import {
   unitDecider,
   type UnitEvent,
   unitStreamId,
+  type UnitLevel,
 } from '../../../events/unit/index.js';
-import { actors, ctx, given, hierarchy, PREFECTURE, QIBIE, TACHENG, WEIXI, WEIXI_SITE, YONGCHUN } from '../gwt.js';
+import { actors, ctx, DEQIN, given, hierarchy, PREFECTURE, QIBIE, TACHENG, WEIXI, WEIXI_SITE, YONGCHUN } from '../gwt.js';
 
-const register = (unitId: string, name: string, level: UnitCommand['level'], parentId: string | null): UnitCommand => ({
+const register = (unitId: string, name: string, level: UnitLevel, parentId: string | null): UnitCommand => ({
   type: 'registerUnit',
   unitId,
   name,
@@ -22,6 +23,7 @@ const register = (unitId: string, name: string, level: UnitCommand['level'], par
   parentId,
 });
 const registered = (command: UnitCommand): UnitEvent => {
+  if (command.type !== 'registerUnit') throw new Error('a registration');
   const { type: _type, ...data } = command;
   return { type: 'UnitRegistered', data };
 };
@@ -136,5 +138,30 @@ describe('clearance (户户清/村村清/县县清)', () => {
       prefecture: '县县清',
       relocation_site: null,
     });
+  });
+});
+
+describe('unit population (what poverty incidence is measured against)', () => {
+  const qibie: UnitEvent = { type: 'UnitRegistered', data: { unitId: QIBIE, name: '启别村', level: 'village', parentId: TACHENG } };
+  const update = (population: number): UnitCommand => ({ type: 'updatePopulation', unitId: QIBIE, population });
+
+  it('is registered by an admin above or at the unit, and kept on its state', () => {
+    const { state } = given(unitDecider, [qibie])
+      .when(update(300), ctx(actors.weixiAdmin))
+      .then([{ type: 'UnitPopulationUpdated', data: { unitId: QIBIE, population: 300 } }]);
+    expect(state).toMatchObject({ status: 'registered', population: 300 });
+  });
+
+  it('appends nothing when the same figure is given again', () => {
+    const history: UnitEvent[] = [qibie, { type: 'UnitPopulationUpdated', data: { unitId: QIBIE, population: 300 } }];
+    given(unitDecider, history).when(update(300), ctx(actors.weixiAdmin)).then([]);
+  });
+
+  it.each([
+    ['an unregistered unit', [], actors.weixiAdmin, 'not_found', 'unit.not_found'],
+    ['an admin of another county', [qibie], { ...actors.weixiAdmin, unitId: DEQIN }, 'forbidden', 'access.scope'],
+    ['a supervisor', [qibie], actors.weixiSupervisor, 'forbidden', 'access.role'],
+  ] as const)('is refused for %s', (_name, history, actor, code, rule) => {
+    given(unitDecider, [...history]).when(update(300), ctx(actor)).thenRefused(code, rule);
   });
 });

@@ -1,0 +1,142 @@
+import type { FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { authorize } from '../../../events/access.js';
+import { dateSchema, idSchema, monthSchema } from '../../../events/common.js';
+import { errorResponses } from '../problem-details.js';
+import { formatOf, formatQuery, sendWorkbook } from '../sheets.js';
+import { actorOf, commandMeta, commandResponses, idempotencyHeaders, sendOutcome } from './common.js';
+import { asOfOf, asOfQuery } from './ledgers.js';
+
+
+const rollupFields = {
+  unitId: z.string(),
+  name: z.string(),
+  level: z.string(),
+  parentId: z.string().nullable(),
+  population: z.number().int().nullable(),
+  problemsOpen: z.number().int(),
+  problemsOverdue: z.number().int(),
+  problemsCleared: z.number().int(),
+  householdsTotal: z.number().int(),
+  householdsMeetingStandard: z.number().int(),
+  householdsMonitored: z.number().int(),
+  measuresTotal: z.number().int(),
+  measuresCompleted: z.number().int(),
+  listingsActive: z.number().int(),
+  clear: z.boolean(),
+  clearance: z.string().nullable(),
+};
+const reviewFigures = z
+  .object({
+    ...rollupFields,
+    remainingPoorHouseholds: z.number().int(),
+    remainingPoorPeople: z.number().int().describe('Members of households beneath it not meeting the standard'),
+    povertyIncidencePercent: z.number().nullable().describe('remainingPoorPeople per 100 of the registered population'),
+  })
+  .meta({ id: 'UnitReviewFigures' });
+const reviewAnswer = z
+  .object({
+    period: z.union([z.object({ kind: z.literal('monthly'), month: z.string() }), z.object({ kind: z.literal('daily'), day: z.string() })]),
+    unitId: z.string(),
+    at: z.string().describe('The moment the figures describe: the end of the period, or now while it runs'),
+    position: z.string(),
+    live: z.boolean(),
+    unit: reviewFigures,
+    units: z.array(reviewFigures).describe('Every unit beneath it, each over its own subtree'),
+    candidates: z
+      .array(
+        z.object({
+          unitId: z.string(),
+          name: z.string(),
+          level: z.string(),
+          listedBy: z.enum(['prefecture', 'county']),
+          rule: z.string(),
+          value: z.number(),
+          threshold: z.number(),
+          listed: z.boolean(),
+          listingIds: z.array(z.string()),
+        }),
+      )
+      .describe('Units meeting the listing thresholds, and whether an active listing targets them'),
+    thresholdsVersion: z.number().int(),
+    compiled: z.object({ figures: z.record(z.string(), z.number()), recordedAt: z.string() }).nullable(),
+  })
+  .meta({ id: 'ReviewFigures' });
+
+/** Offices' data in and out: the plan-measure ledger as a workbook, review figures, populations. */
+export const dataRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { hierarchy, exports, reviews, organisation } = app.duban;
+
+  async function readable(request: FastifyRequest, unitId: string | undefined): Promise<string> {
+    const target = unitId ?? request.principal.unitId;
+    await hierarchy.ensure([target, request.principal.unitId]);
+    authorize(actorOf(request), 'read', [target], hierarchy.view);
+    return target;
+  }
+
+  app.get(
+    '/ledgers/plan-measures',
+    {
+      schema: {
+        summary: 'Plan-measure ledger (一户一方案 帮扶措施): every household plan measure in a subtree, as xlsx or CSV',
+        tags: ['ledgers', 'data'],
+        querystring: z.strictObject({
+          unitId: idSchema.optional(),
+          format: z.enum(['xlsx', 'csv']).default('xlsx'),
+          ...asOfQuery,
+        }),
+        response: { ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const q = request.query;
+      const unitId = await readable(request, q.unitId);
+      const book = await exports.planMeasures({ unitId, ...asOfOf(q) });
+      return sendWorkbook(request, reply, q.format, book);
+    },
+  );
+
+  const periods = [
+    { kind: 'monthly', param: 'month', schema: monthSchema, summary: 'Monthly review (一月一研判): figures per unit over its subtree at the end of the month, with listing candidates' },
+    { kind: 'daily', param: 'day', schema: dateSchema, summary: 'Daily report (每日一报): figures per unit over its subtree at the end of the day, with listing candidates' },
+  ] as const;
+  for (const period of periods) {
+    app.get(
+      `/reviews/${period.kind}`,
+      {
+        schema: {
+          summary: period.summary,
+          tags: ['reviews'],
+          querystring: z.strictObject({ unitId: idSchema.optional(), [period.param]: period.schema, format: formatQuery.format }),
+          response: { 200: reviewAnswer, ...errorResponses },
+        },
+      },
+      async (request, reply) => {
+        const query = request.query as { unitId?: string } & Record<string, string>;
+        const unitId = await readable(request, query.unitId);
+        const answer = await reviews[period.kind](unitId, query[period.param]!);
+        const format = formatOf(request);
+        return format === 'json' ? reply.send(answer) : sendWorkbook(request, reply, format, exports.review(answer));
+      },
+    );
+  }
+
+  app.post(
+    '/units/:id/population',
+    {
+      schema: {
+        summary: 'Register or update the population of a unit (poverty incidence is measured against it)',
+        tags: ['organisation'],
+        params: z.strictObject({ id: idSchema }),
+        headers: idempotencyHeaders,
+        body: z.strictObject({ population: z.number().int().min(0).max(100_000_000) }),
+        response: commandResponses,
+      },
+    },
+    async (request, reply) => {
+      const outcome = await organisation.updatePopulation({ unitId: request.params.id, population: request.body.population }, commandMeta(request));
+      return sendOutcome(reply, request.params.id, outcome);
+    },
+  );
+};
