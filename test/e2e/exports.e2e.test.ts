@@ -122,8 +122,9 @@ describe('ledger exports and review figures', () => {
     token = await svc.token(U.deqin, 'inspector');
     const { res, body } = await download(`/v1/ledgers/problems?unitId=${U.weixi}&format=xlsx`);
     token = await svc.token(U.diqing, 'inspector');
-    expect(res.status).toBe(403);
-    expect(JSON.parse(body.toString()).rule).toBe('access.scope');
+    // Out of sight reads exactly like never registered (issue 9).
+    expect(res.status).toBe(404);
+    expect(JSON.parse(body.toString()).rule).toBe('unit.not_found');
   });
 
   it('reads the monthly review: remaining poor people, incidence against the registered population, and listing candidates', async () => {

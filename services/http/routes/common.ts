@@ -47,6 +47,13 @@ export async function requireUnitsInScope(hierarchy: UnitHierarchy, actor: Actor
   requireVisibleUnits(actor, ids, hierarchy.view);
 }
 
+/** The subtree a read asks for (default: the caller's unit), checked against the caller's own. */
+export async function readableUnit(hierarchy: UnitHierarchy, request: FastifyRequest, unitId: string | undefined): Promise<string> {
+  const target = unitId ?? request.principal.unitId;
+  await requireUnitsInScope(hierarchy, actorOf(request), [target]);
+  return target;
+}
+
 export const commandResultSchema = z
   .object({
     id: z.string().describe('The id of the item the command acted on'),

@@ -1,11 +1,10 @@
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { authorize } from '../../../events/access.js';
 import { dateSchema, idSchema, monthSchema } from '../../../events/common.js';
 import { errorResponses } from '../problem-details.js';
 import { formatOf, formatQuery, sendWorkbook } from '../sheets.js';
-import { actorOf, commandMeta, commandResponses, idempotencyHeaders, sendOutcome } from './common.js';
+import { commandMeta, commandResponses, idempotencyHeaders, readableUnit, sendOutcome } from './common.js';
 import { asOfOf, asOfQuery } from './ledgers.js';
 
 
@@ -68,12 +67,7 @@ const reviewAnswer = z
 export const dataRoutes: FastifyPluginAsyncZod = async (app) => {
   const { hierarchy, exports, reviews, organisation } = app.duban;
 
-  async function readable(request: FastifyRequest, unitId: string | undefined): Promise<string> {
-    const target = unitId ?? request.principal.unitId;
-    await hierarchy.ensure([target, request.principal.unitId]);
-    authorize(actorOf(request), 'read', [target], hierarchy.view);
-    return target;
-  }
+  const readable = (request: FastifyRequest, unitId: string | undefined) => readableUnit(hierarchy, request, unitId);
 
   app.get(
     '/ledgers/plan-measures',

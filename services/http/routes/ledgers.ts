@@ -5,7 +5,7 @@ import { idSchema, isoTime } from '../../../events/common.js';
 import type { AsOf } from '../../ports/read-model.js';
 import { errorResponses } from '../problem-details.js';
 import { formatOf, formatQuery, sendWorkbook } from '../sheets.js';
-import { actorOf, requireUnitsInScope } from './common.js';
+import { readableUnit } from './common.js';
 
 const colour = z.enum(['none', 'blue', 'yellow', 'red']);
 const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
@@ -186,12 +186,7 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
     return reply.type('application/json; charset=utf-8').send(body);
   }
 
-  /** The subtree a read asks for, checked against the caller's own. */
-  async function scopedUnit(request: FastifyRequest, unitId: string | undefined): Promise<string> {
-    const target = unitId ?? request.principal.unitId;
-    await requireUnitsInScope(hierarchy, actorOf(request), [target]);
-    return target;
-  }
+  const scopedUnit = (request: FastifyRequest, unitId: string | undefined) => readableUnit(hierarchy, request, unitId);
 
   app.get(
     '/ledgers/problems',
