@@ -25,6 +25,7 @@ const unit = (over: Partial<Rollup>): Rollup => ({
   listingsActive: 0,
   clear: false,
   clearance: null,
+  population: null,
   ...over,
 });
 
