@@ -17,6 +17,7 @@ import {
   planMeasureCompletedSchema,
   type PlanMeasureKind,
   planMeasureKindSchema,
+  standardsSchema,
 } from './events.js';
 
 // ---------------------------------------------------------------------------------------------------
@@ -138,16 +139,7 @@ export const householdCommandSchemas = {
     measureId: idSchema,
     evidence: evidenceListSchema,
   }),
-  assessHousehold: z.strictObject({
-    type: z.literal('assessHousehold'),
-    ...base,
-    food: z.boolean(),
-    clothing: z.boolean(),
-    education: z.boolean(),
-    medical: z.boolean(),
-    housing: z.boolean(),
-    water: z.boolean(),
-  }),
+  assessHousehold: standardsSchema.extend({ type: z.literal('assessHousehold'), ...base }),
   raiseMonitoringFlag: z.strictObject({ type: z.literal('raiseMonitoringFlag'), ...base, reason: reasonInput }),
   clearMonitoringFlag: z.strictObject({ type: z.literal('clearMonitoringFlag'), ...base, reason: reasonInput }),
 } as const;

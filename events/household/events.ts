@@ -49,17 +49,19 @@ export const planMeasureCompletedSchema = z.strictObject({
   evidence: evidenceListSchema,
 });
 
-/** 两不愁三保障 + safe drinking water; meetsStandard is true exactly when all six hold. */
-export const householdAssessedSchema = z
-  .strictObject({
-    food: z.boolean(),
-    clothing: z.boolean(),
-    education: z.boolean(),
-    medical: z.boolean(),
-    housing: z.boolean(),
-    water: z.boolean(),
-    meetsStandard: z.boolean(),
-  })
+/** 两不愁三保障 + safe drinking water: the six standards a household is assessed against. */
+export const standardsSchema = z.strictObject({
+  food: z.boolean(),
+  clothing: z.boolean(),
+  education: z.boolean(),
+  medical: z.boolean(),
+  housing: z.boolean(),
+  water: z.boolean(),
+});
+
+/** The six standards and whether the household meets them: exactly when all six hold. */
+export const householdAssessedSchema = standardsSchema
+  .extend({ meetsStandard: z.boolean() })
   .refine(
     (a) => a.meetsStandard === (a.food && a.clothing && a.education && a.medical && a.housing && a.water),
     'meetsStandard must be true exactly when all six standards are met',

@@ -1,3 +1,5 @@
+import type { Assessment as HouseholdAssessment } from '../../events/household/decider.js';
+import type { WarningColour } from '../../events/problem/events.js';
 import type { ClearanceFlag } from '../../events/unit/clearance.js';
 import type { UnitLevel } from '../../events/unit/hierarchy.js';
 
@@ -16,7 +18,7 @@ import type { UnitLevel } from '../../events/unit/hierarchy.js';
 export const collections = ['unit', 'problem', 'household', 'listing', 'escalation'] as const;
 export type Collection = (typeof collections)[number];
 
-export type Colour = 'none' | 'blue' | 'yellow' | 'red';
+export type Colour = WarningColour;
 
 /** Counters of a unit's whole subtree (the unit itself and everything beneath it). */
 export interface RollupCounts {
@@ -76,16 +78,8 @@ export interface ProblemRow {
   lastEventAt: string;
 }
 
-export interface Assessment {
-  food: boolean;
-  clothing: boolean;
-  education: boolean;
-  medical: boolean;
-  housing: boolean;
-  water: boolean;
-  meetsStandard: boolean;
-  assessedAt: string;
-}
+/** The latest HouseholdAssessed, with when it was made. */
+export type Assessment = HouseholdAssessment & { assessedAt: string };
 
 export interface HouseholdRow {
   householdId: string;

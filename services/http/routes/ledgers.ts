@@ -2,12 +2,14 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { idSchema, isoTime } from '../../../events/common.js';
+import { standardsSchema } from '../../../events/household/events.js';
+import { warningColourSchema } from '../../../events/problem/events.js';
 import type { AsOf } from '../../ports/read-model.js';
 import { errorResponses } from '../problem-details.js';
 import { formatOf, formatQuery, sendWorkbook } from '../sheets.js';
 import { readableUnit } from './common.js';
 
-const colour = z.enum(['none', 'blue', 'yellow', 'red']);
+const colour = warningColourSchema;
 const flag = z.enum(['true', 'false']).transform((v) => v === 'true');
 
 /** Positions are signed 64-bit integers in every store. */
@@ -75,18 +77,7 @@ const householdItem = z.object({
   members: z.number().int(),
   planTotal: z.number().int(),
   planDone: z.number().int(),
-  assessment: z
-    .object({
-      food: z.boolean(),
-      clothing: z.boolean(),
-      education: z.boolean(),
-      medical: z.boolean(),
-      housing: z.boolean(),
-      water: z.boolean(),
-      meetsStandard: z.boolean(),
-      assessedAt: z.string(),
-    })
-    .nullable(),
+  assessment: standardsSchema.extend({ meetsStandard: z.boolean(), assessedAt: z.string() }).nullable(),
   meetsStandard: z.boolean(),
   monitored: z.boolean(),
   monitoringReason: z.string().nullable(),

@@ -2,9 +2,15 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { idSchema } from '../../../events/common.js';
+import { actorRefSchema, evidenceSchema, idSchema } from '../../../events/common.js';
 import { notFound } from '../../../events/errors.js';
-import { type OpenProblem, problemCommandSchemas } from '../../../events/problem/index.js';
+import {
+  measureAssignedSchema,
+  type OpenProblem,
+  problemCommandSchemas,
+  problemFoundSchema,
+  warningColourSchema,
+} from '../../../events/problem/index.js';
 import { canSeeProblem, outOfSight } from '../../../events/access.js';
 import { newId } from '../../commands/problems.js';
 import { errorResponses } from '../problem-details.js';
@@ -38,33 +44,20 @@ export const rejectBody = c.rejectRectification.omit({ type: true, problemId: tr
 export const extendBody = c.extendDeadline.omit({ type: true, problemId: true });
 export const reopenBody = c.reopenProblem.omit({ type: true, problemId: true });
 
-const evidence = z.object({ kind: z.string(), uri: z.string(), sha256: z.string() });
-const actorRef = z.object({ userId: z.string(), unitId: z.string() });
+// Views are built from the domain's schemas (not strict: a view may carry what the state adds).
+const evidence = z.object(evidenceSchema.shape);
+const actorRef = z.object(actorRefSchema.shape);
 export const problemViewSchema = z
   .object({
-    problemId: z.string(),
+    ...problemFoundSchema.omit({ policy: true }).shape,
     revision: z.number().int(),
     status: z.enum(['open', 'acknowledged', 'submitted', 'cleared']),
-    targetUnitId: z.string(),
-    responsibleUnitId: z.string(),
-    category: z.string(),
-    source: z.string(),
-    description: z.string(),
-    severity: z.string(),
-    deadline: z.string(),
     acknowledged: z.boolean(),
-    colour: z.string(),
+    colour: warningColourSchema,
     escalationLevel: z.number().int(),
     escalatedTo: z.string().nullable(),
     measures: z.array(
-      z.object({
-        measureId: z.string(),
-        description: z.string(),
-        assigneeUnitId: z.string(),
-        deadline: z.string(),
-        completed: z.boolean(),
-        evidence: z.array(evidence),
-      }),
+      z.object({ ...measureAssignedSchema.shape, completed: z.boolean(), evidence: z.array(evidence) }),
     ),
     measuresTotal: z.number().int(),
     measuresDone: z.number().int(),
