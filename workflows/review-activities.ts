@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { unitsHoldingProblem } from '../events/access.js';
 import type { Figures } from '../events/common.js';
 import { problemDecider, type OpenProblem, type ProblemState } from '../events/problem/decider.js';
 import type { ProblemEvent } from '../events/problem/index.js';
@@ -8,6 +9,7 @@ import { reviewStreamId, type ReviewEvent } from '../events/review/events.js';
 import type { CommandHandler } from '../services/commands/handler.js';
 import { seededEventId } from '../services/commands/handler.js';
 import { reviewStream } from '../services/commands/reviews.js';
+import { createUnitHierarchy } from '../services/hierarchy.js';
 import type { EventStore } from '../services/ports/event-store.js';
 import type { Notification, Notifier } from '../services/ports/notifier.js';
 import { periodBounds, type ReviewKind } from './periods.js';
@@ -44,7 +46,7 @@ async function problemsAsOf(store: EventStore, asOf: number): Promise<ProblemSum
   return out;
 }
 
-/** The figures of one unit's review: its own items (the unit is responsible for them). */
+/** The figures of one unit's review: the problems in its subtree (events/access.ts, unitsHoldingProblem). */
 export function figuresFor(items: ProblemSummary[], period: { start: number; end: number }): Figures {
   const open = items.filter((i) => i.state.status !== 'cleared');
   const at = period.end;
@@ -95,11 +97,16 @@ export function createReviewActivities(deps: ReviewDeps) {
       const bounds = periodBounds(input.kind, input.period, input.timeZone);
       const asOf = Math.min(bounds.end, Date.parse(input.now));
       const problems = await problemsAsOf(store, asOf);
+      // A unit's problems: those in its subtree by the rule of events/access.ts, the ledgers' rule too.
+      const tree = createUnitHierarchy({ store });
+      await tree.start();
       const byUnit = new Map<string, ProblemSummary[]>();
       for (const p of problems) {
-        const list = byUnit.get(p.state.responsibleUnitId) ?? [];
-        list.push(p);
-        byUnit.set(p.state.responsibleUnitId, list);
+        for (const unitId of unitsHoldingProblem(tree.view, p.state)) {
+          const list = byUnit.get(unitId) ?? [];
+          list.push(p);
+          byUnit.set(unitId, list);
+        }
       }
       const units = [...byUnit.entries()]
         .filter(([, items]) => items.some((i) => i.state.status !== 'cleared'))

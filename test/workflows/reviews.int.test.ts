@@ -12,7 +12,7 @@ import { bundleWorkflows, startWorker, type RunningWorker } from '../../workflow
 import { describeWithService } from '../setup/services.js';
 import { cadre, DAY, eventually, openWorld, registerUnits, runCommand, supervisor, testPolicy, units, type World } from './world.js';
 
-const { village, township } = units;
+const { village, township, county, prefecture } = units;
 
 describeWithService('temporal', 'review schedules on the dev server', (temporalAddress) => {
   describeWithService('redis', '一月一研判 and 每日一报', (redisUrl) => {
@@ -109,14 +109,17 @@ describeWithService('temporal', 'review schedules on the dev server', (temporalA
           figures: expect.objectContaining({ problemsOpen: 2, problemsUnacknowledged: 1, problemsFoundInPeriod: 2, problemsOverdue: 0 }),
         },
       ]);
-      expect((await compiled('DailyReportCompiled', township.unitId)).map((e) => e.data)).toEqual([
-        { day: today, unitId: township.unitId, figures: expect.objectContaining({ problemsOpen: 1, problemsUnacknowledged: 1 }) },
-      ]);
+      // A unit's review counts the problems of its subtree (issue 9): the township its own and its village's.
+      for (const unitId of [township.unitId, county.unitId, prefecture.unitId]) {
+        expect((await compiled('DailyReportCompiled', unitId)).map((e) => e.data)).toEqual([
+          { day: today, unitId, figures: expect.objectContaining({ problemsOpen: 3, problemsUnacknowledged: 2 }) },
+        ]);
+      }
       await eventually(() =>
-        world.notifications.filter((n) => n.kind === 'daily_report').length >= 2 ? true : undefined,
+        world.notifications.filter((n) => n.kind === 'daily_report').length >= 4 ? true : undefined,
       );
       expect(new Set(world.notifications.filter((n) => n.kind === 'daily_report').flatMap((n) => n.recipients))).toEqual(
-        new Set([village.unitId, township.unitId]),
+        new Set([village.unitId, township.unitId, county.unitId, prefecture.unitId]),
       );
     });
 
