@@ -3,14 +3,16 @@
  * system in the same run, then the PostgreSQL adapter against bare `pg` on the same server. Prints one
  * JSON object (PostgreSQL's figures under `postgres`). `BENCH_EVENTS` sets the replay size (default
  * 1,000,000), `BENCH_STORES` which stores run (default `sqlite,postgres`); PostgreSQL is DATABASE_URL or
- * a server the bench starts itself (infra/postgres/provider.ts).
+ * a server the bench starts itself (infra/postgres/provider.ts). `audit` (in BENCH_STORES by default) adds
+ * the audit tree's costs under `audit`: batch appends with witnesses and the sealer running, sealing,
+ * proofs and full-log verification over `BENCH_AUDIT_EVENTS` events (default 1,000,000).
  *
  *   npm run bench:store
  *   BENCH_EVENTS=100000 BENCH_STORES=postgres npm run bench:store
  */
 import Database from 'better-sqlite3';
 import { fork } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +25,11 @@ import { problemDecider } from '../events/problem/decider.js';
 import pg from 'pg';
 import { openPostgresEventStore, SCHEMA_SQL } from '../infra/postgres/event-store.js';
 import { providePostgres } from '../infra/postgres/provider.js';
+import { openSqliteAuditLog } from '../infra/sqlite/audit-log.js';
 import { openSqliteEventStore } from '../infra/sqlite/event-store.js';
+import { auditKeyFromPem } from '../services/audit/digest.js';
+import { createAuditService } from '../services/audit/service.js';
+import { witnessAppends } from '../services/audit/witness.js';
 import { isUnavailable } from '../infra/tools/service.js';
 import { type EventStore, expected } from '../services/ports/event-store.js';
 
@@ -33,7 +39,8 @@ const SINGLE_COMMANDS = Number(process.env.BENCH_SINGLE ?? 1500);
 const CONCURRENT_COMMANDS = Number(process.env.BENCH_CONCURRENT ?? 12_800);
 const WRITERS = 64;
 const REPLAY_ROUNDS = Number(process.env.BENCH_REPLAY_ROUNDS ?? 2);
-const STORES = (process.env.BENCH_STORES ?? 'sqlite,postgres').split(',');
+const STORES = (process.env.BENCH_STORES ?? 'sqlite,postgres,audit').split(',');
+const AUDIT_EVENTS = Number(process.env.BENCH_AUDIT_EVENTS ?? 1_000_000);
 
 // ---------------------------------------------------------------------------------------------------
 // Realistic events: problem lifecycles and household plans, with Chinese text, valid for the registry.
@@ -189,8 +196,11 @@ function openRaw(path: string): Database.Database {
  * Batches of 100 through the port and the same batches through bare statements, interleaved batch by
  * batch on two files of the same directory, so both sides see the same disk and the same neighbours.
  */
-async function batchAppends(dir: string, batches: Array<[string, NewEvent[]]>) {
-  const store = openSqliteEventStore({ path: join(dir, 'batch-port.db') });
+async function batchAppends(
+  dir: string,
+  batches: Array<[string, NewEvent[]]>,
+  store: EventStore = openSqliteEventStore({ path: join(dir, 'batch-port.db') }),
+) {
   const db = openRaw(join(dir, 'batch-raw.db'));
   const insert = db.prepare(
     'INSERT INTO events (stream_id, revision, event_id, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)',
@@ -244,9 +254,9 @@ async function seedReplayFile(path: string) {
   return seedReplay(openSqliteEventStore({ path, synchronous: 'NORMAL' }));
 }
 
-async function seedReplay(store: EventStore) {
+async function seedReplay(store: EventStore, total = REPLAY_EVENTS) {
   let pending: Promise<unknown>[] = [];
-  for (const [streamId, events] of lives(REPLAY_EVENTS)) {
+  for (const [streamId, events] of lives(total)) {
     pending.push(store.append(streamId, events, expected.noStream));
     if (pending.length === 500) {
       await Promise.all(pending);
@@ -547,10 +557,86 @@ async function postgresFigures() {
   }
 }
 
+/**
+ * The audit tree's costs on SQLite: batch appends through the witnessing port while the sealer keeps the
+ * tree in the same process (against bare inserts, as append_batch_ratio), then sealing, proofs and a
+ * full-log verification over AUDIT_EVENTS events.
+ */
+async function auditFigures() {
+  const dir = mkdtempSync(join(tmpdir(), 'duban-bench-audit-'));
+  const key = auditKeyFromPem(generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString());
+  const audited = (name: string, synchronous: 'FULL' | 'NORMAL') => {
+    const raw = openSqliteEventStore({ path: join(dir, `${name}.db`), synchronous });
+    const log = openSqliteAuditLog(join(dir, `${name}-audit.db`));
+    const audit = createAuditService({ store: raw, log, key, pollMs: 5, verifyIntervalMs: 0, digestEvery: 10_000 });
+    const store = witnessAppends(raw, log, key.witnessKey, () => audit.appended());
+    return { raw, log, audit, store: { ...store, close: async () => {} } as EventStore };
+  };
+  try {
+    const batch = audited('batch', 'FULL');
+    batch.audit.start();
+    const { appendBatchEps, rawBatchEps } = await batchAppends(dir, batchesOf100(), batch.store);
+    await batch.audit.catchUp();
+    await batch.audit.stop();
+
+    const big = audited('log', 'NORMAL');
+    const seedStart = process.hrtime.bigint();
+    await seedReplay(big.store, AUDIT_EVENTS);
+    const seedSeconds = seconds(seedStart);
+    const sealStart = process.hrtime.bigint();
+    await big.audit.catchUp();
+    const sealSeconds = seconds(sealStart);
+    const size = big.log.treeSize();
+
+    const samples = 1000;
+    let proofBytes = 0;
+    let proofHashes = 0;
+    const proofStart = process.hrtime.bigint();
+    for (let i = 0; i < samples; i++) {
+      const leaf = big.log.leaves(Math.floor(random() * size), 1)[0]!;
+      const proof = big.audit.inclusion(leaf.eventId, size);
+      proofHashes += proof.proof.length;
+      proofBytes += JSON.stringify(proof).length;
+    }
+    const inclusionUs = (seconds(proofStart) * 1e6) / samples;
+    const consistencyStart = process.hrtime.bigint();
+    const consistency = big.audit.consistency(Math.floor(size / 3), size);
+    const consistencyUs = seconds(consistencyStart) * 1e6;
+
+    const verifyStart = process.hrtime.bigint();
+    const verification = await big.audit.verify({ wholeLog: true });
+    const verifySeconds = seconds(verifyStart);
+    if (!verification.ok) throw new Error(`the benchmark's own log does not verify: ${JSON.stringify(verification.breaks.slice(0, 3))}`);
+    await big.raw.close();
+    big.log.close();
+    batch.log.close();
+    await batch.raw.close();
+    return {
+      audit_append_batch_eps: round(appendBatchEps),
+      audit_raw_batch_eps: round(rawBatchEps),
+      audit_append_batch_ratio: +(appendBatchEps / rawBatchEps).toFixed(3),
+      audit_append_batch_ratio_target: 0.7,
+      audit_events: size,
+      audit_seed_seconds: +seedSeconds.toFixed(1),
+      audit_seal_eps: round(size / sealSeconds),
+      audit_inclusion_proof_us: +inclusionUs.toFixed(1),
+      audit_inclusion_proof_hashes: +(proofHashes / samples).toFixed(1),
+      audit_inclusion_proof_json_bytes: round(proofBytes / samples),
+      audit_consistency_proof_us: +consistencyUs.toFixed(1),
+      audit_consistency_proof_hashes: consistency.proof.length,
+      audit_verify_eps: round(size / verifySeconds),
+      audit_file_mb: Math.round(statSync(join(dir, 'log-audit.db')).size / 1048576),
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main() {
   const sqlite = STORES.includes('sqlite') ? await sqliteFigures() : { bench: 'store' };
   const postgres = STORES.includes('postgres') ? await postgresFigures() : undefined;
-  console.log(JSON.stringify({ ...sqlite, ...(postgres ? { postgres } : {}) }));
+  const audit = STORES.includes('audit') ? await auditFigures() : undefined;
+  console.log(JSON.stringify({ ...sqlite, ...(postgres ? { postgres } : {}), ...(audit ? { audit } : {}) }));
 }
 
 const [kind, path, schema] = process.argv.slice(2);

@@ -133,7 +133,8 @@ export function createAuditService(deps: AuditServiceDeps) {
       } else if (!mac.equals(witnessMac(key.witnessKey, event.streamId, event.revision, { ...event, metadata: writerMetadata(event) }))) {
         refuse(event, 'differs from what its writer appended (the witness does not match)');
       } else {
-        const previous = heads.get(event.streamId) ?? log.lastLeafOfStream(event.streamId)?.revision ?? -1;
+        // The store's unique (stream, revision) rules out a second revision 0: only later ones need a lookup.
+        const previous = heads.get(event.streamId) ?? (event.revision === 0 ? -1 : (log.lastLeafOfStream(event.streamId)?.revision ?? -1));
         if (event.revision !== previous + 1) {
           refuse(event, `revision ${event.revision} follows sealed revision ${previous}`);
         } else if (!hashHolds(event)) {
@@ -189,8 +190,14 @@ export function createAuditService(deps: AuditServiceDeps) {
   /** Seals up to the store's head as it is now (waiting out pending witnesses). */
   async function catchUp(): Promise<void> {
     const head = await store.headPosition();
-    const deadline = Date.now() + graceMs + 5_000;
+    // Gives up only when the sealer stops moving (a witness that never comes is refused after the grace).
+    let deadline = Date.now() + graceMs + 5_000;
+    let reached = log.sealedThrough();
     while (log.sealedThrough() < head) {
+      if (log.sealedThrough() > reached) {
+        reached = log.sealedThrough();
+        deadline = Date.now() + graceMs + 5_000;
+      }
       if (Date.now() > deadline) throw new Error('the audit sealer did not reach the head of the store in time');
       await sealNext().catch((error: unknown) => {
         if (!(error instanceof SealRaceError)) throw error;
