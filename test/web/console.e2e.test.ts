@@ -240,6 +240,15 @@ suite('temporal', '督战作战图: the console in a real browser against the ru
       await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
     }
 
+    // English is one switch away, and the switch is reachable from the keyboard.
+    await page.goto(`${svc.baseUrl}/#/overview`);
+    await page.getByText('塔城镇').first().waitFor();
+    await page.getByRole('button', { name: 'English' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('menuitem', { name: 'Problem ledger' }).waitFor();
+    expect(await page.getByRole('columnheader', { name: 'Worst colour' }).count()).toBe(1);
+    await page.screenshot({ path: `${SHOTS}/overview-english.png` });
+
     const phone = await openSignedIn(await newContext({ viewport: { width: 390, height: 844 } }), svc.baseUrl, await svc.token(U.weixi, 'supervisor'));
     await phone.getByText('塔城镇').first().waitFor();
     expect(await phone.evaluate<number>(sidewaysOverflow)).toBeLessThanOrEqual(0);
