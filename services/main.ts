@@ -130,6 +130,7 @@ try {
   }
 
   if (runs('projector')) {
+    let restartsSeen = 0;
     const projections = startProjections({ eventStore: store, readModel, logger: log.child({ component: 'projections' }) });
     running.add('projections', () => projections.stop());
     metrics.setSources({ parkedEvents: async () => projections.status().parked });
@@ -138,6 +139,10 @@ try {
       check: async () => {
         const status = projections.status();
         if (!status.running) throw new Error(status.lastError ?? 'not running');
+        // Restarting over and over (its Redis or event store gone) is down, not up: count them.
+        const since = status.restarts - restartsSeen;
+        restartsSeen = status.restarts;
+        if (since > 0) throw new Error(`restarted ${status.restarts} times (${since} since the last check): ${status.lastError ?? ''}`);
         if (status.parked > 0) throw new Error(`${status.parked} event(s) parked: ${status.recentParked[0]?.reason ?? ''}`);
       },
     });

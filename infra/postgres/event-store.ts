@@ -9,6 +9,7 @@ import {
   type Subscription,
   StreamNotFoundError,
 } from '../../services/ports/event-store.js';
+import { DependencyUnavailableError } from '../../services/ports/unavailable.js';
 import { checkExpected, validateNewEvents } from '../event-store/append-rules.js';
 import { linkEvent } from '../event-store/audit-chain.js';
 import { resolveRepeatedAppend, type StoredEventRef } from '../event-store/idempotency.js';
@@ -74,6 +75,20 @@ INSERT INTO events_head (only_row, position) VALUES (true, 0) ON CONFLICT DO NOT
 
 type Row = [position: string, streamId: string, revision: number, type: string, data: string, metadata: string];
 
+const OUTAGE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', '57P01', '57P02', '57P03']);
+
+/**
+ * The server is gone or going (refused, reset, shut down, cannot connect now: SQLSTATE class 08 and
+ * 57P0x) as the port's DependencyUnavailableError; any other error as it is.
+ */
+export function postgresOutage(error: unknown): unknown {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  const outage =
+    (typeof code === 'string' && (OUTAGE_CODES.has(code) || code.startsWith('08'))) ||
+    (typeof message === 'string' && /Connection terminated|connection error|timeout exceeded when trying to connect/i.test(message));
+  return outage ? new DependencyUnavailableError('postgres', error) : error;
+}
+
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 // Any constant: it only keeps two processes from creating the tables at the same moment.
 const SCHEMA_LOCK = 4_711_011;
@@ -120,8 +135,14 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
     throw error;
   }
 
-  const rows = async (text: string, values: unknown[], name?: string): Promise<Row[]> =>
-    (await pool.query<Row>({ text, values, rowMode: 'array', ...(name ? { name } : {}) })).rows;
+  const query = async <R extends unknown[]>(config: pg.QueryConfig): Promise<R[]> => {
+    try {
+      return (await pool.query<R>({ ...config, rowMode: 'array' })).rows;
+    } catch (error) {
+      throw postgresOutage(error);
+    }
+  };
+  const rows = (text: string, values: unknown[], name?: string): Promise<Row[]> => query<Row>({ text, values, ...(name ? { name } : {}) });
 
   async function readBatch(after: bigint, filter: EventFilter | undefined, to: bigint | undefined): Promise<RecordedEvent[]> {
     const conditions = ['position > $1'];
@@ -146,8 +167,8 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
   }
 
   async function committedHead(): Promise<bigint> {
-    const result = await pool.query<[string]>({ text: 'SELECT position FROM events_head', rowMode: 'array', name: 'head' });
-    return BigInt(result.rows[0]?.[0] ?? 0);
+    const result = await query<[string]>({ text: 'SELECT position FROM events_head', name: 'head' });
+    return BigInt(result[0]?.[0] ?? 0);
   }
 
   // ---- appends: group commit ----------------------------------------------------------------------
@@ -171,7 +192,7 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
     try {
       client = await pool.connect();
     } catch (error) {
-      for (const request of group) request.reject(error);
+      for (const request of group) request.reject(postgresOutage(error));
       return;
     }
     let outcomes: Array<{ ok: true; result: AppendResult } | { ok: false; error: unknown }>;
@@ -261,7 +282,7 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
       // landed: a retry with the same event ids then gets the original result).
       broken = true;
       await client.query('ROLLBACK').catch(() => {});
-      for (const request of group) request.reject(error);
+      for (const request of group) request.reject(postgresOutage(error));
       return;
     } finally {
       client.release(broken);
@@ -400,7 +421,7 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
 
     async ping() {
       assertOpen();
-      await pool.query('SELECT 1');
+      await query({ text: 'SELECT 1' });
     },
 
     async close() {

@@ -21,6 +21,8 @@ export interface RedisProviderOptions {
   /** Try a Docker engine through testcontainers (default true). */
   useDocker?: boolean;
   startTimeoutMs?: number;
+  /** Port for the local redis-server (default a free one): a restart on the same port is the same address. */
+  port?: number;
 }
 
 const REDIS_IMAGE = 'redis:7-alpine';
@@ -38,7 +40,7 @@ export async function provideRedis(options: RedisProviderOptions = {}): Promise<
       start: async () => {
         const binary = findRedisServer();
         if (!binary) return 'redis-server is not installed (npm run setup installs it as root, or apt-get install redis-server)';
-        return startLocal(binary, options.startTimeoutMs ?? 15_000);
+        return startLocal(binary, options.startTimeoutMs ?? 15_000, options.port);
       },
     },
   ]);
@@ -65,9 +67,9 @@ async function startContainer(): Promise<RedisServer> {
   };
 }
 
-async function startLocal(binary: string, timeoutMs: number): Promise<RedisServer> {
+async function startLocal(binary: string, timeoutMs: number, fixedPort: number | undefined): Promise<RedisServer> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'duban-redis-'));
-  const port = await freePort();
+  const port = fixedPort ?? (await freePort());
   const server = startProcess(binary, [
     '--port', String(port),
     '--bind', '127.0.0.1',

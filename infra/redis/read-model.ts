@@ -1,4 +1,6 @@
 import type { Redis } from 'ioredis';
+import { translateFailures } from '../../services/ports/unavailable.js';
+import { redisOutage } from './client.js';
 import type {
   Collection,
   CommitBatch,
@@ -169,7 +171,8 @@ export function createRedisReadModel(options: RedisReadModelOptions): ReadModelS
 
   return {
     kind: 'redis',
-    active: reader(activeId),
+    // Ledger reads while Redis is down answer 503, not 500.
+    active: translateFailures(reader(activeId), redisOutage),
     activeKeyspace: activeId,
     keyspace: writer,
     async createKeyspace() {

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -8,13 +8,12 @@ import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 
 import { provideRedis, type RedisServer } from '../../infra/redis/provider.js';
 import { repoRoot } from '../../infra/tools/paths.js';
-import { freePort } from '../../infra/tools/process.js';
 import { isUnavailable } from '../../infra/tools/service.js';
-import { signToken } from '../../services/auth/tokens.js';
 import type { Role } from '../../services/auth/principal.js';
 import { describeWithService, requireService } from '../setup/services.js';
-import { type ApiResponse, client, type Client } from './support/client.js';
+import type { ApiResponse, Client } from './support/client.js';
 import { inSeconds, registerPrefecture, U } from './support/prefecture.js';
+import { clientOf, healthy, type RoleProcess, startRole, until } from './support/roles.js';
 
 /**
  * The production shape: `--role api` twice, `--role projector` and `--role worker`, each its own process
@@ -26,14 +25,6 @@ const SECRET = 'split-topology-secret-0123456789-0123456789';
 const PROBLEMS = 4;
 const ASSESSMENTS = 12;
 
-interface RoleProcess {
-  role: string;
-  port: number;
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
 const temporalAddress = requireService('temporal');
 describeWithService('postgres', 'split topology: two API processes, a projector and a worker on PostgreSQL, Redis and Temporal', (databaseUrl) => {
   let dir: string;
@@ -44,33 +35,12 @@ describeWithService('postgres', 'split topology: two API processes, a projector 
   const processes = new Map<string, RoleProcess>();
 
   async function start(name: string, role: 'api' | 'projector' | 'worker', port?: number): Promise<RoleProcess> {
-    const listen = port ?? (await freePort());
-    const child = spawn(process.execPath, ['--import', 'tsx', 'services/main.ts', '--role', role], {
-      cwd: repoRoot,
-      env: { ...env, PORT: String(listen), DATA_DIR: path.join(dir, name) },
-    });
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000)));
-    child.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000)));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const started: RoleProcess = { role, port: listen, child, output: () => output, exited };
+    const started = await startRole(role, { ...env, DATA_DIR: path.join(dir, name) }, port);
     processes.set(name, started);
     return started;
   }
 
-  async function healthy(p: RoleProcess, timeoutMs = 120_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (p.child.exitCode !== null) throw new Error(`${p.role} exited ${p.child.exitCode}:\n${p.output()}`);
-      const ok = await fetch(`http://127.0.0.1:${p.port}/health`).then((r) => r.status === 200, () => false);
-      if (ok) return;
-      if (Date.now() > deadline) throw new Error(`${p.role} not healthy within ${timeoutMs} ms:\n${p.output()}`);
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
-
-  const as = async (p: RoleProcess, unitId: string, role: Role, userId?: string): Promise<Client> =>
-    client(`http://127.0.0.1:${p.port}`, await signToken(SECRET, { userId: userId ?? `${role}@${unitId}`, unitId, role }));
+  const as = (p: RoleProcess, unitId: string, role: Role) => clientOf(p, SECRET, unitId, role);
 
   const storedEvents = async () =>
     (await admin.query<{ event_id: string; stream_id: string; type: string; data: string }>('SELECT event_id, stream_id, type, data FROM events ORDER BY position'))
@@ -269,11 +239,3 @@ describeWithService('postgres', 'split topology: two API processes, a projector 
 });
 
 const assessment = (i: number) => ({ food: true, clothing: true, education: true, medical: true, housing: i % 2 === 0, water: true });
-
-async function until(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}

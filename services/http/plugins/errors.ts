@@ -2,6 +2,7 @@ import fp from 'fastify-plugin';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { DubanError } from '../../../events/errors.js';
+import type { DependencyUnavailableError } from '../../ports/unavailable.js';
 import { problem, problemFromDubanError, type ProblemDetails, type ProblemKind } from '../problem-details.js';
 
 const PROBLEM_JSON = 'application/problem+json; charset=utf-8';
@@ -93,7 +94,13 @@ export const errorsPlugin = fp(
       const status = err.statusCode ?? 500;
       const kind = kindByStatus[status];
       if (status < 500 && kind) return sendProblem(request, reply, problem(kind, { detail: err.message }));
-      if (status === 503) return sendProblem(request, reply, problem('unavailable', { detail: 'a dependency is not available' }));
+      if (status === 503) {
+        const down = err as Partial<DependencyUnavailableError>;
+        request.log.warn({ err, dependency: down.dependency }, 'dependency unavailable');
+        reply.header('retry-after', String(down.retryAfterSeconds ?? 5));
+        const detail = down.dependency ? `${down.dependency} is not available; retry later` : 'a dependency is not available';
+        return sendProblem(request, reply, problem('unavailable', { detail }));
+      }
       request.log.error({ err }, 'request failed');
       return sendProblem(request, reply, problem('internal', { detail: 'the server failed; the failure is logged' }));
     });
