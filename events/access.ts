@@ -29,7 +29,6 @@ export const actions = [
   'problem.reopen',
   'problem.remind',
   'problem.escalate',
-  'problem.colour',
   'review.compile',
   'read',
 ] as const;
@@ -81,7 +80,6 @@ export const accessPolicy: Record<Role, Partial<Record<Action, Scope>>> = {
   system: {
     'problem.remind': 'anywhere',
     'problem.escalate': 'anywhere',
-    'problem.colour': 'anywhere',
     'review.compile': 'anywhere',
     read: 'anywhere',
   },

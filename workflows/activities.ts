@@ -1,72 +1,114 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Logger } from 'pino';
 import type { Actor, RecordedEvent } from '../events/envelope.js';
-import { DubanError } from '../events/errors.js';
-import { problemStreamId, type ProblemCommand } from '../events/problem/index.js';
-import { decodeEvent } from '../events/registry.js';
-import { createCommandHandler, type CommandHandler } from '../services/commands/handler.js';
+import {
+  deadlineReminders,
+  escalationLadder,
+  problemStreamId,
+  timingsFor,
+  type OpenProblem,
+  type StepCommand,
+} from '../events/problem/index.js';
+import { subtractDuration } from '../events/time.js';
+import { createCommandHandler, type CommandOutcome } from '../services/commands/handler.js';
 import { problemStream } from '../services/commands/problems.js';
 import { createUnitHierarchy } from '../services/hierarchy.js';
-import { StreamNotFoundError, WrongExpectedVersionError, type EventStore } from '../services/ports/event-store.js';
+import { StreamNotFoundError, type EventStore } from '../services/ports/event-store.js';
 import { NotificationRejectedError, type Notification, type Notifier } from '../services/ports/notifier.js';
-import { applyEvent, stepCausationId, type ClockState, type Step, type StepOutcome } from './clock.js';
+import { applyEvent, clockEventOf, stepCausationId, type ClockState, type Step, type StepOutcome } from './clock.js';
 import { createReviewActivities } from './review-activities.js';
-import { escalationLadder } from './units.js';
 
 export interface ActivityDeps {
   store: EventStore;
   notifier: Notifier;
   logger: Logger;
-  /** The one write path; default: a handler of its own over the store. */
-  handler?: CommandHandler;
 }
-
-/** Step commands refused by the decider because the item moved on (cleared meanwhile): nothing to write. */
-const isRefusal = (err: unknown): err is DubanError =>
-  err instanceof DubanError && err.code === 'conflict' && !(err instanceof WrongExpectedVersionError);
 
 /** The workflow acting on the clock: the `system` role, on behalf of the item's responsible unit. */
 export const clockActor = (unitId: string): Actor => ({ userId: 'system:rectification', unitId, role: 'system' });
 
+/**
+ * The command that records a step. Steps scheduled by runs before they named what they were computed
+ * from (a retried activity of an older run) get it from the item as it stands.
+ */
+function stepCommand(step: Step, p: OpenProblem): StepCommand {
+  const { problemId } = p;
+  const deadline = step.deadline ?? p.deadline;
+  switch (step.kind) {
+    case 'acknowledge_reminder': {
+      const window = timingsFor(p.policy, p.severity).acknowledgeWithin;
+      return { type: 'remindToAcknowledge', problemId, since: step.since ?? subtractDuration(step.at, window, p.policy.timeZone) };
+    }
+    case 'blue_reminder': {
+      const offset = step.offset ?? deadlineReminders(p)[Number(step.name.slice('blue-'.length))]?.offset ?? '';
+      return { type: 'remindDeadline', problemId, deadline, offset };
+    }
+    case 'escalation':
+      return { type: 'escalate', problemId, deadline, level: step.level };
+    case 'overdue_reminder':
+      return { type: 'remindOverdue', problemId, deadline, level: step.level };
+    case 'measure_reminder':
+      return { type: 'remindMeasure', problemId, measureId: step.measureId ?? '', phase: step.phase ?? 'overdue' };
+    case 'verification_escalation':
+      return { type: 'escalateVerification', problemId, submittedAt: step.submittedAt ?? step.at };
+  }
+}
+
+const eventOfType = (outcome: CommandOutcome, type: string) => outcome.events.find((e) => e.type === type)?.eventId;
+
 export function createActivities(deps: ActivityDeps) {
   const { store, notifier, logger } = deps;
-  const handler = deps.handler ?? createCommandHandler({ store, hierarchy: createUnitHierarchy({ store, logger }) });
+  const hierarchy = createUnitHierarchy({ store, logger });
+  const handler = createCommandHandler({ store, hierarchy });
 
-  /**
-   * Runs the commands of one clock step through the command handler, each named by the step (its
-   * events' ids derive from it), so a retried step never writes twice. The first command is the step's
-   * record (the reminder or the escalation); a refusal of it means the item moved on: nothing recorded.
-   */
-  async function runStepCommands(
-    workflowId: string,
-    step: Step,
-    commands: ProblemCommand[],
-    responsibleUnitId: string,
-    /** The request that set the clock; the workflow id for clocks started before it was carried. */
-    correlationId: string,
-  ): Promise<{ recorded: boolean; eventIds: string[] }> {
-    const causationId = stepCausationId(step);
-    const eventIds: string[] = [];
-    for (const [i, command] of commands.entries()) {
-      const seed = i === 0 ? `${workflowId}/${causationId}` : `${workflowId}/${causationId}/${i}`;
-      try {
-        const outcome = await handler.run(problemStream, problemStreamId(command.problemId), command, {
-          actor: clockActor(responsibleUnitId),
-          correlationId,
-          causationId,
-          eventIdSeed: seed,
-          at: step.at,
-        });
-        eventIds.push(...outcome.events.map((e) => e.eventId));
-      } catch (err) {
-        if (!isRefusal(err)) throw err;
-        if (i === 0) {
-          logger.info({ problemId: command.problemId, step: step.name, rule: err.rule }, 'clock step refused; item moved on');
-          return { recorded: false, eventIds: [] };
-        }
-      }
+  async function ladderOf(p: { responsibleUnitId: string; policy: OpenProblem['policy'] }): Promise<string[]> {
+    await hierarchy.ensure([p.responsibleUnitId]);
+    return escalationLadder(hierarchy.view, p.responsibleUnitId, p.policy.topLevel);
+  }
+
+  /** What people are told about a step that was recorded: who, and about what. */
+  function notificationOf(step: Step, outcome: CommandOutcome, p: OpenProblem): Notification | undefined {
+    const colourRaised = eventOfType(outcome, 'WarningColourChanged') !== undefined && p.colour !== 'none' ? { colour: p.colour } : {};
+    const escalationId = eventOfType(outcome, 'ProblemEscalated');
+    if (step.kind === 'escalation' || step.kind === 'verification_escalation') {
+      const verifying = step.kind === 'verification_escalation';
+      const toUnitId = verifying ? p.rectification?.escalatedTo : p.escalatedTo;
+      if (escalationId === undefined || !toUnitId) return undefined;
+      const level = hierarchy.view.levelOf(toUnitId);
+      const verifier = p.lastReminder?.recipients ?? [];
+      return {
+        eventId: escalationId,
+        kind: 'escalation',
+        recipients: verifying ? [toUnitId, ...verifier] : [toUnitId],
+        problemId: p.problemId,
+        ...(level ? { level } : {}),
+        colour: verifying ? 'yellow' : 'red',
+        summary: verifying
+          ? `督办 problem ${p.problemId}: verification by ${verifier.join(', ')} escalated to ${toUnitId}`
+          : `督办 problem ${p.problemId} escalated to ${toUnitId} (level ${step.level}): deadline ${p.deadline} passed`,
+        occurredAt: step.at,
+        details: { escalationLevel: step.level, responsibleUnitId: p.responsibleUnitId, deadline: p.deadline },
+      };
     }
-    return { recorded: true, eventIds };
+    const reminderId = eventOfType(outcome, 'ReminderIssued');
+    if (reminderId === undefined || !p.lastReminder) return undefined;
+    const { kind: reminderKind, level, recipients } = p.lastReminder;
+    const what =
+      reminderKind === 'acknowledge'
+        ? 'please acknowledge (签收)'
+        : reminderKind === 'deadline_approaching'
+          ? `deadline ${step.measureId ? 'of measure ' + step.measureId + ' ' : ''}approaching`
+          : 'overdue';
+    return {
+      eventId: reminderId,
+      kind: 'reminder',
+      recipients,
+      problemId: p.problemId,
+      ...colourRaised,
+      summary: `提醒 problem ${p.problemId}: ${what}`,
+      occurredAt: step.at,
+      details: { reminderKind, level, ...(step.measureId ? { measureId: step.measureId } : {}) },
+    };
   }
 
   return {
@@ -80,25 +122,16 @@ export function createActivities(deps: ActivityDeps) {
         throw err;
       }
       let clock: ClockState | undefined;
-      for (const e of events) {
-        clock = applyEvent(clock, {
-          eventId: e.metadata.eventId,
-          revision: e.revision,
-          type: e.type,
-          data: decodeEvent(e.type, e.metadata.schemaVersion, e.data).data,
-          occurredAt: e.metadata.occurredAt,
-          causationId: e.metadata.causationId,
-          correlationId: e.metadata.correlationId,
-        });
-      }
-      if (clock && clock.level > 0) {
-        const { ladder } = await escalationLadder(store, clock.responsibleUnitId, clock.policy.topLevel);
-        clock = { ...clock, atTop: clock.level >= ladder.length };
-      }
+      for (const e of events) clock = applyEvent(clock, clockEventOf(e));
+      if (clock && clock.level > 0) clock = { ...clock, atTop: clock.level >= (await ladderOf(clock)).length };
       return clock;
     },
 
-    /** Appends what one clock step records (reminder, colour, escalation); returns what to notify. */
+    /**
+     * Records one clock step through the command handler: the decider writes it only while the item as
+     * it stands still makes it due, and its events' ids derive from the step, so a retried step never
+     * writes twice. Returns what to notify.
+     */
     async performStep(input: {
       workflowId: string;
       problemId: string;
@@ -107,86 +140,31 @@ export function createActivities(deps: ActivityDeps) {
       correlationId?: string;
     }): Promise<StepOutcome & { notification?: Notification }> {
       const { workflowId, problemId, step } = input;
-      const correlationId = input.correlationId ?? workflowId;
-      const { state: p } = await handler.load(problemStream, problemStreamId(problemId));
-      if (p.status === 'none') throw new Error(`problem ${problemId} not found`);
-      const colourChange = (colour: NonNullable<Step['colour']>, reason: string): ProblemCommand => ({
-        type: 'changeColour',
-        problemId,
-        colour,
-        reason,
+      const streamId = problemStreamId(problemId);
+      const { state } = await handler.load(problemStream, streamId);
+      if (state.status === 'none') throw new Error(`problem ${problemId} not found`);
+      const causationId = stepCausationId(step);
+      const outcome = await handler.run(problemStream, streamId, stepCommand(step, state), {
+        actor: clockActor(state.responsibleUnitId),
+        correlationId: input.correlationId ?? workflowId,
+        causationId,
+        eventIdSeed: `${workflowId}/${causationId}`,
+        at: step.at,
       });
-
-      if (step.kind === 'escalation') {
-        const { ladder } = await escalationLadder(store, p.responsibleUnitId, p.policy.topLevel);
-        const target = ladder[step.level - 1];
-        if (!target) return { recorded: false, atTop: true };
-        const reason =
-          step.level === 1
-            ? `deadline ${p.deadline} passed without clearing`
-            : `still open ${step.level - 1} escalation interval(s) after the deadline ${p.deadline}`;
-        const commands: ProblemCommand[] = [
-          { type: 'escalate', problemId, level: step.level, toUnitId: target.unitId, reason, colour: 'red' },
-        ];
-        const result = await runStepCommands(workflowId, step, commands, p.responsibleUnitId, correlationId);
-        const atTop = step.level >= ladder.length;
-        if (!result.recorded) return { recorded: false };
-        return {
-          recorded: true,
-          toUnitId: target.unitId,
-          atTop,
-          notification: {
-            eventId: result.eventIds[0] ?? '',
-            kind: 'escalation',
-            recipients: [target.unitId],
-            problemId,
-            level: target.level,
-            colour: 'red',
-            summary: `督办 problem ${problemId} escalated to ${target.unitId} (level ${step.level}): ${reason}`,
-            occurredAt: step.at,
-            details: { escalationLevel: step.level, responsibleUnitId: p.responsibleUnitId, deadline: p.deadline },
-          },
-        };
+      if (outcome.notDue) {
+        logger.info({ problemId, step: step.name, rule: outcome.notDue.rule }, 'clock step no longer due; nothing recorded');
+        return { recorded: false, notDue: outcome.notDue.rule };
       }
-
-      const reminderKind =
-        step.kind === 'acknowledge_reminder'
-          ? 'acknowledge'
-          : step.kind === 'blue_reminder' || step.phase === 'approaching'
-            ? 'deadline_approaching'
-            : 'overdue';
-      const commands: ProblemCommand[] = [
-        { type: 'issueReminder', problemId, kind: reminderKind, level: step.level, recipients: step.recipients },
-      ];
-      if (step.colour) {
-        const why =
-          step.colour === 'yellow'
-            ? 'not acknowledged within the policy window'
-            : step.colour === 'blue'
-              ? 'deadline approaching'
-              : 'deadline passed';
-        commands.push(colourChange(step.colour, why));
-      }
-      const result = await runStepCommands(workflowId, step, commands, p.responsibleUnitId, correlationId);
-      if (!result.recorded) return { recorded: false };
-      const what =
-        reminderKind === 'acknowledge'
-          ? 'please acknowledge (签收)'
-          : reminderKind === 'deadline_approaching'
-            ? `deadline ${step.measureId ? 'of measure ' + step.measureId + ' ' : ''}approaching`
-            : 'overdue';
+      const { state: after } = await handler.load(problemStream, streamId);
+      if (after.status === 'none') throw new Error(`problem ${problemId} not found`);
+      const notification = notificationOf(step, outcome, after);
+      if (step.kind !== 'escalation') return { recorded: true, ...(notification ? { notification } : {}) };
+      const toUnitId = eventOfType(outcome, 'ProblemEscalated') !== undefined ? (after.escalatedTo ?? undefined) : undefined;
       return {
         recorded: true,
-        notification: {
-          eventId: result.eventIds[0] ?? '',
-          kind: 'reminder',
-          recipients: step.recipients,
-          problemId,
-          ...(step.colour && step.colour !== 'none' ? { colour: step.colour } : {}),
-          summary: `提醒 problem ${problemId}: ${what}`,
-          occurredAt: step.at,
-          details: { reminderKind, level: step.level, ...(step.measureId ? { measureId: step.measureId } : {}) },
-        },
+        ...(toUnitId ? { toUnitId } : {}),
+        atTop: step.level >= (await ladderOf(after)).length,
+        ...(notification ? { notification } : {}),
       };
     },
 

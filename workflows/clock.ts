@@ -1,20 +1,29 @@
-import type { EscalationPolicy, PolicyTimings, Severity } from '../events/problem/policy.js';
-import type { WarningColour } from '../events/problem/events.js';
-import { addDuration, subtractDuration, toEpochMs } from '../events/time.js';
+import type { RecordedEvent } from '../events/envelope.js';
+import type { ProblemEvent, WarningColour } from '../events/problem/events.js';
+import type { EscalationPolicy, Severity } from '../events/problem/policy.js';
+import {
+  acknowledgeDueAt,
+  deadlineReminders,
+  escalationDueAt,
+  measureReminderDueAt,
+  overdueReminderDueAt,
+  verificationDueAt,
+} from '../events/problem/schedule.js';
+import { decodeEvent } from '../events/registry.js';
+import { toEpochMs } from '../events/time.js';
 
 /**
  * The rectification clock of one problem as pure data and pure functions, shared by the workflow (fed
  * by signals) and by the activity that rebuilds it from the problem's stream. No I/O, no clock, no
- * randomness: `now` is always an argument, so workflow replay sees the same answers.
+ * randomness: `now` is always an argument, so workflow replay sees the same answers. When a step falls
+ * due is the domain's rule (events/problem/schedule.ts); whether it still is when it runs, the decider's.
  */
 
-/** A problem event as the clock sees it (what the reactor forwards, or what the stream holds). */
-export interface ClockEvent {
+/** Where a problem event sits in its stream and who caused it: what the clock needs besides type and data. */
+interface ClockEventMeta {
   eventId: string;
   /** Revision in the problem's stream: events arrive in this order, and older ones are ignored. */
   revision: number;
-  type: string;
-  data: unknown;
   occurredAt: string;
   /** Set on events the clock itself wrote (`clock:<anchor>/<step>`), so a rebuild knows what was done. */
   causationId?: string;
@@ -22,16 +31,34 @@ export interface ClockEvent {
   correlationId?: string;
 }
 
+/** A decoded problem event (current schema version) with its place in the stream. */
+export type ClockEvent = ClockEventMeta & ProblemEvent;
+
 /** The event types that move the clock; everything else in a problem stream is ignored by it. */
 export const clockEventTypes = [
   'ProblemFound',
   'ProblemAcknowledged',
   'MeasureAssigned',
   'MeasureCompleted',
+  'RectificationSubmitted',
+  'RectificationRejected',
   'DeadlineExtended',
   'ProblemReopened',
   'ProblemCleared',
 ] as const;
+
+/** A stored problem event as the clock reads it: decoded and upcast by the registry. */
+export function clockEventOf(event: RecordedEvent): ClockEvent {
+  const decoded = decodeEvent(event.type, event.metadata.schemaVersion, event.data) as ProblemEvent;
+  return {
+    ...decoded,
+    eventId: event.metadata.eventId,
+    revision: event.revision,
+    occurredAt: event.metadata.occurredAt,
+    causationId: event.metadata.causationId,
+    correlationId: event.metadata.correlationId,
+  };
+}
 
 interface OpenMeasure {
   measureId: string;
@@ -53,6 +80,14 @@ export interface PastLateness {
   /** How late the cycle ended (negative when it ended before its deadline). */
   overdueMs: number;
   endedBy: 'DeadlineExtended' | 'ProblemCleared';
+}
+
+/** A rectification awaiting verification: the responsible unit's clock stands still, the verifier's runs. */
+export interface Verification {
+  /** Id of the RectificationSubmitted event: anchors the verification step. */
+  anchor: string;
+  submittedAt: string;
+  done: boolean;
 }
 
 export interface ClockState {
@@ -85,11 +120,21 @@ export interface ClockState {
   colour: WarningColour;
   measures: OpenMeasure[];
   lateness: PastLateness[];
+  /** The submission awaiting verification (absent in states carried over before verification had a clock). */
+  verification?: Verification | null;
+  /** No step runs earlier than this (set by a rejection: steps that fell due meanwhile run then, at once). */
+  notBefore?: string;
   /** Highest stream revision applied. */
   revision: number;
 }
 
-export type StepKind = 'acknowledge_reminder' | 'blue_reminder' | 'escalation' | 'overdue_reminder' | 'measure_reminder';
+export type StepKind =
+  | 'acknowledge_reminder'
+  | 'blue_reminder'
+  | 'escalation'
+  | 'overdue_reminder'
+  | 'measure_reminder'
+  | 'verification_escalation';
 
 /** One thing the clock will do, and when. `anchor`/`name` make its deterministic id. */
 export interface Step {
@@ -104,14 +149,21 @@ export interface Step {
   colour?: WarningColour;
   measureId?: string;
   phase?: 'approaching' | 'overdue';
+  /** What the step's moment was computed from, for the decider to check it is still due (absent in old runs). */
+  deadline?: string;
+  offset?: string;
+  since?: string;
+  submittedAt?: string;
 }
 
-/** What an escalation step found when it ran: where it went and whether that is the top. */
+/** What a step found when it ran: where it went and whether that is the top. */
 export interface StepOutcome {
-  /** False when nothing was written (already at the top, or the item was closed meanwhile). */
+  /** False when nothing was written (the step was no longer due). */
   recorded: boolean;
   toUnitId?: string;
   atTop?: boolean;
+  /** The rule that found the step no longer due, when it was not. */
+  notDue?: string;
 }
 
 export const MAX_LATENESS_KEPT = 20;
@@ -121,34 +173,10 @@ const raise = (current: WarningColour, to: WarningColour): WarningColour | undef
   colourRank[to] > colourRank[current] ? to : undefined;
 
 const ms = toEpochMs;
+const later = (a: string, b: string | undefined) => (b !== undefined && ms(b) > ms(a) ? b : a);
 
-/** The timings that apply to a severity (the policy's defaults with its override for that severity). */
-export function timingsOf(state: Pick<ClockState, 'policy' | 'severity'>): PolicyTimings {
-  const { policy, severity } = state;
-  const override = policy.severityOverrides[severity] ?? {};
-  return {
-    acknowledgeWithin: override.acknowledgeWithin ?? policy.acknowledgeWithin,
-    reminderOffsets: override.reminderOffsets ?? policy.reminderOffsets,
-    escalationInterval: override.escalationInterval ?? policy.escalationInterval,
-    repeatReminderEvery: override.repeatReminderEvery ?? policy.repeatReminderEvery,
-  };
-}
-
-/** Blue reminder times before a deadline, earliest first. */
-export function blueTimes(state: Pick<ClockState, 'policy' | 'severity' | 'deadline'>): string[] {
-  const tz = state.policy.timeZone;
-  return timingsOf(state)
-    .reminderOffsets.map((offset) => subtractDuration(state.deadline, offset, tz))
-    .sort((a, b) => ms(a) - ms(b));
-}
-
-/** Time of the escalation to `level` (1 at the deadline, then one policy interval per level). */
-export function escalationTime(state: Pick<ClockState, 'policy' | 'severity' | 'deadline'>, level: number): string {
-  let at = state.deadline;
-  const { escalationInterval } = timingsOf(state);
-  for (let i = 1; i < level; i++) at = addDuration(at, escalationInterval, state.policy.timeZone);
-  return at;
-}
+/** How many of the times fall before `at`. */
+const passedBefore = (times: string[], at: string) => times.filter((t) => ms(t) < ms(at)).length;
 
 function startCycle(state: ClockState, cycle: ClockEvent, deadline: string): ClockState {
   const startedAt = cycle.occurredAt;
@@ -158,8 +186,27 @@ function startCycle(state: ClockState, cycle: ClockEvent, deadline: string): Clo
   if (cycle.correlationId !== undefined) next.cycleCorrelationId = cycle.correlationId;
   next.currentUnitId = state.responsibleUnitId;
   // Reminders whose moment had passed when the clock (re)started are not sent late.
-  next.blueDone = blueTimes(next).filter((t) => ms(t) < ms(startedAt)).length;
+  next.blueDone = passedBefore(blueTimes(next), startedAt);
   return next;
+}
+
+/** Blue reminder times before the deadline, earliest first. */
+const blueTimes = (state: ClockState) => deadlineReminders(state).map((r) => r.at);
+
+/** The clock picks up again after a rejection: reminders that fell due while it stood still are not sent late. */
+function resume(state: ClockState, at: string): ClockState {
+  let repeats = state.repeats;
+  if (state.level > 0 || state.atTop) {
+    while (repeats < 10_000 && ms(overdueReminderDueAt(state, state.level, repeats + 1)) < ms(at)) repeats++;
+  }
+  return {
+    ...state,
+    verification: null,
+    notBefore: at,
+    atTop: false,
+    repeats,
+    blueDone: Math.max(state.blueDone, passedBefore(blueTimes(state), at)),
+  };
 }
 
 function recordLateness(state: ClockState, at: string, endedBy: PastLateness['endedBy']): PastLateness[] {
@@ -180,10 +227,6 @@ export function parseStepCausation(causationId: string | undefined): { anchor: s
 
 export const stepCausationId = (step: Pick<Step, 'anchor' | 'name'>) => `clock:${step.anchor}/${step.name}`;
 
-// Event data is validated by the decider before it is stored; the clock reads only the fields it uses.
-type Data = Record<string, unknown>;
-const str = (data: unknown, key: string): string => String((data as Data)[key]);
-
 /**
  * Applies one problem event. Events at or below the applied revision are ignored, so delivering an
  * event twice changes nothing. Returns undefined while no ProblemFound has been seen.
@@ -191,23 +234,23 @@ const str = (data: unknown, key: string): string => String((data as Data)[key]);
 export function applyEvent(state: ClockState | undefined, event: ClockEvent): ClockState | undefined {
   if (state && event.revision <= state.revision) return state;
   if (event.type === 'ProblemFound') {
-    const d = event.data as Data;
+    const d = event.data;
     const found: ClockState = {
-      problemId: str(d, 'problemId'),
-      responsibleUnitId: str(d, 'responsibleUnitId'),
-      severity: d.severity as Severity,
-      policy: d.policy as EscalationPolicy,
+      problemId: d.problemId,
+      responsibleUnitId: d.responsibleUnitId,
+      severity: d.severity,
+      policy: d.policy,
       status: 'open',
       acknowledged: false,
       ackAnchor: event.eventId,
       ackFrom: event.occurredAt,
       ackReminderDone: false,
-      deadline: str(d, 'deadline'),
+      deadline: d.deadline,
       cycleId: event.eventId,
       cycleStartedAt: event.occurredAt,
       blueDone: 0,
       level: 0,
-      currentUnitId: str(d, 'responsibleUnitId'),
+      currentUnitId: d.responsibleUnitId,
       atTop: false,
       repeats: 0,
       colour: 'none',
@@ -219,28 +262,33 @@ export function applyEvent(state: ClockState | undefined, event: ClockEvent): Cl
   }
   if (!state) return undefined;
   const s: ClockState = { ...state, revision: event.revision };
-  const d = event.data as Data;
   switch (event.type) {
     case 'ProblemAcknowledged':
       return { ...s, acknowledged: true };
-    case 'MeasureAssigned':
+    case 'MeasureAssigned': {
+      const { measureId, assigneeUnitId, deadline } = event.data;
       return {
         ...s,
         measures: [
-          ...s.measures.filter((m) => m.measureId !== str(d, 'measureId')),
+          ...s.measures.filter((m) => m.measureId !== measureId),
           {
-            measureId: str(d, 'measureId'),
+            measureId,
             anchor: event.eventId,
-            assigneeUnitId: str(d, 'assigneeUnitId'),
-            deadline: str(d, 'deadline'),
+            assigneeUnitId,
+            deadline,
             assignedAt: event.occurredAt,
             approachingDone: false,
             overdueDone: false,
           },
         ],
       };
+    }
     case 'MeasureCompleted':
-      return { ...s, measures: s.measures.filter((m) => m.measureId !== str(d, 'measureId')) };
+      return { ...s, measures: s.measures.filter((m) => m.measureId !== event.data.measureId) };
+    case 'RectificationSubmitted':
+      return { ...s, verification: { anchor: event.eventId, submittedAt: event.occurredAt, done: false } };
+    case 'RectificationRejected':
+      return resume(s, event.occurredAt);
     case 'DeadlineExtended':
     case 'ProblemReopened': {
       // A cleared item's lateness was recorded when it was cleared.
@@ -249,26 +297,23 @@ export function applyEvent(state: ClockState | undefined, event: ClockEvent): Cl
       // A look-back reopening asks the responsible unit to sign for the item again.
       const signAgain =
         event.type === 'ProblemReopened'
-          ? { acknowledged: false, ackAnchor: event.eventId, ackFrom: event.occurredAt, ackReminderDone: false }
+          ? { acknowledged: false, ackAnchor: event.eventId, ackFrom: event.occurredAt, ackReminderDone: false, verification: null }
           : {};
-      const restarted = startCycle(
-        { ...s, ...signAgain, lateness, status: 'open' },
-        event,
-        str(d, 'deadline'),
-      );
+      const restarted = startCycle({ ...s, ...signAgain, lateness, status: 'open' }, event, event.data.deadline);
       // The problem's own state drops the colour with a new clock; the steps raise it again as due.
       return { ...restarted, colour: 'none' };
     }
     case 'ProblemCleared':
-      return { ...s, status: 'cleared', lateness: recordLateness(s, event.occurredAt, 'ProblemCleared') };
+      // The responsible unit was late only up to the submission that was cleared, not for the verifier's wait.
+      return { ...s, status: 'cleared', lateness: recordLateness(s, s.verification?.submittedAt ?? event.occurredAt, 'ProblemCleared') };
     case 'WarningColourChanged':
-      return { ...s, colour: d.colour as WarningColour };
+      return { ...s, colour: event.data.colour };
     case 'ReminderIssued':
     case 'ProblemEscalated': {
       const step = parseStepCausation(event.causationId);
       if (!step) return s;
       const outcome: StepOutcome = { recorded: true };
-      if (event.type === 'ProblemEscalated') outcome.toUnitId = str(d, 'toUnitId');
+      if (event.type === 'ProblemEscalated') outcome.toUnitId = event.data.toUnitId;
       return markStepDone(s, step, outcome);
     }
     default:
@@ -280,6 +325,9 @@ export function applyEvent(state: ClockState | undefined, event: ClockEvent): Cl
 export function markStepDone(state: ClockState, step: { anchor: string; name: string }, outcome: StepOutcome): ClockState {
   const { anchor, name } = step;
   if (name === 'ack' && anchor === state.ackAnchor) return { ...state, ackReminderDone: true };
+  if (name === 'verify' && state.verification?.anchor === anchor) {
+    return { ...state, verification: { ...state.verification, done: true } };
+  }
   const measure = state.measures.find((m) => m.anchor === anchor);
   if (measure) {
     const updated = { ...measure };
@@ -293,15 +341,10 @@ export function markStepDone(state: ClockState, step: { anchor: string; name: st
   const esc = /^esc-(\d+)$/.exec(name);
   if (esc) {
     const level = Number(esc[1]);
-    if (!outcome.recorded) return { ...state, atTop: true };
+    // Nobody was escalated to (above the top, or no longer due): only repeated reminders remain.
+    if (!outcome.recorded || outcome.toUnitId === undefined) return { ...state, atTop: true };
     if (level <= state.level) return state;
-    return {
-      ...state,
-      level,
-      repeats: 0,
-      currentUnitId: outcome.toUnitId ?? state.currentUnitId,
-      atTop: outcome.atTop ?? false,
-    };
+    return { ...state, level, repeats: 0, currentUnitId: outcome.toUnitId, atTop: outcome.atTop ?? false };
   }
   const repeat = /^repeat-(\d+)-(\d+)$/.exec(name);
   if (repeat && Number(repeat[1]) === state.level) return { ...state, repeats: Math.max(state.repeats, Number(repeat[2])) };
@@ -319,45 +362,50 @@ const kindOrder: Record<StepKind, number> = {
   escalation: 2,
   overdue_reminder: 3,
   measure_reminder: 4,
+  verification_escalation: 5,
 };
 
 /** Every step that is pending now, earliest first (ties in a fixed order, so replay agrees). */
 export function pendingSteps(state: ClockState): Step[] {
   if (state.status === 'cleared') return [];
-  const t = timingsOf(state);
-  const tz = state.policy.timeZone;
   const steps: Step[] = [];
   const responsible = [state.responsibleUnitId];
+  const { deadline } = state;
+  // While a rectification awaits verification the responsible unit's clock stands still.
+  const verification = state.verification ?? null;
+  const running = verification === null;
 
   if (!state.acknowledged && !state.ackReminderDone) {
     const colour = raise(state.colour, 'yellow');
     steps.push({
       kind: 'acknowledge_reminder',
-      at: addDuration(state.ackFrom, t.acknowledgeWithin, tz),
+      at: acknowledgeDueAt(state, state.ackFrom),
       anchor: state.ackAnchor,
       name: 'ack',
       level: 0,
       recipients: responsible,
+      since: state.ackFrom,
       ...(colour ? { colour } : {}),
     });
   }
 
-  const blues = blueTimes(state);
-  const nextBlue = blues[state.blueDone];
-  if (state.level === 0 && nextBlue !== undefined) {
+  const nextBlue = deadlineReminders(state)[state.blueDone];
+  if (running && state.level === 0 && nextBlue !== undefined) {
     const colour = raise(state.colour, 'blue');
     steps.push({
       kind: 'blue_reminder',
-      at: nextBlue,
+      at: nextBlue.at,
       anchor: state.cycleId,
       name: `blue-${state.blueDone}`,
       level: 0,
       recipients: responsible,
+      deadline,
+      offset: nextBlue.offset,
       ...(colour ? { colour } : {}),
     });
   }
 
-  const nextEscalationAt = state.atTop ? undefined : escalationTime(state, state.level + 1);
+  const nextEscalationAt = running && !state.atTop ? escalationDueAt(state, state.level + 1) : undefined;
   if (nextEscalationAt !== undefined) {
     const colour = raise(state.colour, 'red');
     steps.push({
@@ -367,14 +415,14 @@ export function pendingSteps(state: ClockState): Step[] {
       name: `esc-${state.level + 1}`,
       level: state.level + 1,
       recipients: [],
+      deadline,
       ...(colour ? { colour } : {}),
     });
   }
 
-  if (state.level > 0) {
+  if (running && (state.level > 0 || state.atTop)) {
     const n = state.repeats + 1;
-    let at = escalationTime(state, state.level);
-    for (let i = 0; i < n; i++) at = addDuration(at, t.repeatReminderEvery, tz);
+    const at = overdueReminderDueAt(state, state.level, n);
     // Between two escalations a reminder falling on the next escalation gives way to it.
     if (nextEscalationAt === undefined || ms(at) < ms(nextEscalationAt)) {
       steps.push({
@@ -384,15 +432,13 @@ export function pendingSteps(state: ClockState): Step[] {
         name: `repeat-${state.level}-${n}`,
         level: state.level,
         recipients: unique([state.currentUnitId, state.responsibleUnitId]),
+        deadline,
       });
     }
   }
 
-  const nearestOffset = [...t.reminderOffsets].sort(
-    (a, b) => ms(subtractDuration(state.deadline, b, tz)) - ms(subtractDuration(state.deadline, a, tz)),
-  )[0];
   for (const m of state.measures) {
-    const approachingAt = nearestOffset ? subtractDuration(m.deadline, nearestOffset, tz) : undefined;
+    const approachingAt = measureReminderDueAt(state, m.deadline);
     if (!m.approachingDone && approachingAt !== undefined && ms(approachingAt) >= ms(m.assignedAt)) {
       steps.push(measureStep(m, 'approaching', approachingAt));
     } else if (!m.overdueDone) {
@@ -400,7 +446,21 @@ export function pendingSteps(state: ClockState): Step[] {
     }
   }
 
-  return steps.sort((a, b) => ms(a.at) - ms(b.at) || kindOrder[a.kind] - kindOrder[b.kind]);
+  if (verification !== null && !verification.done) {
+    steps.push({
+      kind: 'verification_escalation',
+      at: verificationDueAt(state.policy, verification.submittedAt),
+      anchor: verification.anchor,
+      name: 'verify',
+      level: 1,
+      recipients: [],
+      submittedAt: verification.submittedAt,
+    });
+  }
+
+  return steps
+    .map((step) => ({ ...step, at: later(step.at, state.notBefore) }))
+    .sort((a, b) => ms(a.at) - ms(b.at) || kindOrder[a.kind] - kindOrder[b.kind]);
 }
 
 function measureStep(m: OpenMeasure, phase: 'approaching' | 'overdue', at: string): Step {
@@ -429,6 +489,8 @@ export interface ClockView {
   currentUnitId: string;
   deadline: string;
   acknowledged: boolean;
+  /** Since when a rectification awaits verification (the responsible unit's clock stands still). */
+  awaitingVerificationSince: string | null;
   next: { action: StepKind; step: string; at: string; level: number } | null;
   lateness: PastLateness[];
   revision: number;
@@ -444,6 +506,7 @@ export function viewOf(state: ClockState): ClockView {
     currentUnitId: state.currentUnitId,
     deadline: state.deadline,
     acknowledged: state.acknowledged,
+    awaitingVerificationSince: state.verification?.submittedAt ?? null,
     next: next ? { action: next.kind, step: next.name, at: next.at, level: next.level } : null,
     lateness: state.lateness,
     revision: state.revision,

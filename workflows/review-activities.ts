@@ -1,8 +1,14 @@
 import type { Logger } from 'pino';
 import { unitsHoldingProblem } from '../events/access.js';
 import type { Figures } from '../events/common.js';
-import { problemDecider, type OpenProblem, type ProblemState } from '../events/problem/decider.js';
-import type { ProblemEvent } from '../events/problem/index.js';
+import {
+  latenessOf,
+  problemDecider,
+  responsibleClockOf,
+  type OpenProblem,
+  type ProblemEvent,
+  type ProblemState,
+} from '../events/problem/index.js';
 import { decodeEvent } from '../events/registry.js';
 import type { ReviewCommand } from '../events/review/decider.js';
 import { reviewStreamId, type ReviewEvent } from '../events/review/events.js';
@@ -49,10 +55,10 @@ async function problemsAsOf(store: EventStore, asOf: number): Promise<ProblemSum
 /** The figures of one unit's review: the problems in its subtree (events/access.ts, unitsHoldingProblem). */
 export function figuresFor(items: ProblemSummary[], period: { start: number; end: number }): Figures {
   const open = items.filter((i) => i.state.status !== 'cleared');
-  const at = period.end;
+  const at = new Date(period.end).toISOString();
   return {
     problemsOpen: open.length,
-    problemsOverdue: open.filter((i) => Date.parse(i.state.deadline) < at).length,
+    problemsOverdue: open.filter((i) => latenessOf(responsibleClockOf(i.state), at).overdue).length,
     problemsUnacknowledged: open.filter((i) => !i.state.acknowledged).length,
     problemsEscalated: open.filter((i) => i.state.escalationLevel > 0).length,
     colourRed: open.filter((i) => i.state.colour === 'red').length,

@@ -1,13 +1,7 @@
 import { z } from 'zod';
-import { evidenceListSchema, idSchema, textSchema } from '../common.js';
-import {
-  escalationColourSchema,
-  problemCategorySchema,
-  problemSourceSchema,
-  reminderKindSchema,
-  warningColourSchema,
-} from './events.js';
-import { escalationPolicySchema, severitySchema } from './policy.js';
+import { evidenceListSchema, idSchema, isoTime, textSchema } from '../common.js';
+import { problemCategorySchema, problemSourceSchema } from './events.js';
+import { escalationPolicySchema, isoDurationSchema, severitySchema } from './policy.js';
 
 /**
  * Commands on a problem stream, as zod schemas so the HTTP layer and workflow activities validate the
@@ -68,27 +62,30 @@ export const problemCommandSchemas = {
     deadline: deadlineInput,
     reason: reasonInput,
   }),
-  issueReminder: z.strictObject({
-    type: z.literal('issueReminder'),
-    ...base,
-    kind: reminderKindSchema,
-    level: z.number().int().min(0).max(10),
-    recipients: z.array(idSchema).min(1).max(50),
-  }),
+
+  // The clock's steps. Each names what its moment was computed from (the window's start, the deadline,
+  // the level, the submission), so the decider can tell on the stream as it is now whether it is still due.
+  remindToAcknowledge: z.strictObject({ type: z.literal('remindToAcknowledge'), ...base, since: isoTime }),
+  remindDeadline: z.strictObject({ type: z.literal('remindDeadline'), ...base, deadline: isoTime, offset: isoDurationSchema }),
   escalate: z.strictObject({
     type: z.literal('escalate'),
     ...base,
+    deadline: isoTime,
     level: z.number().int().min(1).max(10),
-    toUnitId: idSchema,
-    reason: reasonInput,
-    colour: escalationColourSchema,
   }),
-  changeColour: z.strictObject({
-    type: z.literal('changeColour'),
+  remindOverdue: z.strictObject({
+    type: z.literal('remindOverdue'),
     ...base,
-    colour: warningColourSchema,
-    reason: reasonInput,
+    deadline: isoTime,
+    level: z.number().int().min(0).max(10),
   }),
+  remindMeasure: z.strictObject({
+    type: z.literal('remindMeasure'),
+    ...base,
+    measureId: idSchema,
+    phase: z.enum(['approaching', 'overdue']),
+  }),
+  escalateVerification: z.strictObject({ type: z.literal('escalateVerification'), ...base, submittedAt: isoTime }),
 } as const;
 
 export const problemCommandSchema = z.discriminatedUnion('type', [
@@ -101,10 +98,24 @@ export const problemCommandSchema = z.discriminatedUnion('type', [
   problemCommandSchemas.clearProblem,
   problemCommandSchemas.reopenProblem,
   problemCommandSchemas.extendDeadline,
-  problemCommandSchemas.issueReminder,
+  problemCommandSchemas.remindToAcknowledge,
+  problemCommandSchemas.remindDeadline,
   problemCommandSchemas.escalate,
-  problemCommandSchemas.changeColour,
+  problemCommandSchemas.remindOverdue,
+  problemCommandSchemas.remindMeasure,
+  problemCommandSchemas.escalateVerification,
 ]);
 
 export type ProblemCommand = z.infer<typeof problemCommandSchema>;
 export type ProblemCommandOf<T extends ProblemCommand['type']> = Extract<ProblemCommand, { type: T }>;
+
+/** The commands only the clock sends. */
+export const stepCommandTypes = [
+  'remindToAcknowledge',
+  'remindDeadline',
+  'escalate',
+  'remindOverdue',
+  'remindMeasure',
+  'escalateVerification',
+] as const satisfies readonly ProblemCommand['type'][];
+export type StepCommand = ProblemCommandOf<(typeof stepCommandTypes)[number]>;

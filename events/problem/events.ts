@@ -84,6 +84,8 @@ export const rectificationSubmittedSchema = z.strictObject({
   summary: textSchema,
   evidence: evidenceListSchema,
   submittedBy: actorRefSchema,
+  /** When it was submitted: the responsible unit's clock stops here. Absent in submissions stored before it was. */
+  submittedAt: isoTime.optional(),
 });
 
 export const rectificationRejectedSchema = z.strictObject({
@@ -109,8 +111,11 @@ export const deadlineExtendedSchema = z.strictObject({
   approvedBy: actorRefSchema,
 });
 
-/** acknowledge: not yet signed for; deadline_approaching: blue; overdue: past the deadline. */
-export const reminderKindSchema = z.enum(['acknowledge', 'deadline_approaching', 'overdue']);
+/**
+ * acknowledge: not yet signed for; deadline_approaching: blue; overdue: past the deadline; verification:
+ * the verifier's window lapsed.
+ */
+export const reminderKindSchema = z.enum(['acknowledge', 'deadline_approaching', 'overdue', 'verification']);
 export type ReminderKind = z.infer<typeof reminderKindSchema>;
 
 export const reminderIssuedSchema = z.strictObject({
@@ -120,12 +125,18 @@ export const reminderIssuedSchema = z.strictObject({
   recipients: z.array(idSchema).min(1).max(50),
 });
 
+/** Whose wait an escalation is about: the responsible unit's rectification, or the verifier's verification. */
+export const escalationStageSchema = z.enum(['rectification', 'verification']);
+export type EscalationStage = z.infer<typeof escalationStageSchema>;
+
 export const problemEscalatedSchema = z.strictObject({
-  /** 1 = the responsible unit's parent, 2 = the next level up, ... */
+  /** 1 = the parent (of the responsible unit, or of the verifier), 2 = the next level up, ... */
   level: z.number().int().min(1).max(10),
   toUnitId: idSchema,
   reason: reasonSchema,
   colour: escalationColourSchema,
+  /** Absent: `rectification` (every escalation stored before verification had a clock of its own). */
+  stage: escalationStageSchema.optional(),
 });
 
 export const warningColourChangedSchema = z.strictObject({

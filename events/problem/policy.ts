@@ -48,6 +48,11 @@ export const escalationPolicySchema = z.strictObject({
   ...timingsShape,
   /** The level escalation stops at (the prefecture: 州级督战). */
   topLevel: unitLevelSchema.default('prefecture'),
+  /**
+   * How long the verifier (the responsible unit's parent) has to verify a submitted rectification before
+   * a reminder and an escalation to its own parent. Absent in policies before version 2: DEFAULT_VERIFY_WITHIN.
+   */
+  verifyWithin: isoDurationSchema.optional(),
   severityOverrides: z
     .strictObject({
       low: policyTimingsSchema.partial().optional(),
@@ -84,8 +89,17 @@ export const POLICY_V1: EscalationPolicy = deepFreeze({
   },
 });
 
+/** The verification window of policies that do not name one (every version 1 policy). */
+export const DEFAULT_VERIFY_WITHIN = 'P5D';
+
+/** Version 2: version 1 with a verification window of its own. Kept as it is for ever, like POLICY_V1. */
+export const POLICY_V2: EscalationPolicy = deepFreeze({ ...POLICY_V1, version: 2, verifyWithin: DEFAULT_VERIFY_WITHIN });
+
 /** The policy frozen into new problems unless the command names another. */
-export const DEFAULT_POLICY: EscalationPolicy = POLICY_V1;
+export const DEFAULT_POLICY: EscalationPolicy = POLICY_V2;
+
+/** The verification window that applies under a policy. */
+export const verifyWithinOf = (policy: EscalationPolicy): string => policy.verifyWithin ?? DEFAULT_VERIFY_WITHIN;
 
 /** The timings that apply to a problem of the given severity. */
 export function timingsFor(policy: EscalationPolicy, severity: Severity): PolicyTimings {

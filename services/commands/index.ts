@@ -65,6 +65,8 @@ export function createApiServices(deps: ApiServiceDeps) {
   };
   return {
     services,
+    /** The one write path, for writers beside the routes (imports). */
+    handler,
     start: () => hierarchy.start(),
     close: () => hierarchy.close(),
   };

@@ -4,4 +4,4 @@ export { createLedgerQueries, type LedgerQueryDeps } from './queries.js';
 export { createInspector, type Inspector, type AsOfPoint } from './replay.js';
 export { applyEvent, createLedgerState, serializeState, deserializeState, type LedgerState, type LedgerEvent } from './state.js';
 export { toRollup } from './unit-rollup.js';
-export { daysOverdue } from './problem-ledger.js';
+export { problemLateness } from './problem-ledger.js';

@@ -1,6 +1,7 @@
 import type { Collection, ReadModelReader, RowOf, SubtreePage } from '../ports/read-model.js';
 import { toEpochMs } from '../../events/time.js';
 import type { LedgerState } from './state.js';
+import { overdueFrom } from './problem-ledger.js';
 
 /**
  * Reads a ledger state held in memory (an inspection's "as of" state) through the same interface as the
@@ -42,7 +43,8 @@ export function memoryReader(state: LedgerState): ReadModelReader {
     async countOpenDeadlinesBefore(unitId: string, epochMs: number) {
       let n = 0;
       for (const p of state.rows.problem.values()) {
-        if (p.open && p.ancestors.includes(unitId) && toEpochMs(p.deadline) < epochMs) n++;
+        const from = overdueFrom(p);
+        if (from !== null && p.ancestors.includes(unitId) && toEpochMs(from) < epochMs) n++;
       }
       return n;
     },

@@ -1,12 +1,13 @@
 import type { Recorded } from './recorded.js';
 import type { ProblemEvent } from '../../events/problem/events.js';
-import { toEpochMs } from '../../events/time.js';
+import { latenessOf, type Lateness } from '../../events/problem/lateness.js';
+import { DEFAULT_TIME_ZONE, toEpochMs } from '../../events/time.js';
 import type { ProblemRow, RollupCounts } from '../ports/read-model.js';
 import { ApplyError } from './apply-error.js';
 
 /**
- * The problem ledger: one row per problem. `evolve` is pure; lateness (days overdue) is not stored, because
- * it depends on the time the ledger is read at, and is computed by `daysOverdue` at query time.
+ * The problem ledger: one row per problem. `evolve` is pure; lateness is not stored, because it depends on
+ * the time the ledger is read at, and is computed by `problemLateness` (the domain's model) at query time.
  */
 export function evolveProblemRow(
   row: ProblemRow | undefined,
@@ -28,6 +29,8 @@ export function evolveProblemRow(
       severity: d.severity,
       description: d.description,
       deadline: d.deadline,
+      timeZone: d.policy.timeZone,
+      submittedAt: null,
       status: 'open',
       acknowledged: false,
       open: true,
@@ -59,9 +62,9 @@ export function evolveProblemRow(
       return { ...next, measures: { ...row.measures, [event.data.measureId]: true }, measuresDone: row.measuresDone + 1 };
     }
     case 'RectificationSubmitted':
-      return { ...next, status: 'submitted' };
+      return { ...next, status: 'submitted', submittedAt: event.data.submittedAt ?? at };
     case 'RectificationRejected':
-      return { ...next, status: row.acknowledged ? 'acknowledged' : 'open' };
+      return { ...next, status: row.acknowledged ? 'acknowledged' : 'open', submittedAt: null };
     case 'ProblemCleared':
       return {
         ...next,
@@ -81,6 +84,7 @@ export function evolveProblemRow(
         colour: 'none',
         escalationLevel: 0,
         deadline: event.data.deadline,
+        submittedAt: null,
         clearedAt: null,
         reopenCount: row.reopenCount + 1,
       };
@@ -96,6 +100,8 @@ export function evolveProblemRow(
     case 'ReminderIssued':
       return next;
     case 'ProblemEscalated':
+      // A lapsed verification window is the verifier's: the item's level and colour stay.
+      if (event.data.stage === 'verification') return next;
       return { ...next, escalationLevel: Math.max(row.escalationLevel, event.data.level), colour: event.data.colour };
     case 'WarningColourChanged':
       return { ...next, colour: event.data.colour };
@@ -112,13 +118,24 @@ function missed(row: ProblemRow, at: string): string[] {
   return late ? [...row.missedDeadlines, row.deadline] : row.missedDeadlines;
 }
 
-const DAY_MS = 86_400_000;
+/**
+ * From when the row counts as overdue, for the roll-up's deadline index: the deadline of an open item,
+ * unless a rectification submitted on time awaits verification (then never, until it is rejected).
+ */
+export function overdueFrom(row: Pick<ProblemRow, 'open' | 'deadline' | 'status' | 'submittedAt'>): string | null {
+  if (!row.open) return null;
+  const stoppedAt = row.status === 'submitted' ? (row.submittedAt ?? null) : null;
+  return stoppedAt !== null && toEpochMs(stoppedAt) <= toEpochMs(row.deadline) ? null : row.deadline;
+}
 
-/** Whole or started days past the deadline, measured at `atMs`; 0 when not open or not late. */
-export function daysOverdue(row: Pick<ProblemRow, 'open' | 'deadline'>, atMs: number): number {
-  if (!row.open) return 0;
-  const late = atMs - toEpochMs(row.deadline);
-  return late > 0 ? Math.ceil(late / DAY_MS) : 0;
+/** How late the responsible unit is at `atMs` (calendar days in the policy's zone, stopped by a submission). */
+export function problemLateness(
+  row: Pick<ProblemRow, 'open' | 'deadline' | 'status' | 'submittedAt' | 'timeZone'>,
+  atMs: number,
+): Lateness {
+  const stoppedAt = row.status === 'submitted' ? (row.submittedAt ?? null) : null;
+  const clock = { open: row.open, deadline: row.deadline, stoppedAt, timeZone: row.timeZone ?? DEFAULT_TIME_ZONE };
+  return latenessOf(clock, new Date(atMs).toISOString());
 }
 
 /** What one problem adds to the roll-up of every unit above it. */

@@ -19,7 +19,7 @@ import type {
   UnitRow,
 } from '../ports/read-model.js';
 import { memoryReader } from './memory-reader.js';
-import { daysOverdue } from './problem-ledger.js';
+import { problemLateness } from './problem-ledger.js';
 import { createInspector, type Inspector } from './replay.js';
 import { toRollup } from './unit-rollup.js';
 import { historyEventOf } from '../audit/history.js';
@@ -99,12 +99,11 @@ const problemFilter = (query: ProblemQuery, atMs: number) => (row: ProblemRow) =
   (query.status === undefined || row.status === query.status) &&
   (query.colour === undefined || row.colour === query.colour) &&
   (query.open === undefined || row.open === query.open) &&
-  (query.overdue === undefined || daysOverdue(row, atMs) > 0 === query.overdue);
+  (query.overdue === undefined || problemLateness(row, atMs).overdue === query.overdue);
 
 export function problemItem(row: ProblemRow, atMs: number): ProblemLedgerItem {
   const { measures: _measures, ancestors: _ancestors, ...rest } = row;
-  const days = daysOverdue(row, atMs);
-  return { ...rest, daysOverdue: days, overdue: days > 0 };
+  return { ...rest, ...problemLateness(row, atMs) };
 }
 
 export function createLedgerQueries(deps: LedgerQueryDeps): LedgerQueries {

@@ -20,7 +20,7 @@ import { ApplyError } from './apply-error.js';
 import { evolveEscalationRow } from './escalation-board.js';
 import { evolveHouseholdRow, householdContribution } from './household-ledger.js';
 import { evolveListingRow, listingContribution } from './listing-board.js';
-import { evolveProblemRow, problemContribution } from './problem-ledger.js';
+import { evolveProblemRow, overdueFrom, problemContribution } from './problem-ledger.js';
 import { addCountsInPlace, countsDelta, isEmptyDelta, registerUnitRow } from './unit-rollup.js';
 
 export type LedgerDomainEvent = ProblemEvent | HouseholdEvent | ListingEvent | UnitEvent | ReviewEvent;
@@ -119,8 +119,8 @@ export function applyEvent(state: LedgerState, event: LedgerEvent, dirty?: Dirty
     const id = event.type === 'ProblemFound' ? event.data.problemId : itemId(event, 'problem-');
     const before = rows.problem.get(id);
     const after = evolveProblemRow(before, event, event.type === 'ProblemFound' ? holdersOf(event.data) : () => []);
-    const deadlineBefore = before?.open ? before.deadline : null;
-    const deadlineAfter = after.open ? after.deadline : null;
+    const deadlineBefore = before ? overdueFrom(before) : null;
+    const deadlineAfter = overdueFrom(after);
     puts.push({
       collection: 'problem',
       key: id,
@@ -212,7 +212,8 @@ export function rowWrite(collection: Collection, key: string, row: AnyRow): RowW
   const write: RowWrite = { collection, key, row, ancestors: row.ancestors };
   if (collection === 'problem') {
     const p = row as RowOf['problem'];
-    write.openDeadlineMs = p.open ? toEpochMs(p.deadline) : null;
+    const from = overdueFrom(p);
+    write.openDeadlineMs = from === null ? null : toEpochMs(from);
   }
   return write;
 }

@@ -2,6 +2,7 @@ import type { Assessment as HouseholdAssessment } from '../../events/household/d
 import type { WarningColour } from '../../events/problem/events.js';
 import type { ClearanceFlag } from '../../events/unit/clearance.js';
 import type { UnitLevel } from '../../events/unit/hierarchy.js';
+import type { Lateness } from '../../events/problem/lateness.js';
 
 /**
  * The read-model port: where the ledgers (台账) live between events, and what the HTTP layer asks of them.
@@ -60,6 +61,10 @@ export interface ProblemRow {
   description: string;
   /** ISO time of the current deadline (end of day already applied). */
   deadline: string;
+  /** The policy's time zone, in which lateness counts days (rows written before it was kept: the default). */
+  timeZone?: string;
+  /** When the rectification awaiting verification was submitted: the responsible unit's clock stops there. */
+  submittedAt?: string | null;
   /** As the problem stream knows it: open, acknowledged, submitted, cleared. */
   status: string;
   acknowledged: boolean;
@@ -272,7 +277,7 @@ export interface ProblemQuery extends AsOf, Paging {
   open?: boolean;
 }
 
-export type ProblemLedgerItem = Omit<ProblemRow, 'measures' | 'ancestors'> & { daysOverdue: number; overdue: boolean };
+export type ProblemLedgerItem = Omit<ProblemRow, 'measures' | 'ancestors'> & Lateness;
 export type HouseholdLedgerItem = Omit<HouseholdRow, 'plan' | 'ancestors'>;
 
 export interface UnitRollup {

@@ -65,7 +65,6 @@ const table: Record<Role, Partial<Record<Action, [own: Cell, below: Cell, above:
   system: {
     'problem.remind': ['✓', '✓', '✓'],
     'problem.escalate': ['✓', '✓', '✓'],
-    'problem.colour': ['✓', '✓', '✓'],
     'problem.clear': ['✗', '✗', '✗'],
     'problem.find': ['✗', '✗', '✗'],
   },

@@ -31,6 +31,10 @@ const escalated = (level: number, toUnitId: string, at: number) => ({
   data: { level, toUnitId, colour: 'red', reason },
   at,
 });
+/** Clearing a red item takes its colour back to none, as an event of its own. */
+const cleared = (at: number) => ({ type: 'WarningColourChanged', data: { colour: 'none', reason: 'cleared' }, at });
+/** The first escalation turns the item red, as an event of its own. */
+const red = (at: number) => ({ type: 'WarningColourChanged', data: { colour: 'red', reason: 'deadline passed' }, at });
 
 describeWithService('redis', 'rectification workflow on the time-skipping server', (redisUrl) => {
   const h = useClockHarness(redisUrl);
@@ -49,6 +53,7 @@ describeWithService('redis', 'rectification workflow on the time-skipping server
       ...blue(deadline - 3 * DAY),
       remind(deadline - DAY),
       escalated(1, township.unitId, deadline),
+      red(deadline),
       escalated(2, county.unitId, deadline + 3 * DAY),
       escalated(3, prefecture.unitId, deadline + 6 * DAY),
       {
@@ -144,6 +149,7 @@ describeWithService('redis', 'rectification workflow on the time-skipping server
       ...blue(extended - 3 * DAY),
       remind(extended - DAY),
       escalated(1, township.unitId, extended),
+      red(extended),
       escalated(2, county.unitId, extended + 3 * DAY),
       escalated(3, prefecture.unitId, extended + 6 * DAY),
     ]);
@@ -174,6 +180,8 @@ describeWithService('redis', 'rectification workflow on the time-skipping server
       ...blue(deadline - 3 * DAY),
       remind(deadline - DAY),
       escalated(1, township.unitId, deadline),
+      red(deadline),
+      cleared(now),
     ]);
   });
 
@@ -219,6 +227,8 @@ describeWithService('redis', 'rectification workflow on the time-skipping server
       ...blue(deadline - 3 * DAY),
       remind(deadline - DAY),
       escalated(1, township.unitId, deadline),
+      red(deadline),
+      cleared(clearedAt),
       // After the reopening: the unit must sign again, and the ladder starts over from the first level.
       { type: 'ReminderIssued', data: { kind: 'acknowledge', level: 0, recipients: [village.unitId] }, at: reopenedAt + 2 * DAY },
       {
@@ -229,6 +239,7 @@ describeWithService('redis', 'rectification workflow on the time-skipping server
       remind(newDeadline - 3 * DAY),
       remind(newDeadline - DAY),
       escalated(1, township.unitId, newDeadline),
+      red(newDeadline),
       escalated(2, county.unitId, newDeadline + 3 * DAY),
       escalated(3, prefecture.unitId, newDeadline + 6 * DAY),
     ]);

@@ -15,6 +15,7 @@ const ladder = (deadline: number) => [
   { type: 'WarningColourChanged', data: { colour: 'blue', reason: 'deadline approaching' }, at: deadline - 3 * DAY },
   { type: 'ReminderIssued', data: { kind: 'deadline_approaching', level: 0, recipients: [village.unitId] }, at: deadline - DAY },
   { type: 'ProblemEscalated', data: { level: 1, toUnitId: township.unitId, colour: 'red', reason }, at: deadline },
+  { type: 'WarningColourChanged', data: { colour: 'red', reason: 'deadline passed' }, at: deadline },
   { type: 'ProblemEscalated', data: { level: 2, toUnitId: county.unitId, colour: 'red', reason }, at: deadline + 3 * DAY },
   { type: 'ProblemEscalated', data: { level: 3, toUnitId: prefecture.unitId, colour: 'red', reason }, at: deadline + 6 * DAY },
 ];
@@ -70,10 +71,10 @@ describeWithService('redis', 'no step lost, none doubled: killed worker', (redis
     await skipping;
     await h.until('p-kill', (v) => v.level === 3);
 
-    expect(clockRecords(await readProblem(h.world.store, 'p-kill')).slice(0, 6)).toEqual(ladder(deadline));
+    expect(clockRecords(await readProblem(h.world.store, 'p-kill')).slice(0, 7)).toEqual(ladder(deadline));
     const records = clockRecords(await readProblem(h.world.store, 'p-kill'));
     // After the top: only the repeated reminders, each at its own time.
-    const repeats = records.slice(6);
+    const repeats = records.slice(7);
     expect(repeats.every((r) => r.type === 'ReminderIssued' && (r.data as { kind: string }).kind === 'overdue')).toBe(true);
     expect(new Set(repeats.map((r) => r.at)).size).toBe(repeats.length);
   });
@@ -103,7 +104,7 @@ describeWithService('redis', 'no step lost, none doubled: restarted reactor', (r
     await h.startReactor();
     await h.until('p-down', (v) => v.acknowledged && v.deadline === h.iso(extended));
     await h.env.sleep(45 * DAY);
-    expect(clockRecords(await readProblem(h.world.store, 'p-down')).slice(0, 6)).toEqual(ladder(extended));
+    expect(clockRecords(await readProblem(h.world.store, 'p-down')).slice(0, 7)).toEqual(ladder(extended));
   });
 
   it('given a checkpoint that lags behind what was signalled (a crash before it was saved), when the reactor restarts: the redelivered events change nothing', async () => {
@@ -123,7 +124,7 @@ describeWithService('redis', 'no step lost, none doubled: restarted reactor', (r
     await eventually(() => ((second.checkpoint() ?? -1n) >= acknowledged!.position ? true : undefined));
     await h.env.sleep(10 * DAY);
     const records = clockRecords(await readProblem(h.world.store, 'p-again'));
-    expect(records.slice(0, 6)).toEqual(ladder(deadline));
+    expect(records.slice(0, 7)).toEqual(ladder(deadline));
     expect(records.filter((r) => r.type === 'ProblemEscalated')).toHaveLength(3);
   });
 });

@@ -67,8 +67,9 @@ const problemItem = z.object({
   reopenCount: z.number().int(),
   missedDeadlines: z.array(z.string()),
   lastEventAt: z.string(),
-  daysOverdue: z.number(),
+  daysOverdue: z.number().describe('Calendar days past the deadline in the policy time zone, up to a submission awaiting verification'),
   overdue: z.boolean(),
+  overdueSince: z.string().nullable().describe('The deadline that was missed, when overdue'),
 });
 const householdItem = z.object({
   householdId: z.string(),

@@ -2,8 +2,11 @@ import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_POLICY,
   escalationPolicySchema,
+  DEFAULT_VERIFY_WITHIN,
   POLICY_V1,
+  POLICY_V2,
   timingsFor,
+  verifyWithinOf,
 } from '../../../events/problem/policy.js';
 
 describe('escalation policy', () => {
@@ -39,9 +42,14 @@ describe('escalation policy', () => {
     expect(escalationPolicySchema.safeParse({ ...POLICY_V1, ...change }).success).toBe(false);
   });
 
-  it('version 1 is the default, valid, and frozen so nobody can rewrite it in place', () => {
-    expect(DEFAULT_POLICY).toBe(POLICY_V1);
+  it('version 2 (a verification window of its own) is the default; versions 1 and 2 are valid and frozen so nobody can rewrite them in place', () => {
+    expect(DEFAULT_POLICY).toBe(POLICY_V2);
+    expect(POLICY_V2).toEqual({ ...POLICY_V1, version: 2, verifyWithin: 'P5D' });
+    expect(Object.isFrozen(POLICY_V2)).toBe(true);
+    expect(escalationPolicySchema.parse(POLICY_V2)).toEqual(POLICY_V2);
     expect(escalationPolicySchema.parse(POLICY_V1)).toEqual(POLICY_V1);
+    // Items found under version 1 verify within the default window.
+    expect(verifyWithinOf(POLICY_V1)).toBe(DEFAULT_VERIFY_WITHIN);
     expect(Object.isFrozen(POLICY_V1)).toBe(true);
     expect(Object.isFrozen(POLICY_V1.reminderOffsets)).toBe(true);
     expect(() => (POLICY_V1.reminderOffsets as string[]).push('P7D')).toThrow(TypeError);

@@ -11,7 +11,7 @@ import {
 import { decodeEvent, encodeEvent } from '../../../events/registry.js';
 import { addDuration } from '../../../events/time.js';
 import { isStrictlyAbove } from '../../../events/unit/hierarchy.js';
-import { actors, ctx, evidence, hierarchy, PREFECTURE, QIBIE, TACHENG, WEIXI } from '../gwt.js';
+import { actors, ctx, evidence, hierarchy, QIBIE, TACHENG } from '../gwt.js';
 
 /**
  * Random command sequences by random actors, moving time forward: whatever is accepted, the rules of
@@ -57,20 +57,30 @@ const command: fc.Arbitrary<ProblemCommand> = fc.oneof(
   fc.constant<ProblemCommand>({ type: 'clearProblem', problemId }),
   fc.constantFrom(...dates).map((deadline): ProblemCommand => ({ type: 'reopenProblem', problemId, reason: '回头看', deadline })),
   fc.constantFrom(...dates).map((deadline): ProblemCommand => ({ type: 'extendDeadline', problemId, reason: '延期', deadline })),
-  fc.constantFrom([1, WEIXI] as const, [2, PREFECTURE] as const).map(([level, toUnitId]): ProblemCommand => ({
-    type: 'escalate',
-    problemId,
-    level,
-    toUnitId,
-    reason: '逾期',
-    colour: 'red',
-  })),
-  fc.constantFrom('none', 'blue', 'yellow', 'red').map((colour): ProblemCommand => ({
-    type: 'changeColour',
-    problemId,
-    colour: colour as 'none',
-    reason: '预警',
-  })),
+  // The clock's steps, computed for one of the deadlines a problem may have had (the finding's most often).
+  fc
+    .record({
+      deadline: fc.constantFrom('2020-09-30', '2020-09-30', ...dates).map((d) => `${d}T23:59:59.999+08:00`),
+      level: fc.integer({ min: 0, max: 4 }),
+      step: fc.constantFrom('escalate', 'remindOverdue', 'remindDeadline', 'remindToAcknowledge', 'remindMeasure', 'escalateVerification'),
+      measureId: fc.constantFrom(...measureIds),
+    })
+    .map(({ deadline, level, step, measureId }): ProblemCommand => {
+      switch (step) {
+        case 'escalate':
+          return { type: 'escalate', problemId, deadline, level: Math.max(1, level) };
+        case 'remindOverdue':
+          return { type: 'remindOverdue', problemId, deadline, level };
+        case 'remindDeadline':
+          return { type: 'remindDeadline', problemId, deadline, offset: 'P3D' };
+        case 'remindToAcknowledge':
+          return { type: 'remindToAcknowledge', problemId, since: '2020-05-01T09:00:00.000+08:00' };
+        case 'remindMeasure':
+          return { type: 'remindMeasure', problemId, measureId, phase: level % 2 ? 'approaching' : 'overdue' };
+        default:
+          return { type: 'escalateVerification', problemId, submittedAt: '2020-05-01T09:00:00.000+08:00' };
+      }
+    }),
 );
 
 /** Mostly the actor who may plausibly act, sometimes anybody: both acceptance and refusal get exercised. */
@@ -84,9 +94,12 @@ const plausible: Record<ProblemCommand['type'], (typeof actors)[keyof typeof act
   clearProblem: [actors.weixiSupervisor, actors.prefectureSupervisor],
   reopenProblem: [actors.prefectureInspector, actors.weixiSupervisor],
   extendDeadline: [actors.weixiSupervisor],
-  issueReminder: [actors.system],
+  remindToAcknowledge: [actors.system],
+  remindDeadline: [actors.system],
   escalate: [actors.system],
-  changeColour: [actors.system],
+  remindOverdue: [actors.system],
+  remindMeasure: [actors.system],
+  escalateVerification: [actors.system],
 };
 const anyStep = command.chain((c) =>
   fc.record({
@@ -140,7 +153,12 @@ describe('problem decider under random command sequences', () => {
               expect(event.data.deadline > before.deadline).toBe(true);
             }
             if (event.type === 'MeasureAssigned') expect(before.status).not.toBe('cleared');
-            if (event.type === 'ProblemEscalated') expect(event.data.level).toBeGreaterThan(before.escalationLevel);
+            if (event.type === 'ProblemEscalated' && event.data.stage !== 'verification') {
+              expect(event.data.level).toBeGreaterThan(before.escalationLevel);
+              // Never against on-time work awaiting verification, never past the policy's top level.
+              expect(before.status).not.toBe('submitted');
+              expect(hierarchy.levelOf(event.data.toUnitId)).not.toBe(undefined);
+            }
             if (event.type === 'ProblemReopened') expect(before.status).toBe('cleared');
           }
           seen.add(state.status === 'none' ? 'none' : `${state.status}/${state.reopenCount > 0 ? 'reopened' : 'first'}`);

@@ -1,10 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { fold } from '../../../events/decider.js';
 import type { Actor } from '../../../events/envelope.js';
+import { StepNotDue } from '../../../events/errors.js';
 import {
   DEFAULT_POLICY,
   escalationLadder,
   isReadyToClear,
+  latenessAt,
+  latenessOf,
+  responsibleClockOf,
   type OpenProblem,
   type ProblemCommand,
   problemDecider,
@@ -69,9 +73,9 @@ const completed = (measureId: string): ProblemEvent => ({
   type: 'MeasureCompleted',
   data: { measureId, evidence: [evidence(1)] },
 });
-const submitted = (by: Actor = actors.tachengCadre): ProblemEvent => ({
+const submitted = (by: Actor = actors.tachengCadre, submittedAt = NOW): ProblemEvent => ({
   type: 'RectificationSubmitted',
-  data: { summary: '3户危房已完成改造并通过验收', evidence: [evidence(2)], submittedBy: ref(by) },
+  data: { summary: '3户危房已完成改造并通过验收', evidence: [evidence(2)], submittedBy: ref(by), submittedAt },
 });
 const rejected: ProblemEvent = {
   type: 'RectificationRejected',
@@ -311,8 +315,11 @@ describe('problem stream', () => {
 
     it('reopens a cleared item with a new deadline and a fresh clock, keeping the old lateness', () => {
       const red: ProblemEvent = { type: 'ProblemEscalated', data: { level: 1, toUnitId: WEIXI, reason: '逾期', colour: 'red' } };
-      const history = [...readyToClear, red, lateClear];
-      given(problemDecider, history).when(reopen, ctx(actors.prefectureInspector, LOOK_BACK)).then([reopened]);
+      // Submitted late (2 July): the lateness on record runs up to the submission.
+      const history = [found, acknowledged, assigned('M1'), completed('M1'), red, submitted(actors.tachengCadre, '2020-07-02T00:00:00.000+08:00'), lateClear];
+      given(problemDecider, history)
+        .when(reopen, ctx(actors.prefectureInspector, LOOK_BACK))
+        .then([reopened, { type: 'WarningColourChanged', data: { colour: 'none', reason: 'reopened with a new clock' } }]);
       const s = stateOf([...history, reopened]);
       expect(s).toMatchObject({
         status: 'open',
@@ -361,63 +368,182 @@ describe('problem stream', () => {
     });
   });
 
-  describe('workflow commands: reminders, colour, escalation', () => {
-    const escalate = (level: number, toUnitId: string, colour: 'blue' | 'yellow' | 'red' = 'red') =>
-      ({ type: 'escalate', problemId, level, toUnitId, reason: '逾期未销号', colour }) as const;
+  describe("the clock's steps: recorded only while the stream still makes them due", () => {
+    const AFTER = '2020-07-01T00:00:00.000+08:00';
+    const at = (instant: string) => ctx(actors.system, instant);
+    const escalate = (level: number, deadline = DEADLINE) => cmd({ type: 'escalate', problemId, deadline, level });
     const escalated = (level: number, toUnitId: string): ProblemEvent => ({
       type: 'ProblemEscalated',
-      data: { level, toUnitId, reason: '逾期未销号', colour: 'red' },
+      data: {
+        level,
+        toUnitId,
+        reason: level === 1 ? `deadline ${DEADLINE} passed without clearing` : `still open ${level - 1} escalation interval(s) after the deadline ${DEADLINE}`,
+        colour: 'red',
+      },
     });
-    const system = ctx(actors.system, '2020-07-01T00:00:00.000+08:00');
+    const colour = (c: 'none' | 'blue' | 'yellow' | 'red', reason: string): ProblemEvent => ({ type: 'WarningColourChanged', data: { colour: c, reason } });
+    const red = colour('red', 'deadline passed');
+    const reminded = (kind: 'acknowledge' | 'deadline_approaching' | 'overdue' | 'verification', level: number, recipients: string[]): ProblemEvent => ({
+      type: 'ReminderIssued',
+      data: { kind, level, recipients },
+    });
+    const extended: ProblemEvent = {
+      type: 'DeadlineExtended',
+      data: { deadline: '2020-07-15T23:59:59.999+08:00', previousDeadline: DEADLINE, reason: '延期', approvedBy: ref(actors.weixiSupervisor) },
+    };
+    const overdueFound = (responsibleUnitId: string, topLevel: 'county' | 'prefecture'): ProblemEvent =>
+      ({ ...found, data: { ...(found.data as object), responsibleUnitId, policy: { ...DEFAULT_POLICY, topLevel } } }) as ProblemEvent;
+    const notDueRule = (history: ProblemEvent[], command: ProblemCommand, instant: string) => {
+      try {
+        problemDecider.decide(command, stateOf(history), at(instant));
+      } catch (error) {
+        expect(error).toBeInstanceOf(StepNotDue);
+        return (error as StepNotDue).rule;
+      }
+      return 'recorded';
+    };
 
-    it('issues reminders on open items only, by the system', () => {
-      const remind = cmd({ type: 'issueReminder', problemId, kind: 'acknowledge', level: 0, recipients: [TACHENG] });
-      given(problemDecider, [found]).when(remind, system).then([{ type: 'ReminderIssued', data: { kind: 'acknowledge', level: 0, recipients: [TACHENG] } }]);
-      given(problemDecider, [...readyToClear, cleared]).when(remind, system).thenRefused('conflict', 'problem.remind.cleared');
-      given(problemDecider, [found]).when(remind, ctx(actors.weixiSupervisor)).thenRefused('forbidden', 'access.role');
+    it('escalates up the ladder one level at a time; turning red is a WarningColourChanged of its own (observation 7)', () => {
+      given(problemDecider, [found, acknowledged]).when(escalate(1), at(AFTER)).then([escalated(1, WEIXI), red]);
+      given(problemDecider, [found, acknowledged, escalated(1, WEIXI), red])
+        .when(escalate(2), at('2020-07-04T00:00:00.000+08:00'))
+        .then([escalated(2, PREFECTURE)]);
+      expect(stateOf([found, escalated(1, WEIXI), red, escalated(2, PREFECTURE)])).toMatchObject({ escalationLevel: 2, escalatedTo: PREFECTURE, colour: 'red' });
     });
 
-    it('changes the warning colour, and repeating the same colour changes nothing', () => {
-      const yellow = { type: 'changeColour', problemId, colour: 'yellow', reason: '超期未签收' } as const;
-      const changed: ProblemEvent = { type: 'WarningColourChanged', data: { colour: 'yellow', reason: '超期未签收' } };
-      given(problemDecider, [found]).when(yellow, system).then([changed]);
-      expect(stateOf([found, changed]).colour).toBe('yellow');
-      given(problemDecider, [found, changed]).when(yellow, system).then([]);
-      given(problemDecider, [...readyToClear, cleared]).when(yellow, system).thenRefused('conflict', 'problem.colour.cleared');
-      given(problemDecider, [found]).when({ ...yellow, reason: '' }, system).thenRefused('validation', 'problem.colour.reason_required');
+    it('writes nothing for a step the stream no longer justifies: "not due", with the rule (observation 2)', () => {
+      const ack = cmd({ type: 'remindToAcknowledge', problemId, since: NOW });
+      const twoDaysOn = '2020-05-03T09:00:00.000+08:00';
+      expect({
+        extendedMeanwhile: notDueRule([found, extended], escalate(1), AFTER),
+        acknowledgedMeanwhile: notDueRule([found, acknowledged], ack, twoDaysOn),
+        remindedAlready: notDueRule([found, reminded('acknowledge', 0, [TACHENG])], ack, twoDaysOn),
+        clearedMeanwhile: notDueRule([...readyToClear, cleared], escalate(1), AFTER),
+        notYet: notDueRule([found], escalate(1), NOW),
+        notTheNextLevel: notDueRule([found], escalate(2), AFTER),
+        escalatedAlready: notDueRule([found, escalated(1, WEIXI)], escalate(1), AFTER),
+        blueAfterDeadline: notDueRule([found], cmd({ type: 'remindDeadline', problemId, deadline: DEADLINE, offset: 'P1D' }), AFTER),
+        overdueAtAnotherLevel: notDueRule([found, escalated(1, WEIXI)], cmd({ type: 'remindOverdue', problemId, deadline: DEADLINE, level: 0 }), AFTER),
+        measureDone: notDueRule([found, assigned('M1'), completed('M1')], cmd({ type: 'remindMeasure', problemId, measureId: 'M1', phase: 'overdue' }), AFTER),
+      }).toEqual({
+        extendedMeanwhile: 'problem.step.deadline_moved',
+        acknowledgedMeanwhile: 'problem.step.acknowledged',
+        remindedAlready: 'problem.step.already_reminded',
+        clearedMeanwhile: 'problem.step.cleared',
+        notYet: 'problem.step.early',
+        notTheNextLevel: 'problem.step.level',
+        escalatedAlready: 'problem.step.level',
+        blueAfterDeadline: 'problem.step.deadline_passed',
+        overdueAtAnotherLevel: 'problem.step.level',
+        measureDone: 'problem.step.measure_completed',
+      });
+      // After the extension the new deadline's ladder starts at level 1.
+      given(problemDecider, [found, escalated(1, WEIXI), red, extended, colour('none', 'deadline extended: a new clock')])
+        .when(escalate(1, '2020-07-15T23:59:59.999+08:00'), at('2020-07-16T00:00:00.000+08:00'))
+        .then([{ ...escalated(1, WEIXI), data: { ...(escalated(1, WEIXI).data as object), reason: 'deadline 2020-07-15T23:59:59.999+08:00 passed without clearing' } } as ProblemEvent, red]);
     });
 
-    it('escalates up the ladder, one level at a time, and never down within a clock', () => {
-      given(problemDecider, [found]).when(escalate(1, WEIXI), system).then([escalated(1, WEIXI)]);
-      given(problemDecider, [found, escalated(1, WEIXI)]).when(escalate(2, PREFECTURE), system).then([escalated(2, PREFECTURE)]);
-      const s = stateOf([found, escalated(1, WEIXI), escalated(2, PREFECTURE)]);
-      expect(s).toMatchObject({ escalationLevel: 2, escalatedTo: PREFECTURE, colour: 'red' });
-      // A retried activity repeating the latest step changes nothing.
-      given(problemDecider, [found, escalated(1, WEIXI)]).when(escalate(1, WEIXI), system).then([]);
-      given(problemDecider, [found, escalated(1, WEIXI), escalated(2, PREFECTURE)])
-        .when(escalate(1, WEIXI), system)
-        .thenRefused('conflict', 'problem.escalate.level_not_higher');
-      given(problemDecider, [found]).when(escalate(1, PREFECTURE), system).thenRefused('conflict', 'problem.escalate.wrong_unit');
-      given(problemDecider, [found]).when(escalate(3, PREFECTURE), system).thenRefused('conflict', 'problem.escalate.beyond_top');
-      // A policy whose top is the county stops the ladder there.
-      const countyTop: ProblemEvent = { ...found, data: { ...(found.data as object), policy: { ...DEFAULT_POLICY, topLevel: 'county' } } } as ProblemEvent;
-      given(problemDecider, [countyTop, escalated(1, WEIXI)]).when(escalate(2, PREFECTURE), system).thenRefused('conflict', 'problem.escalate.beyond_top');
+    it('never escalates or reminds against a rectification submitted on time and awaiting verification (observation 1)', () => {
+      const onTime = [found, acknowledged, submitted(actors.tachengCadre, '2020-06-20T10:00:00.000+08:00')];
+      expect([
+        notDueRule(onTime, escalate(1), AFTER),
+        notDueRule(onTime, cmd({ type: 'remindOverdue', problemId, deadline: DEADLINE, level: 0 }), AFTER),
+        notDueRule(onTime, cmd({ type: 'remindDeadline', problemId, deadline: DEADLINE, offset: 'P1D' }), '2020-06-30T00:00:00.000+08:00'),
+      ]).toEqual(['problem.step.awaiting_verification', 'problem.step.awaiting_verification', 'problem.step.awaiting_verification']);
+      expect(latenessOf(responsibleClockOf(stateOf(onTime)), AFTER)).toEqual({ overdue: false, daysOverdue: 0, overdueSince: null });
+    });
+
+    it('never goes past the policy top level, also when the responsible unit sits at or above it (observation 3)', () => {
       expect(escalationLadder(hierarchy, QIBIE, 'prefecture')).toEqual([TACHENG, WEIXI, PREFECTURE]);
       expect(escalationLadder(hierarchy, QIBIE, 'township')).toEqual([TACHENG]);
-      given(problemDecider, [...readyToClear, cleared]).when(escalate(1, WEIXI), system).thenRefused('conflict', 'problem.escalate.cleared');
-      given(problemDecider, [found]).when(escalate(1, WEIXI), ctx(actors.weixiSupervisor)).thenRefused('forbidden', 'access.role');
-      given(problemDecider, [found]).when({ ...escalate(1, WEIXI), reason: ' ' }, system).thenRefused('validation', 'problem.escalate.reason_required');
-      given(problemDecider, [found]).when({ ...escalate(1, WEIXI), colour: 'green' as 'red' }, system).thenRefused('validation', 'event.encode');
+      expect(escalationLadder(hierarchy, WEIXI, 'county')).toEqual([]);
+      expect(escalationLadder(hierarchy, TACHENG, 'county')).toEqual([WEIXI]);
+      // A county responsible under a county-top policy: red at the deadline, nobody escalated to.
+      given(problemDecider, [overdueFound(WEIXI, 'county')]).when(escalate(1), at(AFTER)).then([red]);
+      expect(notDueRule([overdueFound(WEIXI, 'county'), red], escalate(1), AFTER)).toBe('problem.step.beyond_top');
+      expect(notDueRule([overdueFound(TACHENG, 'county'), escalated(1, WEIXI), red], escalate(2), '2020-07-04T00:00:00.000+08:00')).toBe(
+        'problem.step.beyond_top',
+      );
     });
 
-    it('starts again from level 1 after an extension (a new clock)', () => {
-      const extended: ProblemEvent = {
-        type: 'DeadlineExtended',
-        data: { deadline: '2020-07-15T23:59:59.999+08:00', previousDeadline: DEADLINE, reason: '延期', approvedBy: ref(actors.weixiSupervisor) },
+    it('reminds to acknowledge once the window lapsed, turning yellow; blue before the deadline; overdue to the unit escalated to', () => {
+      given(problemDecider, [found])
+        .when(cmd({ type: 'remindToAcknowledge', problemId, since: NOW }), at('2020-05-03T09:00:00.000+08:00'))
+        .then([reminded('acknowledge', 0, [TACHENG]), colour('yellow', 'not acknowledged within the policy window')]);
+      given(problemDecider, [found, acknowledged])
+        .when(cmd({ type: 'remindDeadline', problemId, deadline: DEADLINE, offset: 'P3D' }), at('2020-06-27T23:59:59.999+08:00'))
+        .then([reminded('deadline_approaching', 0, [TACHENG]), colour('blue', 'deadline approaching')]);
+      given(problemDecider, [found, acknowledged, colour('blue', 'deadline approaching')])
+        .when(cmd({ type: 'remindDeadline', problemId, deadline: DEADLINE, offset: 'P1D' }), at('2020-06-29T23:59:59.999+08:00'))
+        .then([reminded('deadline_approaching', 0, [TACHENG])]);
+      given(problemDecider, [found, escalated(1, WEIXI), red])
+        .when(cmd({ type: 'remindOverdue', problemId, deadline: DEADLINE, level: 1 }), at('2020-07-02T00:00:00.000+08:00'))
+        .then([reminded('overdue', 1, [WEIXI, TACHENG])]);
+      given(problemDecider, [found])
+        .when(cmd({ type: 'remindDeadline', problemId, deadline: DEADLINE, offset: 'P9D' }), at(AFTER))
+        .thenRefused('validation', 'problem.step.unknown_offset');
+      given(problemDecider, [found]).when(escalate(1), ctx(actors.weixiSupervisor, AFTER)).thenRefused('forbidden', 'access.role');
+    });
+
+    it('gives verification a clock of its own: the lapsed window reminds the verifier and escalates to its parent (rule 5)', () => {
+      const submittedAt = '2020-06-20T10:00:00.000+08:00';
+      const awaiting = [found, acknowledged, submitted(actors.tachengCadre, submittedAt)];
+      const verify = cmd({ type: 'escalateVerification', problemId, submittedAt });
+      const lapsed = '2020-06-25T10:00:00.000+08:00';
+      const verificationEscalated: ProblemEvent = {
+        type: 'ProblemEscalated',
+        data: { level: 1, toUnitId: PREFECTURE, colour: 'yellow', stage: 'verification', reason: `not verified within P5D of the submission at ${submittedAt}` },
       };
-      given(problemDecider, [found, escalated(1, WEIXI), escalated(2, PREFECTURE), extended])
-        .when(escalate(1, WEIXI), system)
-        .then([escalated(1, WEIXI)]);
+      given(problemDecider, awaiting).when(verify, at(lapsed)).then([verificationEscalated, reminded('verification', 0, [WEIXI])]);
+      // The responsible unit's ladder and colour are untouched.
+      expect(stateOf([...awaiting, verificationEscalated])).toMatchObject({ escalationLevel: 0, colour: 'none', rectification: { escalatedTo: PREFECTURE } });
+      expect({
+        early: notDueRule(awaiting, verify, '2020-06-24T10:00:00.000+08:00'),
+        twice: notDueRule([...awaiting, verificationEscalated], verify, lapsed),
+        rejected: notDueRule([...awaiting, rejected], verify, lapsed),
+        resubmitted: notDueRule([...awaiting, rejected, submitted(actors.tachengCadre, '2020-06-22T10:00:00.000+08:00')], verify, lapsed),
+      }).toEqual({
+        early: 'problem.step.early',
+        twice: 'problem.step.already_escalated',
+        rejected: 'problem.step.not_awaiting_verification',
+        resubmitted: 'problem.step.resubmitted',
+      });
+    });
+
+    it("restarts the responsible unit's clock on a rejection: past the deadline it turns red at once", () => {
+      given(problemDecider, [found, acknowledged, submitted(actors.tachengCadre, '2020-06-20T10:00:00.000+08:00')])
+        .when({ type: 'rejectRectification', problemId, reason: '现场核查发现1户未完工' }, ctx(actors.weixiSupervisor, AFTER))
+        .then([rejected, colour('red', 'rectification rejected after the deadline')]);
+    });
+
+    it('takes the colour back to none as an event of its own when an extension or the clearing ends a red clock', () => {
+      given(problemDecider, [found, escalated(1, WEIXI), red])
+        .when({ type: 'extendDeadline', problemId, deadline: '2020-07-15', reason: '延期' }, ctx(actors.weixiSupervisor, AFTER))
+        .then([{ ...extended, data: { ...(extended.data as object), reason: '延期' } } as ProblemEvent, colour('none', 'deadline extended: a new clock')]);
+      given(problemDecider, [...readyToClear, escalated(1, WEIXI), red])
+        .when({ type: 'clearProblem', problemId }, ctx(actors.weixiSupervisor, LATER))
+        .then([cleared, colour('none', 'cleared')]);
+    });
+  });
+
+  describe('lateness (observation 8)', () => {
+    it('counts calendar days in the policy time zone: due 30 June, on 1 July it is 1 day overdue', () => {
+      expect(latenessAt(DEADLINE, '2020-07-01T00:00:05.000+08:00', 'Asia/Shanghai')).toEqual({ overdue: true, daysOverdue: 1, overdueSince: DEADLINE });
+      expect(latenessAt(DEADLINE, '2020-07-01T23:59:00.000+08:00', 'Asia/Shanghai').daysOverdue).toBe(1);
+      expect(latenessAt(DEADLINE, '2020-07-03T08:00:00.000+08:00', 'Asia/Shanghai').daysOverdue).toBe(3);
+      // Seconds after a deadline in the middle of a day: overdue, not yet a day late.
+      expect(latenessAt('2020-06-30T10:00:00.000+08:00', '2020-06-30T10:00:05.000+08:00', 'Asia/Shanghai')).toEqual({
+        overdue: true,
+        daysOverdue: 0,
+        overdueSince: '2020-06-30T10:00:00.000+08:00',
+      });
+      expect(latenessAt(DEADLINE, DEADLINE, 'Asia/Shanghai')).toEqual({ overdue: false, daysOverdue: 0, overdueSince: null });
+    });
+
+    it('is measured up to a submission awaiting verification, and is none once cleared', () => {
+      const late = stateOf([found, acknowledged, submitted(actors.tachengCadre, '2020-07-02T10:00:00.000+08:00')]);
+      expect(latenessOf(responsibleClockOf(late), '2020-07-20T10:00:00.000+08:00')).toMatchObject({ overdue: true, daysOverdue: 2 });
+      expect(latenessOf(responsibleClockOf(stateOf([...readyToClear, cleared])), '2020-07-20T10:00:00.000+08:00').overdue).toBe(false);
     });
   });
 

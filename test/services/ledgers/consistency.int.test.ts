@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSqliteEventStore } from '../../../infra/sqlite/event-store.js';
 import { decodeRecorded } from '../../../services/ledgers/decode.js';
 import { createLedgerQueries, startProjections, type Projections } from '../../../services/ledgers/index.js';
-import { daysOverdue } from '../../../services/ledgers/problem-ledger.js';
+import { problemLateness } from '../../../services/ledgers/problem-ledger.js';
 import { applyEvent, createLedgerState, skipEvent } from '../../../services/ledgers/state.js';
 import { toRollup } from '../../../services/ledgers/unit-rollup.js';
 import { expected, type EventStore } from '../../../services/ports/event-store.js';
@@ -134,7 +134,7 @@ for (const adapter of adapters) {
         const { unit: rollup } = await queries.rollup({ unitId: unit.unitId });
         const expectedRollup = {
           problemsOpen: sum(p, (r) => Number(r.open)),
-          problemsOverdue: sum(p, (r) => Number(daysOverdue(r, nowMs) > 0)),
+          problemsOverdue: sum(p, (r) => Number(problemLateness(r, nowMs).overdue)),
           problemsCleared: sum(p, (r) => Number(!r.open)),
           householdsTotal: h.length,
           householdsMeetingStandard: sum(h, (r) => Number(r.meetsStandard)),
@@ -171,7 +171,7 @@ for (const adapter of adapters) {
       for (const countyId of summary.countyIds) {
         const asOf = await queries.rollup({ unitId: countyId, asOf: mid });
         const row = reference.rows.unit.get(countyId)!;
-        const overdue = [...reference.rows.problem.values()].filter((p) => p.ancestors.includes(countyId) && daysOverdue(p, Date.parse(mid)) > 0).length;
+        const overdue = [...reference.rows.problem.values()].filter((p) => p.ancestors.includes(countyId) && problemLateness(p, Date.parse(mid)).overdue).length;
         expect(asOf.unit).toEqual(toRollup(row, overdue));
         expect(asOf.position).toBe(reference.position.toString());
       }

@@ -4,7 +4,7 @@ import { POLICY_V1 } from '../../../events/problem/policy.js';
 import { currentVersion, type EventType } from '../../../events/registry.js';
 import { decodeRecorded } from '../../../services/ledgers/decode.js';
 import { memoryReader } from '../../../services/ledgers/memory-reader.js';
-import { daysOverdue } from '../../../services/ledgers/problem-ledger.js';
+import { problemLateness } from '../../../services/ledgers/problem-ledger.js';
 import {
   applyEvent,
   createLedgerState,
@@ -115,9 +115,9 @@ describe('problem ledger', () => {
   it('days overdue are measured at the reading time, not stored', () => {
     const state = given([...tree, found('P1', '533423101201', '2020-03-10T23:59:59.999+08:00')]);
     const row = state.rows.problem.get('P1')!;
-    expect(daysOverdue(row, Date.parse('2020-03-10T23:59:59.999+08:00'))).toBe(0);
-    expect(daysOverdue(row, Date.parse('2020-03-11T00:00:00.000+08:00'))).toBe(1);
-    expect(daysOverdue(row, Date.parse('2020-03-13T12:00:00.000+08:00'))).toBe(3);
+    expect(problemLateness(row, Date.parse('2020-03-10T23:59:59.999+08:00')).daysOverdue).toBe(0);
+    expect(problemLateness(row, Date.parse('2020-03-11T00:00:00.000+08:00')).daysOverdue).toBe(1);
+    expect(problemLateness(row, Date.parse('2020-03-13T12:00:00.000+08:00')).daysOverdue).toBe(3);
   });
 
   it('escalation sets level and colour; clearing closes the item, keeps the missed deadline and ends the notice', () => {
