@@ -86,7 +86,10 @@ function toRecorded(resolved: ResolvedEvent | AllStreamResolvedEvent): RecordedE
  */
 export function openEventStoreDb(options: EventStoreDbOptions): EventStore & { readonly client: EventStoreDBClient } {
   const client = EventStoreDBClient.connectionString(options.connectionString);
-  const maxAttempts = options.maxAppendAttempts ?? 20;
+  const maxAttempts = options.maxAppendAttempts ?? 5;
+  // Another writer moved the stream between our read and our write: wait a random moment (doubling,
+  // capped) before reading again, so racing writers spread out instead of re-reading in lockstep.
+  const backoff = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(200, 5 * 2 ** attempt)));
   const now = options.now ?? (() => new Date());
 
   async function readWholeStream(streamId: string): Promise<RecordedEvent[]> {
@@ -194,6 +197,7 @@ export function openEventStoreDb(options: EventStoreDbOptions): EventStore & { r
           const head = (await readWholeStream(streamId)).at(-1);
           throw new WrongExpectedVersionError(streamId, expectedRevision, head ? head.revision : -1);
         }
+        await backoff(attempt);
       }
     },
 
