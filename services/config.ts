@@ -22,6 +22,9 @@ const isTimeZone = (zone: string): boolean => {
   }
 };
 
+/** Whose X-Forwarded-For to believe: all, none, these addresses/CIDRs, or the nearest hops. */
+export type TrustProxy = boolean | string[] | ((address: string, hop: number) => boolean);
+
 export const notifierKinds = ['log', 'redis', 'webhook'] as const;
 export type NotifierKind = (typeof notifierKinds)[number];
 
@@ -53,6 +56,21 @@ const EnvSchema = z.object({
   NOTIFY_REDIS_CHANNEL: optional(z.string().min(1)),
   NOTIFY_WEBHOOK_URL: optional(z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL')),
   NOTIFY_WEBHOOK_TOKEN: optional(z.string().min(1)),
+  TRUST_PROXY: optional(
+    z
+      .string()
+      .regex(/^(true|false|\d{1,2}|[\d.:a-fA-F/]+(,[\d.:a-fA-F/]+)*)$/, 'must be true, false, a hop count or comma-separated addresses/CIDRs')
+      .transform((value): TrustProxy => {
+        if (value === 'true' || value === 'false') return value === 'true';
+        if (!/^\d+$/.test(value)) return value.split(',');
+        // A hop count: trust that many proxies in front of the service (what fastify does with a number).
+        const hops = Number(value);
+        return (_address: string, hop: number) => hop < hops;
+      }),
+  ),
+  RATE_LIMIT_PER_MINUTE: withDefault(z.coerce.number().int().min(0).max(1_000_000), 1200),
+  MAX_EVENT_LOOP_DELAY_MS: withDefault(z.coerce.number().int().min(0).max(60_000), 1000),
+  SHUTDOWN_TIMEOUT_MS: withDefault(z.coerce.number().int().min(1000).max(3_600_000), 30_000),
   METRICS_TOKEN: optional(z.string().min(16, 'must be at least 16 characters')),
   WORKFLOW_BUNDLE: optional(z.string().refine((file) => existsSync(file), 'no such file (npm run build writes it)')),
   AUDIT_SIGNING_KEY: optional(z.string().min(1)),
@@ -106,6 +124,14 @@ export interface Config {
     /** Bearer token sent to the webhook. */
     webhookToken: string | undefined;
   };
+  /** Fastify's trustProxy; undefined: the client address is the socket's. */
+  trustProxy: TrustProxy | undefined;
+  /** Requests per user per minute; 0: no limit. */
+  rateLimitPerMinute: number;
+  /** Requests are shed (503 + Retry-After) while the event loop lags more than this; 0: never. */
+  maxEventLoopDelayMs: number;
+  /** After SIGTERM, exit anyway once this much has passed. */
+  shutdownTimeoutMs: number;
   /** Static bearer credential for Prometheus on GET /metrics (user tokens are accepted too). */
   metricsToken: string | undefined;
   /** The workflow bundle `npm run build` wrote; undefined: the worker bundles the workflows at start. */
@@ -174,6 +200,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       webhookUrl: e.NOTIFY_WEBHOOK_URL,
       webhookToken: e.NOTIFY_WEBHOOK_TOKEN,
     },
+    trustProxy: e.TRUST_PROXY,
+    rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    maxEventLoopDelayMs: e.MAX_EVENT_LOOP_DELAY_MS,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     metricsToken: e.METRICS_TOKEN,
     workflowBundle: e.WORKFLOW_BUNDLE === undefined ? undefined : path.resolve(e.WORKFLOW_BUNDLE),
     audit: {

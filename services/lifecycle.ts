@@ -29,10 +29,11 @@ export class Running {
   }
 
   /**
-   * SIGINT and SIGTERM close everything and exit; another signal a second or more later exits at once.
+   * SIGINT and SIGTERM close everything and exit (1 after `timeoutMs` if closing hangs); another signal a
+   * second or more later exits at once.
    * (Ctrl-C under `npm start` delivers SIGINT twice at once: from the terminal and forwarded by npm.)
    */
-  closeOnSignals(): void {
+  closeOnSignals(timeoutMs = 30_000): void {
     let firstAt = 0;
     const onSignal = (signal: NodeJS.Signals): void => {
       if (this.closing) {
@@ -42,6 +43,11 @@ export class Running {
       }
       firstAt = Date.now();
       this.log.info({ signal }, 'shutting down');
+      // Whatever hangs (a peer that never answers), the process is gone before an orchestrator's SIGKILL.
+      setTimeout(() => {
+        this.log.error({ timeoutMs }, 'shutdown timed out: exiting without waiting for the rest');
+        process.exit(1);
+      }, timeoutMs).unref();
       void this.closeAll().then(() => process.exit(0));
     };
     process.on('SIGINT', onSignal);

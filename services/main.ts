@@ -1,6 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
@@ -26,6 +25,7 @@ import { devSignInFor } from './http/routes/dev-sign-in.js';
 import { buildApp, type HealthCheck } from './http/app.js';
 import { logRedactPaths } from './http/plugins/correlation.js';
 import { errorsPlugin } from './http/plugins/errors.js';
+import { hardeningPlugin, logSerializers } from './http/plugins/hardening.js';
 import { metricsPlugin } from './http/plugins/metrics.js';
 import { createLedgerQueries, startProjections } from './ledgers/index.js';
 import { Running } from './lifecycle.js';
@@ -34,7 +34,7 @@ import type { EventStore } from './ports/event-store.js';
 import { loadEscalationPolicy } from './policy.js';
 import { startReactor } from './reactor.js';
 import { ensureReviewSchedules } from './schedules.js';
-import { eventStoreKind, openCheckpointStore, openEventStore, openReadModel } from './stores.js';
+import { eventStoreKind, openCheckpointStore, openEventStore, openReadModel, prepareDataDir } from './stores.js';
 
 // The composition root. `npm start` runs every part in one process on embedded defaults: the API, the
 // Temporal worker and the reactor that feeds it, and the projections. `--role api|worker|projector`
@@ -56,12 +56,12 @@ const runs = (part: Exclude<Role, 'all'>) => role === 'all' || role === part;
 
 loadDotEnv();
 const config = await withJwtSecret(readConfigOrExit());
-const log = pino({ level: config.logLevel, redact: logRedactPaths }).child({ role });
+const log = pino({ level: config.logLevel, redact: logRedactPaths, serializers: logSerializers }).child({ role });
 const running = new Running(log);
-running.closeOnSignals();
+running.closeOnSignals(config.shutdownTimeoutMs);
 
 try {
-  await mkdir(config.dataDir, { recursive: true });
+  await prepareDataDir(config.dataDir);
   const health: HealthCheck[] = [];
   const metrics = createMetrics();
 
@@ -212,7 +212,7 @@ try {
       : createSqliteIdempotencyStore(path.join(config.dataDir, 'idempotency.db'));
     running.add('idempotency store', () => idempotency.close());
     const consoleDir = path.join(import.meta.dirname, '..', 'web', 'dist');
-    const app = await buildApp({ health, logger: log, bodyLimit: config.bodyLimit, consoleDir });
+    const app = await buildApp({ health, logger: log, bodyLimit: config.bodyLimit, consoleDir, trustProxy: config.trustProxy });
     const devSignIn = devSignInFor(config);
     await app.register(httpApi, {
       services: { ...api.services, audit },
@@ -221,14 +221,17 @@ try {
       metrics,
       metricsToken: config.metricsToken,
       ...(devSignIn ? { devSignIn } : {}),
+      hardening: { maxEventLoopDelayMs: config.maxEventLoopDelayMs },
+      rateLimit: config.rateLimitPerMinute > 0 ? { perMinute: config.rateLimitPerMinute, redis } : undefined,
     });
     // app.close() stops accepting connections, ends live event streams and waits for requests in flight.
     running.add('http server', () => app.close());
     await app.listen({ port: config.port, host: config.host });
   } else {
     // Worker and projector processes answer /health for their orchestrator and /metrics for Prometheus.
-    const app = await buildApp({ health, logger: log });
+    const app = await buildApp({ health, logger: log, trustProxy: config.trustProxy });
     await app.register(errorsPlugin);
+    await app.register(hardeningPlugin, { maxEventLoopDelayMs: config.maxEventLoopDelayMs });
     await app.register(metricsPlugin, { metrics, scrapeToken: config.metricsToken, verifyToken });
     running.add('http server', () => app.close());
     await app.listen({ port: config.port, host: config.host });

@@ -1,3 +1,4 @@
+import { chmod, mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 
@@ -42,4 +43,18 @@ export function openReadModel(config: StoreConfig, redis?: Redis): ReadModelStor
 /** `redis` is the process's client when REDIS_URL is set. */
 export function openCheckpointStore(config: StoreConfig, redis: Redis | undefined): CheckpointStore {
   return redis ? createRedisCheckpointStore({ redis }) : createSqliteCheckpointStore({ path: path.join(config.dataDir, 'checkpoints.db') });
+}
+
+/**
+ * Events, idempotency records (response bodies), checkpoints, Temporal's database and the development
+ * secret are nobody else's business: from here on every file this process (and the servers it starts)
+ * creates is 600 and every folder 700, and what an older version left in DATA_DIR is tightened.
+ */
+export async function prepareDataDir(dataDir: string): Promise<void> {
+  process.umask(0o077);
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await chmod(dataDir, 0o700);
+  for (const entry of await readdir(dataDir, { withFileTypes: true })) {
+    await chmod(path.join(dataDir, entry.name), entry.isDirectory() ? 0o700 : 0o600).catch(() => undefined);
+  }
 }

@@ -310,6 +310,8 @@ export async function runAdmin(argv: readonly string[], io: AdminIo): Promise<nu
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   loadDotEnv();
+  // Files the commands create (a development secret, an empty store) are the operator's alone, as the service's.
+  process.umask(0o077);
   process.exitCode = await runAdmin(process.argv.slice(2), {
     env: process.env,
     stdout: (text) => process.stdout.write(text),

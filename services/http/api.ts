@@ -6,6 +6,7 @@ import type { Metrics } from '../metrics.js';
 import { authPlugin } from './plugins/auth.js';
 import { correlationIdOptions, correlationPlugin } from './plugins/correlation.js';
 import { errorsPlugin, frameworkErrors } from './plugins/errors.js';
+import { clientErrorAsProblem, hardeningPlugin, rateLimitPlugin, type HardeningOptions, type RateLimitOptions } from './plugins/hardening.js';
 import { idempotencyPlugin } from './plugins/idempotency.js';
 import { metricsPlugin } from './plugins/metrics.js';
 import { openapiPlugin } from './plugins/openapi.js';
@@ -24,6 +25,7 @@ import { problemRoutes } from './routes/problems.js';
 export const apiFastifyOptions = {
   ...correlationIdOptions,
   frameworkErrors,
+  clientErrorHandler: clientErrorAsProblem,
   // Ids may be up to 100 characters of Chinese text (900 once percent-encoded): let the schemas judge them.
   routerOptions: { maxParamLength: 1000 },
 };
@@ -37,6 +39,10 @@ export interface HttpApiOptions {
   metricsToken?: string | undefined;
   /** The console's development sign-in (/v1/dev/…); leave it out in production. */
   devSignIn?: DevSignInOptions;
+  /** Load shedding (MAX_EVENT_LOOP_DELAY_MS); absent: off. */
+  hardening?: HardeningOptions;
+  /** Requests per user per minute (RATE_LIMIT_PER_MINUTE); absent: no limit. */
+  rateLimit?: RateLimitOptions | undefined;
 }
 
 /**
@@ -50,7 +56,9 @@ export const httpApi = fp<HttpApiOptions>(
     app.setSerializerCompiler(serializerCompiler);
     await app.register(errorsPlugin);
     await app.register(correlationPlugin);
+    await app.register(hardeningPlugin, options.hardening ?? { maxEventLoopDelayMs: 0 });
     await app.register(authPlugin, { verifyToken: options.verifyToken });
+    if (options.rateLimit) await app.register(rateLimitPlugin, options.rateLimit);
     await app.register(idempotencyPlugin, { store: options.idempotency });
     await app.register(metricsPlugin, { metrics: options.metrics, scrapeToken: options.metricsToken, verifyToken: options.verifyToken });
     await app.register(openapiPlugin);

@@ -1,5 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 
+import type { TrustProxy } from '../config.js';
 import { apiFastifyOptions } from './api.js';
 import { consolePlugin } from './plugins/console.js';
 
@@ -20,6 +21,8 @@ export interface AppDeps {
   readonly bodyLimit?: number;
   /** The console's build (web/dist) to serve at `/`; without it only the API answers. */
   readonly consoleDir?: string;
+  /** Fastify's trustProxy (TRUST_PROXY): whose X-Forwarded-For to believe for the client address. */
+  readonly trustProxy?: TrustProxy | undefined;
 }
 
 export interface CheckResult {
@@ -38,6 +41,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
     ...apiFastifyOptions,
     ...(deps.bodyLimit !== undefined ? { bodyLimit: deps.bodyLimit } : {}),
+    ...(deps.trustProxy !== undefined ? { trustProxy: deps.trustProxy } : {}),
   });
   const timeoutMs = deps.healthTimeoutMs ?? 2_000;
 

@@ -16,6 +16,7 @@ export type ProblemKind =
   | 'method_not_allowed'
   | 'unsupported_media_type'
   | 'uri_too_long'
+  | 'headers_too_large'
   | 'too_many_requests'
   | 'internal'
   | 'unavailable';
@@ -50,6 +51,7 @@ const titles: Record<ProblemKind, { status: number; title: string; title_zh: str
     title_zh: '不支持的内容类型，请使用 application/json',
   },
   uri_too_long: { status: 414, title: 'The URL is too long', title_zh: '请求地址过长' },
+  headers_too_large: { status: 431, title: 'The request headers or URL are too large', title_zh: '请求头或地址过大' },
   too_many_requests: { status: 429, title: 'Too many requests', title_zh: '请求过于频繁' },
   internal: { status: 500, title: 'Internal error', title_zh: '服务器内部错误' },
   unavailable: { status: 503, title: 'Service unavailable', title_zh: '服务暂不可用' },
