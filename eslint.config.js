@@ -68,7 +68,7 @@ const bundle = workflowBundleFiles(['workflows/all.workflow.ts', 'bench/escalati
 const compositionRoots = ['services/main.ts', 'services/stores.ts', 'services/cli/**'];
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', '.tools/**', 'data/**', 'coverage/**', 'web/dist/**'] },
+  { ignores: ['node_modules/**', '.tools/**', 'data/**', 'coverage/**', 'web/dist/**', 'dist/**'] },
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],

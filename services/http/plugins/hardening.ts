@@ -1,11 +1,10 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import helmet from '@fastify/helmet';
-import rateLimit from '@fastify/rate-limit';
+import rateLimit, { type RateLimitPluginOptions } from '@fastify/rate-limit';
 import underPressure from '@fastify/under-pressure';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Redis } from 'ioredis';
 import { invalid } from '../../../events/errors.js';
 import { problem } from '../problem-details.js';
 
@@ -125,8 +124,8 @@ export const hardeningPlugin = fp<HardeningOptions>(
 export interface RateLimitOptions {
   /** Requests per user (or per client address before authentication) per minute. */
   perMinute: number;
-  /** Shared counters for several API processes; without it each process counts alone. */
-  redis?: Redis | undefined;
+  /** The process's Redis client: counters shared by several API processes; without it each counts alone. */
+  redis?: RateLimitPluginOptions['redis'] | undefined;
 }
 
 /**
