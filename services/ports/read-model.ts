@@ -298,8 +298,8 @@ export interface UnitRollup {
   planMeasuresTotal: number;
   planMeasuresCompleted: number;
   listingsActive: number;
-  /** Registered population, null when none was given. */
-  population: number | null;
+  /** Registered population, null when none was given (optional for views built before it existed). */
+  population?: number | null;
   /** Nothing open beneath it, every household meets the standard, every listing delisted (events/unit/clearance.ts). */
   clear: boolean;
   /** 户户清 (village), 村村清 (township, county), 县县清 (prefecture), null for a relocation site. */

@@ -16,6 +16,7 @@ export type ReviewPeriod = { kind: 'monthly'; month: string } | { kind: 'daily';
 
 /** One unit's figures over its whole subtree. */
 export interface UnitReviewFigures extends UnitRollup {
+  population: number | null;
   remainingPoorHouseholds: number;
   /** Members of households beneath it that do not meet the standard (两不愁三保障 + water). */
   remainingPoorPeople: number;
@@ -115,9 +116,10 @@ export function createReviewQueries(deps: ReviewQueryDeps) {
 
     const figures = rollups.map((u): UnitReviewFigures => {
       const p = poor.get(u.unitId) ?? { households: 0, people: 0 };
-      const incidence = povertyIncidencePercent(p.people, u.population);
+      const incidence = povertyIncidencePercent(p.people, u.population ?? null);
       return {
         ...u,
+        population: u.population ?? null,
         remainingPoorHouseholds: p.households,
         remainingPoorPeople: p.people,
         povertyIncidencePercent: incidence === null ? null : Math.round(incidence * 10_000) / 10_000,
@@ -125,7 +127,7 @@ export function createReviewQueries(deps: ReviewQueryDeps) {
     });
     const byId = new Map(figures.map((f) => [f.unitId, f]));
     const candidates = listingCandidates(
-      figures.map((f) => ({ unitId: f.unitId, level: f.level as UnitLevel, remainingPoorPeople: f.remainingPoorPeople, population: f.population })),
+      figures.map((f) => ({ unitId: f.unitId, level: f.level as UnitLevel, remainingPoorPeople: f.remainingPoorPeople, population: f.population ?? null })),
       deps.thresholds,
     ).map((c) => ({ ...c, value: Math.round(c.value * 10_000) / 10_000, name: byId.get(c.unitId)?.name ?? c.unitId, listed: listed.has(c.unitId), listingIds: listed.get(c.unitId) ?? [] }));
 
