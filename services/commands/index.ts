@@ -3,6 +3,7 @@ import { DEFAULT_TIME_ZONE } from '../../events/time.js';
 import { DEFAULT_LISTING_THRESHOLDS, type ListingThresholds } from '../../events/listing/index.js';
 import { createLedgerExports } from '../exports/index.js';
 import { createReviewQueries } from '../reviews/index.js';
+import { createImports } from '../imports/index.js';
 import { createUnitHierarchy } from '../hierarchy.js';
 import type { Metrics } from '../metrics.js';
 import type { EventStore } from '../ports/event-store.js';
@@ -54,6 +55,14 @@ export function createApiServices(deps: ApiServiceDeps) {
       store: deps.store,
       nameOf: hierarchy.view.nameOf,
       timeZone: deps.timeZone ?? DEFAULT_TIME_ZONE,
+    }),
+    imports: createImports({
+      handler,
+      hierarchy,
+      store: deps.store,
+      policy: deps.policy,
+      ...(deps.timeZone ? { timeZone: deps.timeZone } : {}),
+      ...(deps.now ? { now: deps.now } : {}),
     }),
     reviews: createReviewQueries({
       ledgers: deps.ledgers,

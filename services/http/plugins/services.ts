@@ -9,6 +9,7 @@ import type { ListingCommands } from '../../commands/listings.js';
 import type { AuditService } from '../../audit/service.js';
 import type { LedgerExports } from '../../exports/index.js';
 import type { ReviewQueries } from '../../reviews/index.js';
+import type { Imports } from '../../imports/index.js';
 
 /** What the routes work with; built once by the composition root and shared by every route. */
 export interface ApiServices {
@@ -30,6 +31,8 @@ export interface ApiServices {
   exports: LedgerExports;
   /** Review figures (一月一研判, 每日一报) and listing candidates. */
   reviews: ReviewQueries;
+  /** Imports of the offices' workbooks through the one command handler. */
+  imports: Imports;
 }
 
 declare module 'fastify' {

@@ -5,6 +5,7 @@ import { dateSchema, idSchema, monthSchema } from '../../../events/common.js';
 import { errorResponses } from '../problem-details.js';
 import { formatOf, formatQuery, sendWorkbook } from '../sheets.js';
 import { commandMeta, commandResponses, idempotencyHeaders, readableUnit, sendOutcome } from './common.js';
+import { importRoutes } from './imports.js';
 import { asOfOf, asOfQuery } from './ledgers.js';
 
 
@@ -66,6 +67,8 @@ const reviewAnswer = z
 /** Offices' data in and out: the plan-measure ledger as a workbook, review figures, populations. */
 export const dataRoutes: FastifyPluginAsyncZod = async (app) => {
   const { hierarchy, exports, reviews, organisation } = app.duban;
+
+  await app.register(importRoutes);
 
   const readable = (request: FastifyRequest, unitId: string | undefined) => readableUnit(hierarchy, request, unitId);
 
