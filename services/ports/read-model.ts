@@ -1,5 +1,5 @@
 import type { Assessment as HouseholdAssessment } from '../../events/household/decider.js';
-import type { WarningColour } from '../../events/problem/events.js';
+import type { EscalationStage, WarningColour } from '../../events/problem/events.js';
 import type { ClearanceFlag } from '../../events/unit/clearance.js';
 import type { UnitLevel } from '../../events/unit/hierarchy.js';
 import type { Lateness } from '../../events/problem/lateness.js';
@@ -129,6 +129,13 @@ export interface EscalationRow {
   reason: string;
   escalatedAt: string;
   deadline: string;
+  /** Whose wait it is about (absent in rows stored before verification had a clock: rectification). */
+  stage?: EscalationStage;
+  /**
+   * A verification notice only: the responsible unit's escalation it stands over, the notice again once the
+   * verification ends in a rejection (the responsible unit's clock runs again, at the level it had reached).
+   */
+  rectification?: Pick<EscalationRow, 'level' | 'toUnitId' | 'colour' | 'reason' | 'escalatedAt'>;
 }
 
 export interface RowOf {

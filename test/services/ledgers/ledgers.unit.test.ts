@@ -142,6 +142,30 @@ describe('problem ledger', () => {
     expect(state.rows.escalation.has('P1')).toBe(false);
   });
 
+  it('a verification escalation is the verifier\'s: a rejection ends it and the responsible unit\'s notice is back', () => {
+    const submitted = onProblem('P1', 'RectificationSubmitted', { summary: '已改', evidence, submittedBy: { userId: 'c', unitId: '533423101201' } });
+    const verification = onProblem('P1', 'ProblemEscalated', { level: 1, toUnitId: '533400', reason: '核验超时', colour: 'yellow', stage: 'verification' }, '2020-03-13T09:00:00+08:00');
+    const rejected = onProblem('P1', 'RectificationRejected', { reason: '证据不足', rejectedBy: by }, '2020-03-14T09:00:00+08:00');
+
+    // Submitted in time, the verifier let the window lapse, then rejected: nothing left on the board.
+    const onTime = given([...tree, found('P1', '533423101201'), submitted, verification]);
+    expect(onTime.rows.escalation.get('P1')).toMatchObject({ level: 1, toUnitId: '533400', colour: 'yellow' });
+    applyEvent(onTime, decodeRecorded(rejected));
+    expect(onTime.rows.escalation.has('P1')).toBe(false);
+
+    // Escalated for lateness first: after the rejection the responsible unit's escalation is what stands.
+    const late = given([
+      ...tree,
+      found('P1', '533423101201'),
+      onProblem('P1', 'ProblemEscalated', { level: 1, toUnitId: '533423101', reason: '逾期', colour: 'red' }, '2020-03-11T09:00:00+08:00'),
+      submitted,
+      verification,
+      rejected,
+    ]);
+    expect(late.rows.escalation.get('P1')).toMatchObject({ level: 1, toUnitId: '533423101', colour: 'red', reason: '逾期' });
+    expect(late.rows.problem.get('P1')).toMatchObject({ escalationLevel: 1, colour: 'red', status: 'open' });
+  });
+
   it('a look-back reopens with a new deadline and a fresh clock', () => {
     const state = given([
       ...tree,
