@@ -10,9 +10,35 @@ import type { VerificationResult } from '../../services/ports/event-store.js';
  * outside the safe-integer range is refused because it would not read back as the same number.
  */
 export function canonicalJson(value: unknown): string {
+  // Events read back from a store were parsed from canonical text, so their keys are already in order:
+  // the native writer then gives the same text, several times faster (every projection checks every hash).
+  if (inCanonicalOrder(value)) {
+    const text = JSON.stringify(value);
+    if (text !== undefined) return text;
+  }
   const text = write(value);
   if (text === undefined) throw invalid('store.unserialisable', 'value has no JSON form');
   return text;
+}
+
+/** Plain objects and arrays whose keys are sorted at every depth, with no toJSON and no bigint inside. */
+function inCanonicalOrder(value: unknown): boolean {
+  if (typeof value === 'bigint') return false;
+  if (typeof value !== 'object' || value === null) return true;
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return false;
+  if (Array.isArray(value)) {
+    for (const item of value) if (!inCanonicalOrder(item)) return false;
+    return true;
+  }
+  const prototype = Object.getPrototypeOf(value) as unknown;
+  if (prototype !== Object.prototype && prototype !== null) return false;
+  let previous: string | undefined;
+  for (const key of Object.keys(value)) {
+    if (previous !== undefined && !(previous < key)) return false;
+    if (!inCanonicalOrder((value as Record<string, unknown>)[key])) return false;
+    previous = key;
+  }
+  return true;
 }
 
 function write(value: unknown): string | undefined {

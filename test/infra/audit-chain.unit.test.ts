@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { NewEvent, RecordedEvent } from '../../events/envelope.js';
 import { canonicalJson, canonicalMetadata, ChainVerifier, linkEvent } from '../../infra/event-store/audit-chain.js';
@@ -33,6 +34,27 @@ describe('canonical JSON', () => {
   it('writes safe bigints as digits and refuses unsafe ones', () => {
     expect(canonicalJson({ n: 42n })).toBe('{"n":42}');
     expect(() => canonicalJson({ n: 2n ** 60n })).toThrow(/round-trip/);
+  });
+
+  it('writes a value whose keys are already in order (the fast path) as it writes the same value shuffled', () => {
+    const reversed = (value: unknown): unknown => {
+      if (Array.isArray(value)) return value.map(reversed);
+      if (typeof value !== 'object' || value === null) return value;
+      return Object.fromEntries(Object.keys(value).reverse().map((k) => [k, reversed((value as Record<string, unknown>)[k])]));
+    };
+    const values = fc.oneof(
+      fc.jsonValue(),
+      fc.object({ values: [fc.string(), fc.double(), fc.integer(), fc.boolean(), fc.constant(null), fc.constant(undefined), fc.constant(-0)] }),
+    );
+    fc.assert(
+      fc.property(values, (value) => {
+        const text = canonicalJson(value);
+        expect(canonicalJson(reversed(value))).toBe(text);
+        expect(canonicalJson(JSON.parse(text))).toBe(text);
+      }),
+      { numRuns: 300 },
+    );
+    expect(canonicalJson({ a: { toJSON: () => 'x' }, b: [new Date(0), 1n] })).toBe('{"a":"x","b":["1970-01-01T00:00:00.000Z",1]}');
   });
 
   it('is the same text for the same value whatever the key order', () => {
