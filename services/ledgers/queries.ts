@@ -110,10 +110,10 @@ export function createLedgerQueries(deps: LedgerQueryDeps): LedgerQueries {
   const now = deps.now ?? (() => new Date());
   const inspector = deps.inspector ?? createInspector(deps);
 
-  async function view(at: AsOf): Promise<View> {
+  async function view(at: AsOf & { unitId: string }): Promise<View> {
     if (at.asOf !== undefined || at.position !== undefined) {
       const asOfMs = at.asOf === undefined ? undefined : toEpochMs(at.asOf);
-      const state = await inspector.stateAt({ time: at.asOf, position: at.position });
+      const state = await inspector.stateAt({ time: at.asOf, position: at.position, unitId: at.unitId });
       const atMs = asOfMs ?? (state.recordedAt === null ? now().getTime() : Date.parse(state.recordedAt));
       return { reader: memoryReader(state), position: state.position, atMs };
     }

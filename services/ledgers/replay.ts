@@ -2,7 +2,7 @@ import { toEpochMs } from '../../events/time.js';
 import type { EventStore } from '../ports/event-store.js';
 import type { ReadModelStore } from '../ports/read-model.js';
 import { decodeRecorded } from './decode.js';
-import { applyEvent, createLedgerState, deserializeState, type LedgerState, skipEvent } from './state.js';
+import { applyEvent, createLedgerState, deserializeState, firstInBranch, type LedgerState, skipEvent, touchesBranch } from './state.js';
 
 export interface InspectionDeps {
   eventStore: EventStore;
@@ -16,12 +16,18 @@ export interface AsOfPoint {
   time?: string;
   /** Event position: the ledgers right after that event. */
   position?: bigint;
+  /**
+   * Only this unit's subtree will be read: the state holds every unit and the rows of the branch of the tree
+   * the unit lies in, exact for its subtree (roll-ups of units outside it are not).
+   */
+  unitId?: string;
 }
 
 /**
  * Inspection replay: the ledgers as of a past time or position. Starts from the newest snapshot at or
  * before that point and replays only the events after it, so a question about last month does not replay
- * the whole history.
+ * the whole history; a question about one county reads that county's part of the snapshot and decodes
+ * only the events of its items.
  */
 export function createInspector(deps: InspectionDeps) {
   const cache = new Map<string, Promise<LedgerState>>();
@@ -32,7 +38,8 @@ export function createInspector(deps: InspectionDeps) {
     const time = timeMs === undefined ? undefined : new Date(timeMs).toISOString();
     const keyspace = deps.readModel.keyspace(await deps.readModel.activeKeyspace());
     const snapshot = await keyspace.findSnapshot({ position: at.position, time });
-    const state = snapshot ? deserializeState(snapshot.state) : createLedgerState();
+    const state: LedgerState & { branch?: string } = snapshot ? deserializeState(snapshot.state, at.unitId) : createLedgerState();
+    const branch = state.branch;
     const events = deps.eventStore.readAll({
       ...(snapshot ? { fromPosition: snapshot.position } : {}),
       ...(at.position !== undefined ? { toPosition: at.position } : {}),
@@ -40,7 +47,10 @@ export function createInspector(deps: InspectionDeps) {
     for await (const raw of events) {
       if (timeMs !== undefined && Date.parse(raw.metadata.recordedAt) > timeMs) break;
       try {
-        applyEvent(state, decodeRecorded(raw));
+        const touches = branch === undefined ? true : touchesBranch(state, raw);
+        const event = touches === false ? undefined : decodeRecorded(raw);
+        if (event && (touches !== 'first' || firstInBranch(state, event, branch ?? ''))) applyEvent(state, event);
+        else skipEvent(state, { position: raw.position, recordedAt: raw.metadata.recordedAt });
       } catch {
         // The live projection parked this event with its reason; an inspection sees the ledger it saw.
         skipEvent(state, { position: raw.position, recordedAt: raw.metadata.recordedAt });
@@ -52,7 +62,7 @@ export function createInspector(deps: InspectionDeps) {
   return {
     /** The ledgers as of the point given. Do not modify the state returned: it may be shared. */
     stateAt(at: AsOfPoint): Promise<LedgerState> {
-      const key = `${at.time === undefined ? '' : toEpochMs(at.time)}|${at.position ?? ''}`;
+      const key = `${at.time === undefined ? '' : toEpochMs(at.time)}|${at.position ?? ''}|${at.unitId ?? ''}`;
       let state = cache.get(key);
       if (!state) {
         state = build(at);

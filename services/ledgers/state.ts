@@ -218,24 +218,107 @@ export function rowWrite(collection: Collection, key: string, row: AnyRow): RowW
   return write;
 }
 
-interface SerializedState {
+interface SerializedStateV1 {
   v: 1;
   position: string;
   recordedAt: string | null;
   rows: { [C in Collection]: [string, RowOf[C]][] };
 }
 
+/** Rows of one part of a snapshot: every unit, or the rows beneath one unit just below the root. */
+type SnapshotPart = { [C in Collection]?: [string, RowOf[C]][] };
+interface SnapshotHeader {
+  v: 2;
+  position: string;
+  recordedAt: string | null;
+  /** Part name -> [byte offset after the header line, byte length]. */
+  parts: Record<string, [number, number]>;
+}
+const UNITS_PART = 'units';
+const partOf = (branch: string) => `branch:${branch}`;
+
+/** The unit just below the root that a unit lies beneath ('' for the root itself). */
+const branchOfUnit = (unit: UnitRow) => unit.ancestors[1] ?? '';
+
+/**
+ * A snapshot is a header line and then one JSON part per branch of the tree (each unit just below the root,
+ * a county, with every row beneath it), plus one part of all units, so an inspection of one county reads the
+ * unit tree and that county's part only. A row beneath two branches (a problem found in one county and
+ * handed to another) is in both.
+ */
 export function serializeState(state: LedgerState): Buffer {
-  const rows = {} as SerializedState['rows'];
-  for (const c of collections) (rows as Record<Collection, unknown>)[c] = [...state.rows[c].entries()];
-  const doc: SerializedState = { v: 1, position: state.position.toString(), recordedAt: state.recordedAt, rows };
-  return Buffer.from(JSON.stringify(doc));
+  const branches = new Set<string>();
+  for (const unit of state.rows.unit.values()) if (unit.ancestors.length === 2) branches.add(unit.unitId);
+  const parts = new Map<string, SnapshotPart>([[UNITS_PART, { unit: [...state.rows.unit.entries()] }]]);
+  for (const c of collections) {
+    if (c === 'unit') continue;
+    for (const [key, row] of state.rows[c] as Map<string, AnyRow>) {
+      let placed = false;
+      for (const a of row.ancestors) {
+        if (!branches.has(a)) continue;
+        placed = true;
+        addToPart(parts, partOf(a), c, key, row);
+      }
+      if (!placed) addToPart(parts, partOf(''), c, key, row);
+    }
+  }
+  const header: SnapshotHeader = { v: 2, position: state.position.toString(), recordedAt: state.recordedAt, parts: {} };
+  const bodies: Buffer[] = [];
+  let offset = 0;
+  for (const [name, part] of parts) {
+    const body = Buffer.from(JSON.stringify(part));
+    parts.delete(name);
+    header.parts[name] = [offset, body.length];
+    offset += body.length;
+    bodies.push(body);
+  }
+  return Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`), ...bodies]);
 }
 
-export function deserializeState(buffer: Buffer): LedgerState {
-  const doc = JSON.parse(buffer.toString('utf8')) as SerializedState;
+function addToPart(parts: Map<string, SnapshotPart>, name: string, c: Collection, key: string, row: AnyRow): void {
+  let part = parts.get(name);
+  if (!part) parts.set(name, (part = {}));
+  ((part[c] ??= []) as [string, AnyRow][]).push([key, row]);
+}
+
+/**
+ * The state a snapshot was taken of; with `unitId`, only what an inspection of that unit's subtree needs:
+ * every unit, and the rows of the branch it lies in (the whole state for the root, or a unit the snapshot
+ * does not know). Rows and roll-ups are then exact for that subtree only (see `branchOf`).
+ */
+export function deserializeState(buffer: Buffer, unitId?: string): LedgerState & { branch?: string } {
+  const state: LedgerState & { branch?: string } = createLedgerState();
+  const newline = buffer.indexOf(10);
+  if (newline < 0) return deserializeV1(buffer, state);
+  const header = JSON.parse(buffer.subarray(0, newline).toString('utf8')) as SnapshotHeader;
+  if (header.v !== 2) throw new Error(`unknown snapshot version ${String(header.v)}`);
+  const body = newline + 1;
+  const load = (name: string) => {
+    const range = header.parts[name];
+    if (!range) return;
+    const part = JSON.parse(buffer.subarray(body + range[0], body + range[0] + range[1]).toString('utf8')) as SnapshotPart;
+    for (const c of collections) {
+      const map = state.rows[c] as Map<string, AnyRow>;
+      for (const [k, row] of (part[c] ?? []) as [string, AnyRow][]) map.set(k, row);
+    }
+  };
+  load(UNITS_PART);
+  const unit = unitId === undefined ? undefined : state.rows.unit.get(unitId);
+  const branch = unit ? branchOfUnit(unit) : '';
+  if (branch !== '') {
+    load(partOf(branch));
+    state.branch = branch;
+  } else {
+    for (const name of Object.keys(header.parts)) if (name !== UNITS_PART) load(name);
+  }
+  state.position = BigInt(header.position);
+  state.recordedAt = header.recordedAt;
+  return state;
+}
+
+function deserializeV1(buffer: Buffer, state: LedgerState): LedgerState {
+  const doc = JSON.parse(buffer.toString('utf8')) as SerializedStateV1;
   if (doc.v !== 1) throw new Error(`unknown snapshot version ${String(doc.v)}`);
-  const state = createLedgerState();
   for (const c of collections) {
     const map = state.rows[c] as Map<string, AnyRow>;
     for (const [k, row] of doc.rows[c] as [string, AnyRow][]) map.set(k, row);
@@ -243,4 +326,33 @@ export function deserializeState(buffer: Buffer): LedgerState {
   state.position = BigInt(doc.position);
   state.recordedAt = doc.recordedAt;
   return state;
+}
+
+/**
+ * Does an event (as stored, before decoding) touch the rows of `branch`? Unit events always do (every unit is
+ * kept); an item's later events do when its row is kept; its first event is decoded and looked at by the
+ * caller ('first'). Review events touch no row.
+ */
+export function touchesBranch(state: LedgerState, raw: { streamId: string; type: string }): boolean | 'first' {
+  const { streamId, type } = raw;
+  if (type === 'ProblemFound' || type === 'HouseholdRegistered' || type === 'TargetListed') return 'first';
+  if (streamId.startsWith('problem-')) return state.rows.problem.has(streamId.slice('problem-'.length));
+  if (streamId.startsWith('household-')) return state.rows.household.has(streamId.slice('household-'.length));
+  if (streamId.startsWith('listing-')) return state.rows.listing.has(streamId.slice('listing-'.length));
+  return !reviewTypes.has(type);
+}
+
+/** Is a first event (decoded) of an item beneath `branch`? */
+export function firstInBranch(state: LedgerState, event: LedgerEvent, branch: string): boolean {
+  const beneath = (unitId: string) => state.rows.unit.get(unitId)?.ancestors.includes(branch) ?? true;
+  switch (event.type) {
+    case 'ProblemFound':
+      return beneath(event.data.targetUnitId) || beneath(event.data.responsibleUnitId);
+    case 'HouseholdRegistered':
+      return beneath(event.data.villageId);
+    case 'TargetListed':
+      return beneath(event.data.targetUnitId);
+    default:
+      return true;
+  }
 }
