@@ -204,6 +204,7 @@ try {
       timeZone: config.defaultTimeZone,
       metrics,
       logger: log,
+      importJobsDir: path.join(config.dataDir, 'imports'),
     });
     await api.start();
     running.add('api services', () => api.close());

@@ -29,6 +29,8 @@ export interface ApiServiceDeps {
   metrics?: Metrics;
   now?: () => Date;
   logger?: { warn(obj: object, msg: string): void };
+  /** Folder the import jobs are kept in (DATA_DIR/imports): a job a stop cut short is finished on start. */
+  importJobsDir?: string;
 }
 
 /** The application services behind the routes. `start` loads the unit tree before the API takes requests. */
@@ -63,6 +65,7 @@ export function createApiServices(deps: ApiServiceDeps) {
       policy: deps.policy,
       ...(deps.timeZone ? { timeZone: deps.timeZone } : {}),
       ...(deps.now ? { now: deps.now } : {}),
+      ...(deps.importJobsDir ? { jobsDir: deps.importJobsDir } : {}),
     }),
     reviews: createReviewQueries({
       ledgers: deps.ledgers,
@@ -76,8 +79,14 @@ export function createApiServices(deps: ApiServiceDeps) {
     services,
     /** The one write path, for writers beside the routes (imports). */
     handler,
-    start: () => hierarchy.start(),
-    close: () => hierarchy.close(),
+    async start() {
+      await hierarchy.start();
+      void services.imports.jobs.resume(deps.logger);
+    },
+    async close() {
+      services.imports.jobs.close();
+      await hierarchy.close();
+    },
   };
 }
 export type ApiServicesHandle = ReturnType<typeof createApiServices>;

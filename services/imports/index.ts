@@ -7,17 +7,24 @@ import { unitsOfCommand } from '../commands/handler.js';
 import type { UnitHierarchy } from '../hierarchy.js';
 import { StreamNotFoundError, type EventStore } from '../ports/event-store.js';
 import type { ImportKind } from '../spreadsheets/fields.js';
-import { readUpload, type Charset, type ReadSheet } from './read.js';
+import { createImportJobs } from './jobs.js';
+import { readUpload, type ReadSheet } from './read.js';
 import { planRow, type PlannedCommand, type RowIssue } from './rows.js';
 
 export interface ImportOptions {
   kind: ImportKind;
   actor: Actor;
-  charset?: Charset;
   /** Only check: every row through the deciders and scope rules, nothing appended. */
   dryRun: boolean;
   correlationId: string;
-  onProgress?(done: number, total: number): void;
+  onProgress?(progress: ImportProgress): void;
+}
+
+/** Where a run stands: rows checked, then rows appended. */
+export interface ImportProgress {
+  phase: 'checking' | 'appending';
+  done: number;
+  total: number;
 }
 
 export interface ImportReport {
@@ -74,6 +81,8 @@ export interface ImportDeps {
   policy: EscalationPolicy;
   timeZone?: string;
   now?: () => Date;
+  /** Folder the import jobs are kept in (DATA_DIR/imports), so they survive a restart; else memory. */
+  jobsDir?: string;
 }
 
 /**
@@ -111,7 +120,7 @@ export function createImports(deps: ImportDeps) {
 
     let done = 0;
     for (const { row, plan } of plans) {
-      if (++done % DONE_EVERY === 0) options.onProgress?.(done, plans.length);
+      if (++done % DONE_EVERY === 0) options.onProgress?.({ phase: 'checking', done, total: plans.length });
       if ('issues' in plan) {
         issues.push(...plan.issues);
         continue;
@@ -149,12 +158,13 @@ export function createImports(deps: ImportDeps) {
       if (runs.length === 0) unchanged++;
       else toRun.push({ row, commands: runs });
     }
-    options.onProgress?.(plans.length, plans.length);
+    options.onProgress?.({ phase: 'checking', done: plans.length, total: plans.length });
     return { issues, toRun, unchanged };
   }
 
   async function commit(toRun: { row: number; commands: PlannedCommand[] }[], options: ImportOptions) {
     const inFlight = new Set<Promise<unknown>>();
+    let failure: { err: unknown } | undefined;
     let done = 0;
     // Units are sent in order (a parent before its children); the handler keeps the order of commands on
     // one stream, so other kinds go many at a time and the store commits them in groups.
@@ -168,34 +178,38 @@ export function createImports(deps: ImportDeps) {
             causationId: `import:${options.correlationId}`,
             eventIdSeed: planned.seed,
           })
+          .catch((err: unknown) => void (failure ??= { err }))
           .finally(() => inFlight.delete(sent));
         inFlight.add(sent);
         if (inFlight.size >= window) await Promise.race(inFlight);
+        if (failure) break;
       }
-      if (++done % DONE_EVERY === 0) options.onProgress?.(done, toRun.length);
+      if (failure) break;
+      if (++done % DONE_EVERY === 0) options.onProgress?.({ phase: 'appending', done, total: toRun.length });
     }
     await Promise.all(inFlight);
+    if (failure) throw failure.err;
+    options.onProgress?.({ phase: 'appending', done: toRun.length, total: toRun.length });
   }
 
-  return {
-    async run(file: Buffer, options: ImportOptions): Promise<ImportReport> {
-      const read = await readUpload(file, options.kind, options.charset);
-      const checked = await check(read, options);
-      const valid = checked.issues.length === 0;
-      if (valid && !options.dryRun && checked.toRun.length > 0) await commit(checked.toRun, options);
-      return {
-        kind: options.kind,
-        sheet: read.sheet,
-        dryRun: options.dryRun,
-        rows: read.rows.length,
-        valid,
-        rowsToAppend: checked.toRun.length,
-        rowsUnchanged: checked.unchanged,
-        issues: checked.issues,
-        appended: valid && !options.dryRun && checked.toRun.length > 0,
-      };
-    },
-    read: readUpload,
-  };
+  /** Checks (and unless a dry run, appends) the rows of a read upload. */
+  async function run(read: ReadSheet, options: ImportOptions): Promise<ImportReport> {
+    const checked = await check(read, options);
+    const valid = checked.issues.length === 0;
+    if (valid && !options.dryRun && checked.toRun.length > 0) await commit(checked.toRun, options);
+    return {
+      kind: options.kind,
+      sheet: read.sheet,
+      dryRun: options.dryRun,
+      rows: read.rows.length,
+      valid,
+      rowsToAppend: checked.toRun.length,
+      rowsUnchanged: checked.unchanged,
+      issues: checked.issues,
+      appended: valid && !options.dryRun && checked.toRun.length > 0,
+    };
+  }
+
+  return { run, read: readUpload, jobs: createImportJobs({ run, read: readUpload }, deps.jobsDir) };
 }
 export type Imports = ReturnType<typeof createImports>;

@@ -1,7 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
-import { invalid } from '../../events/errors.js';
+import { DubanError, invalid } from '../../events/errors.js';
 import { kindSheets, type Field, type ImportKind } from '../spreadsheets/fields.js';
 
 /** One data row of an uploaded sheet: its row number as the office sees it, and its cells by field. */
@@ -36,6 +36,17 @@ export function decodeCsv(file: Buffer, charset?: Charset): string {
   } catch {
     if (charset === 'utf-8') throw invalid('import.charset', 'the file is not valid UTF-8');
     return iconv.decode(file, 'gb18030');
+  }
+}
+
+/** The lines of a CSV upload, decoded. */
+export function csvGrid(file: Buffer, charset?: Charset): string[][] {
+  if (file.includes(0)) throw new NotASpreadsheet('the file is neither an .xlsx workbook nor CSV text');
+  try {
+    return parse(decodeCsv(file, charset), { relax_column_count: true, skip_empty_lines: false, bom: true }) as string[][];
+  } catch (err) {
+    if (err instanceof DubanError) throw err;
+    throw invalid('import.csv', `the CSV cannot be read: ${(err as Error).message.split('\n')[0]}`);
   }
 }
 
@@ -108,15 +119,7 @@ export async function readUpload(file: Buffer, kind: ImportKind, charset?: Chars
       sheets.push({ name: ws.name, grid: Array.from(grid, (r) => r ?? []) });
     }
   } else {
-    if (file.includes(0)) throw new NotASpreadsheet('the file is neither an .xlsx workbook nor CSV text');
-    const text = decodeCsv(file, charset);
-    let grid: string[][];
-    try {
-      grid = parse(text, { relax_column_count: true, skip_empty_lines: false, bom: true }) as string[][];
-    } catch (err) {
-      throw invalid('import.csv', `the CSV cannot be read: ${(err as Error).message.split('\n')[0]}`);
-    }
-    sheets.push({ name: 'csv', grid });
+    sheets.push({ name: 'csv', grid: csvGrid(file, charset) });
   }
   for (const s of sheets) {
     const read = fromGrid(s.name, s.grid, kind);

@@ -1,3 +1,4 @@
+import ExcelJS from 'exceljs';
 import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { client } from './support/client.js';
@@ -104,6 +105,48 @@ describe('imports of the offices’ workbooks', () => {
     const res = await upload(target, await target.token(U.weixi, 'admin'), 'kind=households&dryRun=false', Buffer.from(csv), 'text/csv');
     expect(res.status).toBe(422);
     expect(res.body.issues).toEqual([expect.objectContaining({ row: 3, rule: 'access.scope' })]);
+  });
+
+  it('takes the file as a multipart/form-data part too', async () => {
+    const form = new FormData();
+    form.append('file', new Blob(['户编号,所属村代码,家庭人口,户类别\nhh-40,533423102201,2,监测户\n'], { type: 'text/csv' }), 'households.csv');
+    const res = await fetch(`${target.baseUrl}/v1/imports?kind=households&dryRun=false`, { method: 'POST', headers: { authorization: `Bearer ${await target.token(U.diqing, 'admin')}` }, body: form });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ valid: true, rows: 1, appended: true });
+    const big = new FormData();
+    big.append('file', new Blob([Buffer.alloc(65 * 1024 * 1024, 0x41)]), 'big.csv');
+    const tooBig = await fetch(`${target.baseUrl}/v1/imports?kind=households`, { method: 'POST', headers: { authorization: `Bearer ${await target.token(U.diqing, 'admin')}` }, body: big });
+    expect(tooBig.status).toBe(413);
+    const notAFile = new FormData();
+    notAFile.append('file', new Blob([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0])]), 'x.png');
+    expect((await fetch(`${target.baseUrl}/v1/imports?kind=households`, { method: 'POST', headers: { authorization: `Bearer ${await target.token(U.diqing, 'admin')}` }, body: notAFile })).status).toBe(415);
+  });
+
+  it('gives the upload back annotated: refused cells filled and commented, a 导入错误 column per row', async () => {
+    const token = await target.token(U.diqing, 'admin');
+    const workbook = new ExcelJS.Workbook();
+    const sheet = workbook.addWorksheet('农户');
+    sheet.addRows([['户编号', '所属村代码', '家庭人口', '户类别'], ['hh-50', '533423102201', '四', '边缘户'], ['hh-51', 'nowhere', 3, '边缘户'], ['hh-52', '533423102201', 3, '监测户']]);
+    const file = Buffer.from(await workbook.xlsx.writeBuffer());
+    const res = await upload(target, token, 'kind=households', file);
+    expect(res.status).toBe(422);
+    const annotated = await fetch(`${target.baseUrl}/v1/imports/${res.body.id}/annotated.xlsx`, { headers: { authorization: `Bearer ${token}` } });
+    expect(annotated.status).toBe(200);
+    expect(annotated.headers.get('content-type')).toBe(XLSX);
+    const back = new ExcelJS.Workbook();
+    await back.xlsx.load(Buffer.from(await annotated.arrayBuffer()) as unknown as ExcelJS.Buffer);
+    const ws = back.getWorksheet('农户')!;
+    expect(ws.getCell('E1').value).toBe('导入错误（import errors）');
+    expect(ws.getCell('C2').value).toBe('四');
+    expect((ws.getCell('C2').fill as ExcelJS.FillPattern).fgColor?.argb).toBe('FFFFC7CE');
+    expect(String(ws.getCell('C2').note)).toContain('import.int');
+    expect(ws.getCell('E2').value).toBe('家庭人口：应为整数（import.int）members: 四 is not a whole number');
+    expect(String(ws.getCell('E3').value)).toContain('household.register.unknown_village');
+    expect((ws.getCell('A3').fill as ExcelJS.FillPattern).fgColor?.argb).toBe('FFFFEBEE');
+    expect(ws.getCell('E4').value).toBeNull();
+    // Someone else's import is not theirs to read.
+    const other = await fetch(`${target.baseUrl}/v1/imports/${res.body.id}/annotated.xlsx`, { headers: { authorization: `Bearer ${await target.token(U.weixi, 'admin')}` } });
+    expect(other.status).toBe(404);
   });
 
   it('answers 413 for an oversized upload and 415 for something that is no spreadsheet', async () => {

@@ -1,10 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { importKinds } from '../../spreadsheets/fields.js';
 import { contentTypes } from '../../spreadsheets/write.js';
+import multipart from '@fastify/multipart';
+import type { FastifyRequest } from 'fastify';
+import { annotatedWorkbook } from '../../imports/annotate.js';
+import type { Job } from '../../imports/jobs.js';
 import { NotASpreadsheet } from '../../imports/read.js';
-import type { ImportReport } from '../../imports/index.js';
 import { templateWorkbook } from '../../imports/template.js';
 import { sendProblem } from '../plugins/errors.js';
 import { problem, errorResponses } from '../problem-details.js';
@@ -29,23 +31,24 @@ const report = z
   .meta({ id: 'ImportReport' });
 const { 422: _unprocessable, ...refusals } = errorResponses;
 
-interface Job {
-  id: string;
-  userId: string;
-  status: 'running' | 'done' | 'failed';
-  done: number;
-  total: number;
-  report?: ImportReport;
-  error?: string;
-}
+/** A job as its owner reads it (not the actor or correlation it runs under). */
+const jobView = ({ actor: _a, userId: _u, correlationId: _c, charset: _s, ...view }: Job) => view;
 
-/** Imports (POST /v1/imports) and their templates. */
+/** Imports (POST /v1/imports, the file as the body or as multipart), their jobs and templates. */
 export const importRoutes: FastifyPluginAsyncZod = async (app) => {
   const { imports } = app.duban;
-  const jobs = new Map<string, Job>();
   for (const type of [contentTypes.xlsx, 'text/csv', 'application/octet-stream']) {
     app.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit: IMPORT_BODY_LIMIT }, (_req, body, done) => done(null, body));
   }
+  // multipart/form-data with one file part (any field name), as a browser form sends it.
+  await app.register(multipart, { limits: { fileSize: IMPORT_BODY_LIMIT, files: 1, fields: 0, parts: 1 } });
+
+  /** The owner's job, or a 404 sent. */
+  const ownJob = (request: FastifyRequest, id: string) => {
+    const job = imports.jobs.get(id);
+    return job && job.userId === request.principal.userId ? job : undefined;
+  };
+  const noSuchImport = { detail: 'no such import', rule: 'import.not_found' };
 
   app.post(
     '/imports',
@@ -64,33 +67,36 @@ export const importRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const file = request.body;
+      let file: unknown = request.body;
+      if (request.isMultipart()) file = await (await request.file())?.toBuffer();
       if (!Buffer.isBuffer(file)) {
-        return sendProblem(request, reply, problem('unsupported_media_type', { detail: 'send the file as the body (xlsx, text/csv or application/octet-stream)', rule: 'import.content_type' }));
+        return sendProblem(request, reply, problem('unsupported_media_type', { detail: 'send the file as the body (xlsx, text/csv or application/octet-stream) or as a multipart/form-data file part', rule: 'import.content_type' }));
       }
       const q = request.query;
-      const job: Job = { id: randomUUID(), userId: request.principal.userId, status: 'running', done: 0, total: 0 };
-      jobs.set(job.id, job);
-      const running = imports
-        .run(file, {
-          kind: q.kind,
-          actor: actorOf(request),
-          dryRun: q.dryRun,
-          ...(q.charset ? { charset: q.charset } : {}),
-          correlationId: request.id,
-          onProgress: (done, total) => Object.assign(job, { done, total }),
-        })
-        .then((report) => Object.assign(job, { status: 'done', report }));
+      let read;
+      try {
+        read = await imports.read(file, q.kind, q.charset);
+      } catch (err) {
+        if (err instanceof NotASpreadsheet) return sendProblem(request, reply, problem('unsupported_media_type', { detail: err.message, rule: 'import.not_a_spreadsheet' }));
+        throw err;
+      }
+      const { job, done } = imports.jobs.start(file, read, {
+        userId: request.principal.userId,
+        kind: q.kind,
+        actor: actorOf(request),
+        dryRun: q.dryRun,
+        ...(q.charset ? { charset: q.charset } : {}),
+        correlationId: request.id,
+      });
       if (q.async) {
-        running.catch((err: unknown) => Object.assign(job, { status: 'failed', error: err instanceof Error ? err.message : String(err) }));
+        done.catch((err: unknown) => request.log.error({ err, importId: job.id }, 'import job failed'));
         return reply.code(202).header('location', `/v1/imports/${job.id}`).send({ id: job.id, status: job.status });
       }
       try {
-        const { report } = await running;
-        return reply.code(report!.valid ? 200 : 422).send({ id: job.id, ...report });
+        const { report } = await done;
+        return reply.code(report!.valid ? 200 : 422).send({ id: job.id, ...report! });
       } catch (err) {
-        jobs.delete(job.id);
-        if (err instanceof NotASpreadsheet) return sendProblem(request, reply, problem('unsupported_media_type', { detail: err.message, rule: 'import.not_a_spreadsheet' }));
+        imports.jobs.forget(job.id);
         throw err;
       }
     },
@@ -98,13 +104,32 @@ export const importRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get(
     '/imports/:id',
-    { schema: { summary: 'An import job: progress, then its report', tags: ['data'], params: z.strictObject({ id: z.uuid() }), response: { 200: z.looseObject({ id: z.string(), status: z.string() }), ...errorResponses } } },
+    { schema: { summary: 'An import job: phase and progress, then its report', tags: ['data'], params: z.strictObject({ id: z.uuid() }), response: { 200: z.looseObject({ id: z.string(), status: z.string() }), ...errorResponses } } },
     async (request, reply) => {
-      const job = jobs.get(request.params.id);
-      if (!job || job.userId !== request.principal.userId) {
-        return sendProblem(request, reply, problem('not_found', { detail: 'no such import', rule: 'import.not_found' }));
-      }
-      return reply.send({ ...job });
+      const job = ownJob(request, request.params.id);
+      if (!job) return sendProblem(request, reply, problem('not_found', noSuchImport));
+      return reply.send(jobView(job));
+    },
+  );
+
+  app.get(
+    '/imports/:id/annotated.xlsx',
+    {
+      schema: {
+        summary: 'The uploaded file as a workbook with the refusals marked: cells filled and commented, and a 导入错误 column',
+        tags: ['data'],
+        params: z.strictObject({ id: z.uuid() }),
+        response: { 200: z.any(), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const job = ownJob(request, request.params.id);
+      const file = job && imports.jobs.file(job.id);
+      if (!job || !file) return sendProblem(request, reply, problem('not_found', noSuchImport));
+      if (!job.report) return sendProblem(request, reply, problem('conflict', { detail: 'the import has not finished yet', rule: 'import.running' }));
+      const read = await imports.read(file, job.kind, job.charset);
+      const workbook = await annotatedWorkbook(file, job.kind, read, job.report.issues, job.charset);
+      return reply.type(contentTypes.xlsx).header('content-disposition', `attachment; filename="import-${job.id}.xlsx"`).send(workbook);
     },
   );
 

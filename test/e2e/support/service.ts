@@ -43,6 +43,8 @@ export interface TestServiceOptions {
   idempotency?: IdempotencyStore;
   /** Serve the console's build (web/dist) at `/` with its development sign-in, as `npm start` does. */
   console?: boolean;
+  /** Use this data folder (kept at stop), to start a service again on what another one left. */
+  dataDir?: string;
 }
 
 export interface TestService {
@@ -76,7 +78,7 @@ const secret = 'e2e-secret-0123456789-0123456789-0123456789';
  * composes them. Tests talk to it over real HTTP only.
  */
 export async function startTestService(options: TestServiceOptions = {}): Promise<TestService> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'duban-e2e-'));
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'duban-e2e-'));
   const logger = pino({ level: process.env['E2E_LOG_LEVEL'] ?? 'silent' });
   const storeAsWritten = openSqliteEventStore({ path: join(dataDir, 'events.db'), synchronous: 'NORMAL' });
   const auditLog = openSqliteAuditLog(join(dataDir, 'audit.db'));
@@ -119,7 +121,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
   // Shared by the instances, as Redis would be between processes.
   const idempotency = options.idempotency ?? createSqliteIdempotencyStore(join(dataDir, 'idempotency.db'));
   for (let i = 0; i < (options.apiInstances ?? 1); i++) {
-    const api = createApiServices({ store: apiStore, ledgers, ledgerPosition: () => readModel.active.checkpoint(), policy, metrics, logger });
+    const api = createApiServices({ store: apiStore, ledgers, ledgerPosition: () => readModel.active.checkpoint(), policy, metrics, logger, importJobsDir: join(dataDir, `imports-${i}`) });
     await api.start();
     const app = Fastify({ loggerInstance: logger, bodyLimit: options.bodyLimit ?? 64 * 1024, ...apiFastifyOptions });
     await app.register(httpApi, {
@@ -186,7 +188,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
       await audit.stop();
       auditLog.close();
       await store.close();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
