@@ -7,16 +7,31 @@ import {
   problemStreamId,
   timingsFor,
   type OpenProblem,
+  type ProblemEvent,
   type StepCommand,
 } from '../events/problem/index.js';
+import { decodeEvent } from '../events/registry.js';
 import { subtractDuration } from '../events/time.js';
 import { createCommandHandler, type CommandOutcome } from '../services/commands/handler.js';
 import { problemStream } from '../services/commands/problems.js';
 import { createUnitHierarchy } from '../services/hierarchy.js';
 import { StreamNotFoundError, type EventStore } from '../services/ports/event-store.js';
 import { NotificationRejectedError, type Notification, type Notifier } from '../services/ports/notifier.js';
-import { applyEvent, clockEventOf, stepCausationId, type ClockState, type Step, type StepOutcome } from './clock.js';
+import { applyEvent, stepCausationId, type ClockEvent, type ClockState, type Step, type StepOutcome } from './clock.js';
 import { createReviewActivities } from './review-activities.js';
+
+/** A stored problem event as the clock reads it: decoded and upcast by the registry (outside the workflow bundle). */
+export function clockEventOf(event: RecordedEvent): ClockEvent {
+  const decoded = decodeEvent(event.type, event.metadata.schemaVersion, event.data) as ProblemEvent;
+  return {
+    ...decoded,
+    eventId: event.metadata.eventId,
+    revision: event.revision,
+    occurredAt: event.metadata.occurredAt,
+    causationId: event.metadata.causationId,
+    correlationId: event.metadata.correlationId,
+  };
+}
 
 export interface ActivityDeps {
   store: EventStore;

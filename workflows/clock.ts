@@ -1,4 +1,3 @@
-import type { RecordedEvent } from '../events/envelope.js';
 import type { ProblemEvent, WarningColour } from '../events/problem/events.js';
 import type { EscalationPolicy, Severity } from '../events/problem/policy.js';
 import {
@@ -9,7 +8,6 @@ import {
   overdueReminderDueAt,
   verificationDueAt,
 } from '../events/problem/schedule.js';
-import { decodeEvent } from '../events/registry.js';
 import { toEpochMs } from '../events/time.js';
 
 /**
@@ -17,6 +15,8 @@ import { toEpochMs } from '../events/time.js';
  * by signals) and by the activity that rebuilds it from the problem's stream. No I/O, no clock, no
  * randomness: `now` is always an argument, so workflow replay sees the same answers. When a step falls
  * due is the domain's rule (events/problem/schedule.ts); whether it still is when it runs, the decider's.
+ * It imports no schemas (zod, the event registry): the workflow sandbox evaluates every module of the
+ * bundle again for each workflow it starts or replays, and building schemas was most of that cost.
  */
 
 /** Where a problem event sits in its stream and who caused it: what the clock needs besides type and data. */
@@ -46,19 +46,6 @@ export const clockEventTypes = [
   'ProblemReopened',
   'ProblemCleared',
 ] as const;
-
-/** A stored problem event as the clock reads it: decoded and upcast by the registry. */
-export function clockEventOf(event: RecordedEvent): ClockEvent {
-  const decoded = decodeEvent(event.type, event.metadata.schemaVersion, event.data) as ProblemEvent;
-  return {
-    ...decoded,
-    eventId: event.metadata.eventId,
-    revision: event.revision,
-    occurredAt: event.metadata.occurredAt,
-    causationId: event.metadata.causationId,
-    correlationId: event.metadata.correlationId,
-  };
-}
 
 interface OpenMeasure {
   measureId: string;

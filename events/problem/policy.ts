@@ -1,6 +1,10 @@
 import { z } from 'zod';
 import { unitLevelSchema } from '../unit/hierarchy.js';
 import { DEFAULT_TIME_ZONE, isValidTimeZone, isZeroDuration, tryParseDuration } from '../time.js';
+import { deepFreeze } from './policy-intern.js';
+import { DEFAULT_VERIFY_WITHIN } from './timings.js';
+
+export { DEFAULT_VERIFY_WITHIN, timingsFor, verifyWithinOf } from './timings.js';
 
 /**
  * The escalation policy is data: versioned, and frozen into each ProblemFound so a later change of the
@@ -64,14 +68,6 @@ export const escalationPolicySchema = z.strictObject({
 export type EscalationPolicy = z.infer<typeof escalationPolicySchema>;
 export type EscalationPolicyInput = z.input<typeof escalationPolicySchema>;
 
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object') {
-    for (const inner of Object.values(value)) deepFreeze(inner);
-    Object.freeze(value);
-  }
-  return value;
-}
-
 /**
  * Version 1 of the policy. Kept verbatim for ever: upcasters of old events refer to it, so it must not
  * change even when the default moves on. Write a POLICY_V2 instead.
@@ -89,25 +85,8 @@ export const POLICY_V1: EscalationPolicy = deepFreeze({
   },
 });
 
-/** The verification window of policies that do not name one (every version 1 policy). */
-export const DEFAULT_VERIFY_WITHIN = 'P5D';
-
 /** Version 2: version 1 with a verification window of its own. Kept as it is for ever, like POLICY_V1. */
 export const POLICY_V2: EscalationPolicy = deepFreeze({ ...POLICY_V1, version: 2, verifyWithin: DEFAULT_VERIFY_WITHIN });
 
 /** The policy frozen into new problems unless the command names another. */
 export const DEFAULT_POLICY: EscalationPolicy = POLICY_V2;
-
-/** The verification window that applies under a policy. */
-export const verifyWithinOf = (policy: EscalationPolicy): string => policy.verifyWithin ?? DEFAULT_VERIFY_WITHIN;
-
-/** The timings that apply to a problem of the given severity. */
-export function timingsFor(policy: EscalationPolicy, severity: Severity): PolicyTimings {
-  const override = policy.severityOverrides[severity] ?? {};
-  return {
-    acknowledgeWithin: override.acknowledgeWithin ?? policy.acknowledgeWithin,
-    reminderOffsets: override.reminderOffsets ?? policy.reminderOffsets,
-    escalationInterval: override.escalationInterval ?? policy.escalationInterval,
-    repeatReminderEvery: override.repeatReminderEvery ?? policy.repeatReminderEvery,
-  };
-}

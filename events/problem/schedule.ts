@@ -1,5 +1,6 @@
 import { addDuration, subtractDuration, toEpochMs } from '../time.js';
-import { timingsFor, verifyWithinOf, type EscalationPolicy, type Severity } from './policy.js';
+import type { EscalationPolicy, Severity } from './policy.js';
+import { timingsFor, verifyWithinOf } from './timings.js';
 
 /**
  * When each step of a problem's clock falls due, from its frozen policy. The clock (workflows/clock.ts)
