@@ -195,7 +195,7 @@ export function createActivities(deps: ActivityDeps) {
       }
     },
 
-    ...createReviewActivities({ store, notifier, logger, handler }),
+    ...createReviewActivities({ store, logger, handler }),
   };
 }
 

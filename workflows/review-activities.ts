@@ -17,12 +17,11 @@ import { seededEventId } from '../services/commands/handler.js';
 import { reviewStream } from '../services/commands/reviews.js';
 import { createUnitHierarchy } from '../services/hierarchy.js';
 import type { EventStore } from '../services/ports/event-store.js';
-import type { Notification, Notifier } from '../services/ports/notifier.js';
+import type { Notification } from '../services/ports/notifier.js';
 import { periodBounds, type ReviewKind } from './periods.js';
 
 interface ReviewDeps {
   store: EventStore;
-  notifier: Notifier;
   logger: Logger;
   handler: CommandHandler;
 }
@@ -74,7 +73,7 @@ export function figuresFor(items: ProblemSummary[], period: { start: number; end
 }
 
 export function createReviewActivities(deps: ReviewDeps) {
-  const { store, notifier, logger, handler } = deps;
+  const { store, logger, handler } = deps;
 
   /** The figures the period's first compilation put on record for the unit. */
   async function figuresOnRecord(unitId: string, kind: ReviewKind, period: string): Promise<Figures | undefined> {
@@ -148,11 +147,6 @@ export function createReviewActivities(deps: ReviewDeps) {
       }
       logger.info({ kind: input.kind, period: input.period, units: units.length }, 'reviews compiled');
       return { units, notifications };
-    },
-
-    /** Delivers a review notification to the unit's supervisors (the receiver resolves people). */
-    async notifyReview(notification: Notification): Promise<void> {
-      await notifier.notify(notification);
     },
   };
 }
