@@ -1,6 +1,9 @@
+import net from 'node:net';
+
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 
 import { installedTool } from '../tools/paths.js';
+import { freePort, startProcess, waitUntilReady } from '../tools/process.js';
 
 /**
  * A time-skipping Temporal environment for workflow tests: Temporal's Java test server from .tools/
@@ -8,15 +11,35 @@ import { installedTool } from '../tools/paths.js';
  */
 export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   const path = installedTool('temporal-test-server');
-  const start = (): Promise<TestWorkflowEnvironment> =>
-    TestWorkflowEnvironment.createTimeSkipping(
-      path ? { server: { executable: { type: 'existing-path', path } } } : {},
-    );
+  if (!path) return TestWorkflowEnvironment.createTimeSkipping();
+  // The SDK's own launcher gives the JVM five seconds to answer (a constant in its core), which a busy
+  // two-core machine does not always meet; so the project starts the server itself, waits as long as a
+  // cold JVM needs, and hands the SDK its address, as `createTimeSkipping` does with the one it starts.
+  const port = await freePort();
+  const server = startProcess(path, [String(port)]);
   try {
-    return await start();
+    await waitUntilReady('temporal-test-server', server, () => acceptsConnections(port), 120_000);
+    const env = await TestWorkflowEnvironment['create']({
+      server: { type: 'existing' },
+      address: `127.0.0.1:${port}`,
+      supportsTimeSkipping: true,
+    });
+    const teardown = env.teardown.bind(env);
+    env.teardown = async () => {
+      await teardown();
+      await server.stop();
+    };
+    return env;
   } catch (error) {
-    // The SDK gives the JVM about five seconds to answer; on a busy two-core machine one retry saves a run.
-    if (!path) throw error;
-    return start();
+    await server.stop();
+    throw error;
   }
+}
+
+function acceptsConnections(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => socket.end(() => resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
 }
