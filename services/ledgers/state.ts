@@ -192,9 +192,10 @@ function remember(dirty: Dirty, put: RowWrite): void {
     dirty.set(key, put);
     return;
   }
-  const merged: RowWrite = { ...put, isNew: put.isNew !== false || previous.isNew !== false };
-  if (put.openDeadlineMs === undefined && previous.openDeadlineMs !== undefined) merged.openDeadlineMs = previous.openDeadlineMs;
-  dirty.set(key, merged);
+  // The dirty map owns its writes (each put is made afresh by applyEvent), so the newest is merged in place.
+  previous.row = put.row;
+  previous.isNew = put.isNew !== false || previous.isNew !== false;
+  if (put.openDeadlineMs !== undefined) previous.openDeadlineMs = put.openDeadlineMs;
 }
 
 /** Marks an event as accounted for without changing any row (a parked poison event). */
