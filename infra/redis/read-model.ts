@@ -22,7 +22,7 @@ import { collections } from '../../services/ports/read-model.js';
  *   row:<coll>              hash   key -> row JSON
  *   sub:<coll>:<unitId>     zset   keys of rows in the unit's subtree, all score 0 (ordered by key, for paging)
  *   dl:<unitId>             zset   open problems in the subtree, scored by deadline (epoch ms): overdue = ZCOUNT
- *   checkpoint              string position of the last applied event, written in the same MULTI/EXEC as the rows
+ *   checkpoint              string position of the last applied event, written by the same script as the rows
  *   parked                  hash   position -> parked poison event
  *   snap:index              zset   snapshot positions; snap:meta hash position -> recordedAt; snap:<position> blob
  * and `${prefix}:active` (keyspace readers read), `${prefix}:next` (keyspace counter).
@@ -41,6 +41,26 @@ export interface RedisReadModelOptions {
   faults?: { midCommit?: (connection: { disconnect(): void }) => void };
 }
 
+/**
+ * A commit, atomic as a script is: refused (writing nothing) unless the keyspace's checkpoint is the one
+ * the writer expects (ARGV[1], '' = no check), then the row commands (ARGV[3..], each as its argument
+ * count and the command) and the new checkpoint (ARGV[2]). A Redis that restarted empty has no
+ * checkpoint, so a writer that committed before never writes its changed rows into an emptied keyspace.
+ */
+const COMMIT = `
+local current = redis.call('GET', KEYS[1]) or '-1'
+if ARGV[1] ~= '' and current ~= ARGV[1] then
+  return redis.error_reply('KEYSPACE_LOST checkpoint ' .. current .. ', expected ' .. ARGV[1])
+end
+local i = 3
+while i <= #ARGV do
+  local n = tonumber(ARGV[i])
+  redis.call(unpack(ARGV, i + 1, i + n))
+  i = i + n + 1
+end
+redis.call('SET', KEYS[1], ARGV[2])
+return 1`;
+
 export function createRedisReadModel(options: RedisReadModelOptions): ReadModelStore {
   const { redis } = options;
   const prefix = options.prefix ?? 'duban:rm';
@@ -57,9 +77,10 @@ export function createRedisReadModel(options: RedisReadModelOptions): ReadModelS
 
   /**
    * One batch of row changes as few variadic commands: one HSET/HDEL per collection and one ZADD/ZREM per
-   * index key, instead of one command per row and per unit above it (ioredis pays per command).
+   * index key, instead of one command per row and per unit above it (ioredis pays per command). Each is
+   * added to `ops` as its argument count and then the command, for the COMMIT script.
    */
-  function queueWrites(multi: ReturnType<Redis['multi']>, p: string, writes: readonly RowWrite[], midway?: () => void): void {
+  function queueWrites(ops: (string | number)[], p: string, writes: readonly RowWrite[], midway?: () => void): void {
     const puts = new Map<string, string[]>();
     const deletes = new Map<string, string[]>();
     const adds = new Map<string, (string | number)[]>();
@@ -87,10 +108,17 @@ export function createRedisReadModel(options: RedisReadModelOptions): ReadModelS
         }
       }
     });
-    for (const [hash, fields] of deletes) multi.hdel(hash, ...fields);
-    for (const [hash, pairs] of puts) multi.hset(hash, ...pairs);
-    for (const [zset, members] of removes) multi.zrem(zset, ...members);
-    for (const [zset, pairs] of adds) multi.zadd(zset, ...pairs);
+    // The script unpacks a command's arguments onto Lua's stack (8,000 slots): at most 2,000 items each.
+    const variadic = (command: string, target: string, items: readonly (string | number)[]) => {
+      for (let i = 0; i < items.length; i += 2000) {
+        const chunk = items.slice(i, i + 2000);
+        ops.push(chunk.length + 2, command, target, ...chunk);
+      }
+    };
+    for (const [hash, fields] of deletes) variadic('HDEL', hash, fields);
+    for (const [hash, pairs] of puts) variadic('HSET', hash, pairs);
+    for (const [zset, members] of removes) variadic('ZREM', zset, members);
+    for (const [zset, pairs] of adds) variadic('ZADD', zset, pairs);
   }
 
   function reader(ks: () => Promise<number>): ReadModelReader {
@@ -110,7 +138,7 @@ export function createRedisReadModel(options: RedisReadModelOptions): ReadModelS
         const keys = await redis.zrangebylex(`${p}sub:${collection}:${unitId}`, min, '+', 'LIMIT', 0, page.limit);
         if (keys.length === 0) return [];
         const docs = await redis.hmget(`${p}row:${collection}`, ...keys);
-        // A key indexed but without a row cannot happen inside one MULTI/EXEC; skip rather than crash if it does.
+        // A key indexed but without a row cannot happen inside one commit; skip rather than crash if it does.
         return docs.filter((d): d is string => d !== null).map((d) => JSON.parse(d) as RowOf[C]);
       },
       async countOpenDeadlinesBefore(unitId: string, epochMs: number) {
@@ -129,15 +157,17 @@ export function createRedisReadModel(options: RedisReadModelOptions): ReadModelS
       id,
       ...reader(async () => id),
       async commit(batch: CommitBatch) {
-        const multi = redis.multi();
-        queueWrites(multi, p, batch.writes, options.faults?.midCommit && (() => options.faults?.midCommit?.({ disconnect: () => redis.disconnect() })));
-        for (const parked of batch.parked) multi.hset(`${p}parked`, parked.position, JSON.stringify(parked));
-        multi.set(`${p}checkpoint`, batch.checkpoint.toString());
-        const results = await multi.exec();
-        // EXEC either applies everything or nothing; a per-command error (wrong type) still means a broken write.
-        const failed = results?.find(([err]) => err !== null);
-        if (results === null) throw new Error('read-model commit aborted');
-        if (failed) throw failed[0] as Error;
+        const ops: (string | number)[] = [];
+        queueWrites(ops, p, batch.writes, options.faults?.midCommit && (() => options.faults?.midCommit?.({ disconnect: () => redis.disconnect() })));
+        for (const parked of batch.parked) ops.push(4, 'HSET', `${p}parked`, parked.position, JSON.stringify(parked));
+        const previous = batch.previous === undefined ? '' : batch.previous.toString();
+        try {
+          // As one argument list (a batch may hold more arguments than a function call takes).
+          await redis.call('EVAL', [COMMIT, 1, `${p}checkpoint`, previous, batch.checkpoint.toString(), ...ops]);
+        } catch (error) {
+          const lost = error instanceof Error && /^KEYSPACE_LOST/.test(error.message);
+          throw lost ? new Error(`read-model keyspace ${id} changed behind its writer (Redis restarted empty?): ${error.message}`) : error;
+        }
       },
       async *scanAll(): AsyncIterable<RowWrite> {
         for (const collection of collections) {

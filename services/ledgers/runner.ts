@@ -67,6 +67,8 @@ class ProjectionLoop {
   lastError: string | null = null;
   restarts = 0;
   private stopped = false;
+  /** Why the running session must give up (set from outside by verifyStored). */
+  private abandoned: string | null = null;
   private stopSignal: () => void = () => {};
   private readonly stopping = new Promise<void>((resolve) => (this.stopSignal = resolve));
   private subscription: Subscription | null = null;
@@ -91,6 +93,20 @@ class ProjectionLoop {
     this.recentParked = parked.slice(-20);
   }
 
+  /**
+   * The store's checkpoint behind what this loop committed means the store lost data (Redis restarted
+   * empty while the loop was idle): the session is given up and the next one rebuilds from what is stored.
+   */
+  async verifyStored(): Promise<void> {
+    const subscription = this.subscription;
+    if (!subscription) return;
+    const committed = this.checkpoint;
+    const stored = await this.keyspace.checkpoint();
+    if (stored >= committed || this.subscription !== subscription) return;
+    this.abandoned = `the read model's checkpoint went back from ${committed} to ${stored} (its store lost data); rebuilding from there`;
+    await subscription.close().catch(() => undefined);
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     this.stopSignal();
@@ -112,8 +128,11 @@ class ProjectionLoop {
   }
 
   private async session(): Promise<void> {
+    this.abandoned = null;
     const state = await loadState(this.keyspace);
     this.checkpoint = state.position;
+    // The checkpoint the store holds before the next commit: a store that lost data refuses the commit.
+    let previous = state.position;
     // A session replays from the stored checkpoint: links seen by a failed one are ahead of it.
     this.links.clear();
     const parked = await this.keyspace.parked();
@@ -124,7 +143,12 @@ class ProjectionLoop {
     const subscription = this.deps.eventStore.subscribeToAll(state.position >= 0n ? { fromCheckpoint: state.position } : {});
     this.subscription = subscription;
     const events = subscription[Symbol.asyncIterator]();
-    const stopped = this.stopping.then(() => ({ done: true as const, value: undefined }));
+    // Rejects when a commit fails, so an idle loop (no more events to flush behind it) fails the session now
+    // instead of waiting with a batch its store never took.
+    let failSession: (error: unknown) => void = () => {};
+    const commitFailed = new Promise<never>((_, reject) => (failSession = reject));
+    commitFailed.catch(() => undefined);
+    const stopped = Promise.race([this.stopping, commitFailed]).then(() => ({ done: true as const, value: undefined }));
     let dirty: Dirty = new Map();
     let batchParked: ParkedEvent[] = [];
     let pending = 0;
@@ -146,9 +170,11 @@ class ProjectionLoop {
       dirty = new Map();
       batchParked = [];
       pending = 0;
+      const after = previous;
+      previous = position;
       // Commits stay in order, and a failed one fails the session before anything later is committed.
       if (inFlight) await inFlight;
-      const commit = this.keyspace.commit({ writes, parked, checkpoint: position }).then(async () => {
+      const commit = this.keyspace.commit({ writes, parked, checkpoint: position, previous: after }).then(async () => {
         this.checkpoint = position;
         if (parked.length > 0) {
           this.parkedTotal += parked.length;
@@ -161,16 +187,15 @@ class ProjectionLoop {
           await this.keyspace.saveSnapshot(snapshot).catch((error: unknown) => this.deps.logger.warn({ err: error }, 'snapshot not saved'));
         }
       });
-      // Observed here so a failure while the loop waits for events is not an unhandled rejection; it is
-      // rethrown where the commit is awaited.
-      commit.catch(() => undefined);
+      commit.catch(failSession);
       inFlight = commit;
     };
 
     try {
       let next = events.next();
       // Created once per batch (not once per event, which would pile up handlers on long-lived promises):
-      // resolves when a partial batch has waited flushIntervalMs for more events, or on stop.
+      // resolves when a partial batch has waited flushIntervalMs for more events, or on stop; rejects when a
+      // commit failed.
       let wake: Promise<typeof TIMEOUT> | null = null;
       let sinceYield = 0;
       const flushNow = async () => {
@@ -189,7 +214,7 @@ class ProjectionLoop {
         next = events.next();
         this.apply(state, result.value, dirty, batchParked);
         pending++;
-        wake ??= Promise.race([sleep(this.deps.flushIntervalMs), this.stopping]).then((): typeof TIMEOUT => TIMEOUT);
+        wake ??= Promise.race([sleep(this.deps.flushIntervalMs), this.stopping, commitFailed]).then((): typeof TIMEOUT => TIMEOUT);
         if (pending >= this.deps.batchSize) await flushNow();
         // A catch-up delivers events as microtasks; give timers and I/O (an HTTP server in the same
         // process, the health poll) their turn now and then.
@@ -198,6 +223,7 @@ class ProjectionLoop {
           await new Promise<void>((resolve) => setImmediate(resolve));
         }
       }
+      if (this.abandoned) throw new Error(this.abandoned);
       await flush();
       await inFlight;
     } finally {
@@ -316,6 +342,7 @@ export function startProjections(deps: ProjectionDeps): Projections {
         next.start();
         await loop.stop();
       } else {
+        await loop.verifyStored();
         await loop.refreshParked();
       }
     } catch (error) {

@@ -181,6 +181,12 @@ export interface CommitBatch {
   parked: readonly ParkedEvent[];
   /** Position of the last event this batch accounts for; stored in the same atomic write as the rows. */
   checkpoint: bigint;
+  /**
+   * The checkpoint the writer last read or committed (-1n: none). A store that can lose its data behind the
+   * writer's back (Redis restarted empty) refuses the commit, writing nothing, when its checkpoint differs:
+   * the batch holds only changed rows and would make a half-empty keyspace look up to date.
+   */
+  previous?: bigint;
 }
 
 export interface Snapshot {
