@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import {
-  IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS,
+  IDEMPOTENCY_CLAIM_LEASE_SECONDS,
   IDEMPOTENCY_TTL_SECONDS,
   type ClaimResult,
   type IdempotencyStore,
@@ -29,6 +29,7 @@ export function createSqliteIdempotencyStore(file: string, now: () => number = D
   const select = db.prepare<[string], Row>('SELECT fingerprint, response, created_at FROM idempotency_keys WHERE key = ?');
   const insert = db.prepare('INSERT OR REPLACE INTO idempotency_keys (key, fingerprint, response, created_at) VALUES (?, ?, NULL, ?)');
   const finish = db.prepare('UPDATE idempotency_keys SET response = ? WHERE key = ? AND fingerprint = ?');
+  const extend = db.prepare('UPDATE idempotency_keys SET created_at = ? WHERE key = ? AND fingerprint = ? AND response IS NULL');
   const remove = db.prepare('DELETE FROM idempotency_keys WHERE key = ? AND response IS NULL');
   const purge = db.prepare('DELETE FROM idempotency_keys WHERE created_at < ?');
 
@@ -37,7 +38,7 @@ export function createSqliteIdempotencyStore(file: string, now: () => number = D
     const t = now();
     const row = select.get(key);
     const expired = row && row.created_at < t - IDEMPOTENCY_TTL_SECONDS * 1000;
-    const abandoned = row && row.response === null && row.created_at < t - IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS * 1000;
+    const abandoned = row && row.response === null && row.created_at < t - IDEMPOTENCY_CLAIM_LEASE_SECONDS * 1000;
     if (!row || expired || abandoned) {
       insert.run(key, fingerprint, t);
       return { kind: 'claimed' };
@@ -55,6 +56,9 @@ export function createSqliteIdempotencyStore(file: string, now: () => number = D
     async claim(key, fingerprint) {
       // IMMEDIATE takes the write lock before reading, so two processes cannot both see the key free.
       return claim.immediate(key, fingerprint);
+    },
+    async renew(key, fingerprint) {
+      extend.run(now(), key, fingerprint);
     },
     async complete(key, fingerprint, response) {
       finish.run(JSON.stringify(response), key, fingerprint);

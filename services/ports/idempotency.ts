@@ -17,6 +17,8 @@ export type ClaimResult =
 
 export interface IdempotencyStore {
   claim(key: string, fingerprint: string): Promise<ClaimResult>;
+  /** Extends a claim this request still holds (same fingerprint, no answer yet) by another lease. */
+  renew(key: string, fingerprint: string): Promise<void>;
   complete(key: string, fingerprint: string, response: StoredResponse): Promise<void>;
   /** Forgets a claim whose request failed without an answer worth repeating (a 5xx), so a retry runs. */
   release(key: string): Promise<void>;
@@ -25,5 +27,9 @@ export interface IdempotencyStore {
 
 /** How long a key is remembered. Clients retry within minutes; a day leaves a wide margin. */
 export const IDEMPOTENCY_TTL_SECONDS = 24 * 60 * 60;
-/** A claim with no answer after this long belongs to a request that died; a retry may take it over. */
-export const IDEMPOTENCY_CLAIM_TIMEOUT_SECONDS = 60;
+/**
+ * A claim is a lease: the request holding it renews it every third of this while it runs, so a claim not
+ * renewed for this long belongs to a process that died, and a retry may take it over. (Taking over is safe
+ * even if the holder were alive: the command's event ids are seeded by the key, so the store appends it once.)
+ */
+export const IDEMPOTENCY_CLAIM_LEASE_SECONDS = 6;

@@ -1,10 +1,11 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { refuse } from '../../events/errors.js';
 import { createTokenVerifier, signToken } from '../../services/auth/tokens.js';
@@ -16,6 +17,7 @@ import { idempotencyPlugin } from '../../services/http/plugins/idempotency.js';
 import { metricsPlugin } from '../../services/http/plugins/metrics.js';
 import { openapiPlugin } from '../../services/http/plugins/openapi.js';
 import { createMetrics } from '../../services/metrics.js';
+import { IDEMPOTENCY_CLAIM_LEASE_SECONDS } from '../../services/ports/idempotency.js';
 
 const secret = 'edge-test-secret-with-enough-length-0123456789';
 
@@ -28,6 +30,9 @@ describe('HTTP edge', () => {
   let dir: string;
   let token: string;
   let handlerRuns = 0;
+  /** Added to the idempotency store's clock, to age claims without waiting. */
+  let clockOffsetMs = 0;
+  let releaseHeld: () => void = () => {};
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'duban-edge-'));
@@ -38,10 +43,11 @@ describe('HTTP edge', () => {
     await app.register(correlationPlugin);
     const verifyToken = createTokenVerifier({ algorithm: 'HS256', secret });
     await app.register(authPlugin, { verifyToken });
-    await app.register(idempotencyPlugin, { store: createSqliteIdempotencyStore(join(dir, 'idem.db')) });
+    await app.register(idempotencyPlugin, { store: createSqliteIdempotencyStore(join(dir, 'idem.db'), () => Date.now() + clockOffsetMs) });
     await app.register(metricsPlugin, { metrics: createMetrics(), verifyToken });
     await app.register(openapiPlugin);
     app.get('/health', async () => ({ ok: true }));
+    app.post('/public/echo', { config: { public: true } }, async (request) => ({ echoed: request.body }));
     const typed = app.withTypeProvider<ZodTypeProvider>();
     typed.post(
       '/v1/things',
@@ -54,6 +60,7 @@ describe('HTTP edge', () => {
       async (request, reply) => {
         handlerRuns += 1;
         if (request.body.name === 'slow') await new Promise((r) => setTimeout(r, 200));
+        if (request.body.name === 'held') await new Promise<void>((r) => (releaseHeld = r));
         if (request.body.name === 'refused') throw refuse('thing.refused', 'things named refused are refused');
         if (request.body.name === 'boom') throw new Error('secret internal detail at /srv/app.ts:42');
         return reply.code(201).send({ id: handlerRuns, name: request.body.name });
@@ -210,6 +217,36 @@ describe('HTTP edge', () => {
       await post({ name: 'mine', count: 1 }, { 'idempotency-key': 'k-5' });
       const theirs = await post({ name: 'theirs', count: 1 }, { 'idempotency-key': 'k-5', authorization: `Bearer ${other}` });
       expect(theirs.statusCode).toBe(201);
+    });
+
+    it('ignores a key on a public route (no caller to scope it to) instead of failing', async () => {
+      const res = await app.inject({ method: 'POST', url: '/public/echo', payload: { a: 1 }, headers: { 'idempotency-key': 'k-public' } });
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.json()).toEqual({ echoed: { a: 1 } });
+    });
+
+    it("keeps a running request's claim by renewing its lease, and lets a retry take over a claim nobody renews", async () => {
+      const lease = IDEMPOTENCY_CLAIM_LEASE_SECONDS * 1000;
+      const runs = handlerRuns;
+      const held = post({ name: 'held', count: 1 }, { 'idempotency-key': 'k-held' });
+      await vi.waitFor(() => expect(handlerRuns).toBeGreaterThan(runs));
+      // Past a lease in all, but renewed in between: still the running request's.
+      clockOffsetMs += lease - 1000;
+      await new Promise((r) => setTimeout(r, lease / 3 + 500));
+      clockOffsetMs += lease - 1000;
+      const during = await post({ name: 'held', count: 1 }, { 'idempotency-key': 'k-held' });
+      expect(during.statusCode).toBe(409);
+      releaseHeld();
+      expect((await held).statusCode).toBe(201);
+
+      // A claim whose holder stopped renewing (its process was killed): taken over after one lease.
+      const store = createSqliteIdempotencyStore(join(dir, 'idem.db'), () => Date.now() + clockOffsetMs);
+      const key = createHash('sha256').update('u1\nk-dead').digest('hex');
+      await store.claim(key, 'fingerprint-of-the-dead');
+      await store.close();
+      clockOffsetMs += lease + 1000;
+      const retried = await post({ name: 'after-dead', count: 1 }, { 'idempotency-key': 'k-dead' });
+      expect(retried.statusCode).toBe(201);
     });
 
     it('refuses a malformed key with 400', async () => {

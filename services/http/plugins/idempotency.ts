@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { DubanError } from '../../../events/errors.js';
-import type { IdempotencyStore, StoredResponse } from '../../ports/idempotency.js';
+import { IDEMPOTENCY_CLAIM_LEASE_SECONDS, type IdempotencyStore, type StoredResponse } from '../../ports/idempotency.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** Set when this request holds an Idempotency-Key claim it must complete or release. */
-    idempotencyClaim: { key: string; fingerprint: string } | null;
+    idempotencyClaim: { key: string; fingerprint: string; renewal: NodeJS.Timeout } | null;
     /**
      * Names the command's events when the request carries an Idempotency-Key: derived from the user,
      * the path and the key, so a retry at any later time appends nothing, even once the key store has
@@ -60,7 +61,8 @@ export const idempotencyPlugin = fp<IdempotencyOptions>(
     app.addHook('preValidation', async (request, reply) => {
       if (request.method !== 'POST') return;
       const header = request.headers['idempotency-key'];
-      if (header === undefined) return;
+      // Keys are scoped to the caller: a public route (no caller) has no key store, and its POSTs are no commands.
+      if (header === undefined || !request.principal) return;
       if (typeof header !== 'string' || !keyPattern.test(header)) {
         throw new DubanError('validation', 'http.idempotency_key', 'Idempotency-Key must be 1-255 visible ASCII characters');
       }
@@ -78,9 +80,16 @@ export const idempotencyPlugin = fp<IdempotencyOptions>(
         return;
       }
       switch (claim.kind) {
-        case 'claimed':
-          request.idempotencyClaim = { key, fingerprint };
+        case 'claimed': {
+          // Renewed while the request runs: a claim left by a killed process expires within one lease.
+          const renewal = setInterval(
+            () => void store.renew(key, fingerprint).catch((err: unknown) => request.log.warn({ err }, 'idempotency claim not renewed')),
+            (IDEMPOTENCY_CLAIM_LEASE_SECONDS * 1000) / 3,
+          );
+          renewal.unref();
+          request.idempotencyClaim = { key, fingerprint, renewal };
           return;
+        }
         case 'replay':
           return reply
             .code(claim.response.status)
@@ -102,10 +111,18 @@ export const idempotencyPlugin = fp<IdempotencyOptions>(
       }
     });
 
+    // A request that ends without reaching onSend (its client went away) stops renewing; its claim expires.
+    const stopRenewing = async (request: FastifyRequest) => {
+      if (request.idempotencyClaim) clearInterval(request.idempotencyClaim.renewal);
+    };
+    app.addHook('onResponse', stopRenewing);
+    app.addHook('onRequestAbort', stopRenewing);
+
     app.addHook('onSend', async (request, reply, payload) => {
       const claim = request.idempotencyClaim;
       if (!claim) return payload;
       request.idempotencyClaim = null;
+      clearInterval(claim.renewal);
       // A failure to remember the answer must not change it: the events (if any) are committed.
       const remember = (work: Promise<void>) =>
         work.catch((err: unknown) => request.log.warn({ err }, 'idempotency store unavailable; the answer is not remembered'));
