@@ -79,6 +79,8 @@ export interface Verification {
 
 export interface ClockState {
   problemId: string;
+  /** The unit the problem was found in (absent in states carried over before it was kept). */
+  targetUnitId?: string;
   responsibleUnitId: string;
   severity: Severity;
   policy: EscalationPolicy;
@@ -224,6 +226,7 @@ export function applyEvent(state: ClockState | undefined, event: ClockEvent): Cl
     const d = event.data;
     const found: ClockState = {
       problemId: d.problemId,
+      targetUnitId: d.targetUnitId,
       responsibleUnitId: d.responsibleUnitId,
       severity: d.severity,
       policy: d.policy,

@@ -3,8 +3,10 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
   setHandler,
+  upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from './activities.js';
@@ -24,6 +26,7 @@ import {
   type ClockState,
   type Step,
 } from './clock.js';
+import { searchAttributesOf } from './search-attributes.js';
 
 export * from './rectification.contract.js';
 
@@ -85,8 +88,21 @@ export async function rectificationWorkflow(input: RectificationInput): Promise<
     }
   };
 
+  // What Temporal's visibility shows of the clock, upserted whenever it changes (once more per run).
+  // Behind a patch: runs recorded before it have no upsert commands in their histories.
+  let published = '';
+  const publish = () => {
+    if (!state || !patched('search-attributes')) return;
+    const pairs = searchAttributesOf(state);
+    const key = JSON.stringify(pairs.map((p) => p.value));
+    if (key === published) return;
+    published = key;
+    upsertSearchAttributes(pairs);
+  };
+
   for (;;) {
     drainInbox();
+    publish();
     if (state?.status === 'cleared') {
       log.info('problem cleared; rectification clock stops', { problemId: input.problemId, level: state.level });
       await Promise.all(deliveries);

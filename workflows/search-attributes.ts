@@ -1,4 +1,7 @@
-import { defineSearchAttributeKey } from '@temporalio/common';
+import { defineSearchAttributeKey, type SearchAttributePair } from '@temporalio/common';
+import { toEpochMs } from '../events/time.js';
+import type { ProblemStatus } from '../events/problem/state.js';
+import type { ClockState } from './clock.js';
 import { rectificationWorkflowType } from './rectification.contract.js';
 
 /**
@@ -15,6 +18,24 @@ export const searchAttributeKeys = {
   deadline: defineSearchAttributeKey('DubanDeadline', 'DATETIME'),
   status: defineSearchAttributeKey('DubanStatus', 'KEYWORD'),
 };
+
+/**
+ * The search attributes of a problem's clock: set at start (from its ProblemFound) and upserted by the
+ * workflow whenever one of them changes. `DubanStatus` is the problem's status as the API names it.
+ */
+export function searchAttributesOf(state: ClockState): SearchAttributePair[] {
+  const k = searchAttributeKeys;
+  const status: ProblemStatus = state.status === 'cleared' ? 'cleared' : state.verification ? 'submitted' : state.acknowledged ? 'acknowledged' : 'open';
+  return [
+    // Absent in states carried over before the clock kept it; set again by the next fresh run.
+    ...(state.targetUnitId !== undefined ? [{ key: k.unitId, value: state.targetUnitId }] : []),
+    { key: k.responsibleUnitId, value: state.responsibleUnitId },
+    { key: k.colour, value: state.colour },
+    { key: k.level, value: state.level },
+    { key: k.deadline, value: new Date(toEpochMs(state.deadline)) },
+    { key: k.status, value: status },
+  ];
+}
 
 /** Name and type as the Temporal CLI spells them (`--name DubanLevel --type Int`, `--search-attribute DubanLevel=Int`). */
 export const searchAttributeCliTypes: ReadonlyArray<{ name: string; type: string }> = Object.values(searchAttributeKeys).map((key) => ({

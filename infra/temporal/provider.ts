@@ -4,6 +4,10 @@ import { dockerAnswers } from '../tools/docker.js';
 import { installedTool } from '../tools/paths.js';
 import { freePort, startProcess, waitUntilReady } from '../tools/process.js';
 import { errorMessage, unavailable, type Unavailable } from '../tools/service.js';
+import { searchAttributeCliTypes, searchAttributeKeys } from '../../workflows/search-attributes.js';
+
+/** `--search-attribute Name=Type` for each of Duban's: a dev server registers them at start. */
+const searchAttributeArgs = searchAttributeCliTypes.flatMap(({ name, type }) => ['--search-attribute', `${name}=${type}`]);
 
 export interface TemporalServer {
   /** host:port of the frontend gRPC service. */
@@ -36,7 +40,8 @@ export interface TemporalProviderOptions {
 const TEMPORAL_IMAGE = 'temporalio/temporal:1.5.1';
 
 /**
- * A Temporal server for the caller, resolved in order: the explicit address; a testcontainers container
+ * A Temporal server for the caller, with Duban's search attributes registered unless it is an explicit
+ * one (registered once per cluster: docs/workflows.md), resolved in order: the explicit address; a testcontainers container
  * when Docker answers; the dev server from the Temporal CLI that infra/tools/setup.sh builds into .tools/;
  * the dev server the TypeScript SDK downloads (needs the internet and the @temporalio/testing package).
  */
@@ -91,7 +96,7 @@ async function startDevServer(
   // A persistent server keeps Temporal's usual ports when they are free, so the UI stays where people expect it.
   const persistent = options.dbFilename !== undefined;
   const port = await freePort('127.0.0.1', persistent ? 7233 : undefined);
-  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--namespace', namespace];
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--namespace', namespace, ...searchAttributeArgs];
   args.push('--log-format', 'json', '--log-level', 'warn');
   let uiUrl: string | undefined;
   if (options.dbFilename) {
@@ -127,7 +132,7 @@ async function namespaceAnswers(address: string, namespace: string): Promise<boo
 async function startContainer(namespace: string, timeoutMs: number): Promise<TemporalServer> {
   const { GenericContainer, Wait } = await import('testcontainers');
   const container = await new GenericContainer(TEMPORAL_IMAGE)
-    .withCommand(['server', 'start-dev', '--ip', '0.0.0.0', '--headless', '--namespace', namespace])
+    .withCommand(['server', 'start-dev', '--ip', '0.0.0.0', '--headless', '--namespace', namespace, ...searchAttributeArgs])
     .withExposedPorts(7233)
     .withWaitStrategy(Wait.forListeningPorts())
     .withStartupTimeout(timeoutMs)
@@ -153,7 +158,7 @@ async function startSdkDownload(namespace: string, dbFilename: string | undefine
   // A devDependency: present for tests and development, absent from production installs.
   const { TestWorkflowEnvironment } = await import('@temporalio/testing');
   const env = await TestWorkflowEnvironment.createLocal({
-    server: { namespace, ...(dbFilename ? { dbFilename, ui: true } : {}) },
+    server: { namespace, searchAttributes: Object.values(searchAttributeKeys), ...(dbFilename ? { dbFilename, ui: true } : {}) },
   });
   return {
     address: env.address,

@@ -4,12 +4,25 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 
 import { installedTool } from '../tools/paths.js';
 import { freePort, startProcess, waitUntilReady } from '../tools/process.js';
+import { registerSearchAttributes } from './search-attributes.js';
 
 /**
- * A time-skipping Temporal environment for workflow tests: Temporal's Java test server from .tools/
- * (infra/tools/setup.sh), else the one the SDK downloads. Call `teardown()` when done.
+ * A time-skipping Temporal environment for workflow tests, with Duban's search attributes registered:
+ * Temporal's Java test server from .tools/ (infra/tools/setup.sh), else the one the SDK downloads. Call
+ * `teardown()` when done.
  */
 export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  const env = await startTimeSkippingEnv();
+  try {
+    await registerSearchAttributes(env.connection, env.namespace ?? 'default');
+  } catch (error) {
+    await env.teardown();
+    throw error;
+  }
+  return env;
+}
+
+async function startTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   const path = installedTool('temporal-test-server');
   if (!path) return TestWorkflowEnvironment.createTimeSkipping();
   // The SDK's own launcher gives the JVM five seconds to answer (a constant in its core), which a busy

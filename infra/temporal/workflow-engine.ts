@@ -1,6 +1,6 @@
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
 import type { ReviewSchedule, WorkflowEngine } from '../../services/ports/workflow-engine.js';
-import { clockEventTypes } from '../../workflows/clock.js';
+import { applyEvent, clockEventTypes, type ClockEvent } from '../../workflows/clock.js';
 import {
   problemEventSignal,
   rectificationWorkflowId,
@@ -8,6 +8,7 @@ import {
   type RectificationInput,
 } from '../../workflows/rectification.contract.js';
 import type { CompileReviewsInput } from '../../workflows/review.workflow.js';
+import { searchAttributesOf } from '../../workflows/search-attributes.js';
 
 export const compileReviewsWorkflowType = 'compileReviewsWorkflow';
 
@@ -34,9 +35,13 @@ export function createTemporalWorkflowEngine(deps: { client: Client; taskQueue: 
   return {
     clockEventTypes,
     async deliverToClock(problemId, event) {
+      // Started by its ProblemFound (the usual case), the workflow is findable from its first moment.
+      // The reactor decoded and upcast the event, so it is a ClockEvent.
+      const found = event.type === 'ProblemFound' ? applyEvent(undefined, event as ClockEvent) : undefined;
       await client.workflow.signalWithStart(rectificationWorkflowType, {
         workflowId: rectificationWorkflowId(problemId),
         taskQueue,
+        ...(found ? { typedSearchAttributes: searchAttributesOf(found) } : {}),
         args: [{ problemId } satisfies RectificationInput],
         signal: problemEventSignal,
         signalArgs: [event],

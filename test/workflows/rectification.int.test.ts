@@ -68,6 +68,16 @@ describeWithService('redis', 'rectification workflow on the time-skipping server
     const view = await h.query('p-ladder');
     expect(view).toMatchObject({ level: 3, colour: 'red', currentUnitId: prefecture.unitId, status: 'open' });
     expect(view?.next).toMatchObject({ action: 'overdue_reminder', at: h.iso(deadline + 16 * DAY) });
+    // What Temporal's visibility filters by followed the ladder (set at start as level 0, colour none).
+    const { typedSearchAttributes: attributes } = await h.env.client.workflow.getHandle(rectificationWorkflowId('p-ladder')).describe();
+    expect(Object.fromEntries(attributes.getAll().map(({ key, value }) => [key.name, value]))).toMatchObject({
+      DubanUnitId: village.unitId,
+      DubanResponsibleUnitId: village.unitId,
+      DubanColour: 'red',
+      DubanLevel: 3,
+      DubanDeadline: new Date(deadline),
+      DubanStatus: 'acknowledged',
+    });
 
     // What the clock recorded belongs to the request that found the item; each names its step as cause.
     const history = await readProblem(h.world.store, 'p-ladder');

@@ -1,0 +1,38 @@
+import { isGrpcServiceError, type Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { searchAttributeKeys } from '../../workflows/search-attributes.js';
+
+const IndexedValueType = temporal.api.enums.v1.IndexedValueType;
+const indexedType = {
+  KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+  INT: IndexedValueType.INDEXED_VALUE_TYPE_INT,
+  DATETIME: IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+} as const;
+
+/**
+ * Registers Duban's search attributes in the namespace, those not there yet (the operator API, as
+ * `temporal operator search-attribute create` does). Returns the names it added.
+ */
+export async function registerSearchAttributes(connection: Connection, namespace: string): Promise<string[]> {
+  const keys = Object.values(searchAttributeKeys);
+  const known = await registeredNames(connection, namespace);
+  const missing = known ? keys.filter((key) => !known.has(key.name)) : keys;
+  if (missing.length === 0) return [];
+  await connection.operatorService.addSearchAttributes({
+    namespace,
+    searchAttributes: Object.fromEntries(missing.map((key) => [key.name, indexedType[key.type as keyof typeof indexedType]])),
+  });
+  return missing.map((key) => key.name);
+}
+
+/** The names registered in the namespace; undefined where the server cannot list them (the time-skipping test server). */
+async function registeredNames(connection: Connection, namespace: string): Promise<Set<string> | undefined> {
+  try {
+    const existing = await connection.operatorService.listSearchAttributes({ namespace });
+    return new Set([...Object.keys(existing.systemAttributes), ...Object.keys(existing.customAttributes)]);
+  } catch (error) {
+    // gRPC status 12: UNIMPLEMENTED.
+    if (isGrpcServiceError(error) && error.code === 12) return undefined;
+    throw error;
+  }
+}
