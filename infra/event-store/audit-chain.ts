@@ -71,7 +71,14 @@ function write(value: unknown): string | undefined {
     return out + ']';
   }
   const record = value as Record<string, unknown>;
-  const keys = Object.keys(record).sort();
+  const keys = Object.keys(record);
+  // Most objects of a kind are built the same way: sort only when they are not in order already.
+  for (let i = 1; i < keys.length; i++) {
+    if (keys[i - 1]! > keys[i]!) {
+      keys.sort();
+      break;
+    }
+  }
   let out = '{';
   let first = true;
   for (const key of keys) {
@@ -79,9 +86,20 @@ function write(value: unknown): string | undefined {
     if (member === undefined) continue;
     if (!first) out += ',';
     first = false;
-    out += JSON.stringify(key) + ':' + member;
+    out += memberName(key) + member;
   }
   return out + '}';
+}
+
+// The same few member names come back in every event: each is quoted once (a bounded cache).
+const memberNames = new Map<string, string>();
+function memberName(key: string): string {
+  let name = memberNames.get(key);
+  if (name === undefined) {
+    name = JSON.stringify(key) + ':';
+    if (memberNames.size < 10_000) memberNames.set(key, name);
+  }
+  return name;
 }
 
 /** Metadata as hashed: everything the store records except the hash itself (prevHash included). */

@@ -57,6 +57,25 @@ describe('canonical JSON', () => {
     expect(canonicalJson({ a: { toJSON: () => 'x' }, b: [new Date(0), 1n] })).toBe('{"a":"x","b":["1970-01-01T00:00:00.000Z",1]}');
   });
 
+  it('writes any JSON value with its keys sorted by code unit', () => {
+    // Integer-like keys come first in any object's own order, so the reference writes members itself.
+    const reference = (v: unknown): string =>
+      Array.isArray(v)
+        ? `[${v.map(reference).join(',')}]`
+        : v !== null && typeof v === 'object'
+          ? `{${Object.keys(v)
+              .sort()
+              .map((k) => `${JSON.stringify(k)}:${reference((v as Record<string, unknown>)[k])}`)
+              .join(',')}}`
+          : JSON.stringify(v);
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        expect(canonicalJson(value)).toBe(reference(value));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('is the same text for the same value whatever the key order', () => {
     expect(canonicalJson({ x: 1, y: [1, 2], z: { b: 2, a: 1 } })).toBe(canonicalJson({ z: { a: 1, b: 2 }, y: [1, 2], x: 1 }));
   });
