@@ -12,13 +12,12 @@
  */
 import Database from 'better-sqlite3';
 import { fork } from 'node:child_process';
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DomainEvent, NewEvent } from '../events/envelope.js';
-import { POLICY_V1 } from '../events/problem/policy.js';
 import { decodeEvent } from '../events/registry.js';
 import { householdDecider } from '../events/household/decider.js';
 import { problemDecider } from '../events/problem/decider.js';
@@ -32,6 +31,7 @@ import { createAuditService } from '../services/audit/service.js';
 import { witnessAppends } from '../services/audit/witness.js';
 import { isUnavailable } from '../infra/tools/service.js';
 import { type EventStore, expected } from '../services/ports/event-store.js';
+import { event, lives, pick, problemLife, random, townships } from './fixtures.js';
 
 const REPLAY_EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 1000);
@@ -41,126 +41,6 @@ const WRITERS = 64;
 const REPLAY_ROUNDS = Number(process.env.BENCH_REPLAY_ROUNDS ?? 2);
 const STORES = (process.env.BENCH_STORES ?? 'sqlite,postgres,audit').split(',');
 const AUDIT_EVENTS = Number(process.env.BENCH_AUDIT_EVENTS ?? 1_000_000);
-
-// ---------------------------------------------------------------------------------------------------
-// Realistic events: problem lifecycles and household plans, with Chinese text, valid for the registry.
-
-let seed = 42;
-const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-const hex64 = () => randomUUID().replaceAll('-', '') + randomUUID().replaceAll('-', '');
-const villages = ['533423101201', '533423101202', '533423102203', '533422103204', '533401104205'];
-const townships = ['533423101', '533423102', '533422103', '533401104'];
-const descriptions = [
-  '部分建档立卡户饮水安全保障不稳定，需落实供水管网维修',
-  '易地扶贫搬迁安置点就业帮扶措施未落实到户',
-  '义务教育阶段控辍保学台账不完整',
-  '危房改造验收资料缺失，住房安全有保障认定依据不足',
-  '产业扶持资金拨付滞后，合作社分红未按期兑现',
-];
-
-function metadata(): NewEvent['metadata'] {
-  return {
-    eventId: randomUUID(),
-    occurredAt: '2026-04-30T10:15:00+08:00',
-    actor: { userId: `cadre-${Math.floor(random() * 500)}`, unitId: pick(townships), role: 'cadre' },
-    correlationId: randomUUID(),
-    causationId: randomUUID(),
-    schemaVersion: 1,
-  };
-}
-
-const event = (type: string, data: unknown, schemaVersion = 1): NewEvent => ({
-  type,
-  data,
-  metadata: { ...metadata(), schemaVersion },
-});
-
-function problemLife(id: number): NewEvent[] {
-  const problemId = `P${id}`;
-  const responsibleUnitId = pick(townships);
-  const measures = 1 + Math.floor(random() * 3);
-  const evidence = () => [{ kind: 'photo' as const, uri: `s3://evidence/${problemId}/${randomUUID()}.jpg`, sha256: hex64() }];
-  const events: NewEvent[] = [
-    event(
-      'ProblemFound',
-      {
-        problemId,
-        targetUnitId: pick(villages),
-        responsibleUnitId,
-        category: pick(['water', 'employment', 'education', 'housing', 'funds'] as const),
-        source: pick(['inspection', 'audit', 'self_check'] as const),
-        description: pick(descriptions),
-        severity: pick(['low', 'medium', 'high'] as const),
-        deadline: '2026-06-30T23:59:59+08:00',
-        policy: POLICY_V1,
-      },
-      2,
-    ),
-    event('ProblemAcknowledged', { acknowledgedBy: { userId: 'cadre-1', unitId: responsibleUnitId } }),
-  ];
-  for (let m = 0; m < measures; m++) {
-    events.push(
-      event('MeasureAssigned', {
-        measureId: `${problemId}-M${m}`,
-        description: '落实村级供水管网维修，明确责任人和完成时限',
-        assigneeUnitId: responsibleUnitId,
-        deadline: '2026-06-15T23:59:59+08:00',
-      }),
-    );
-  }
-  for (let m = 0; m < measures; m++) {
-    events.push(event('MeasureCompleted', { measureId: `${problemId}-M${m}`, evidence: evidence() }));
-  }
-  events.push(
-    event('RectificationSubmitted', {
-      summary: '整改措施已全部落实，群众满意度回访完成',
-      evidence: evidence(),
-      submittedBy: { userId: 'cadre-1', unitId: responsibleUnitId },
-    }),
-    event('ProblemCleared', { verifiedBy: { userId: 'supervisor-1', unitId: '533423' }, clearedAt: '2026-06-20T16:00:00+08:00' }),
-  );
-  return events;
-}
-
-function householdLife(id: number): NewEvent[] {
-  const householdId = `H${id}`;
-  const events: NewEvent[] = [
-    event('HouseholdRegistered', { householdId, villageId: pick(villages), members: 1 + Math.floor(random() * 7), category: 'registered' }),
-  ];
-  for (let m = 0; m < 2; m++) {
-    events.push(
-      event('PlanMeasureAdded', {
-        measureId: `${householdId}-PM${m}`,
-        kind: pick(['industry', 'employment', 'education', 'housing'] as const),
-        description: '发展核桃种植并提供劳务输出就业岗位',
-        responsibleUnitId: pick(townships),
-        deadline: '2026-06-30T23:59:59+08:00',
-      }),
-    );
-    events.push(
-      event('PlanMeasureCompleted', {
-        measureId: `${householdId}-PM${m}`,
-        evidence: [{ kind: 'record', uri: `s3://evidence/${householdId}/${m}.pdf`, sha256: hex64() }],
-      }),
-    );
-  }
-  events.push(
-    event('HouseholdAssessed', { food: true, clothing: true, education: true, medical: true, housing: true, water: true, meetsStandard: true }),
-  );
-  return events;
-}
-
-/** Streams with their whole life, about 8 events each, until `total` events. */
-function* lives(total: number): Generator<[string, NewEvent[]]> {
-  let produced = 0;
-  for (let i = 0; produced < total; i++) {
-    const [streamId, events] = i % 3 === 2 ? [`household-H${i}`, householdLife(i)] : [`problem-P${i}`, problemLife(i)];
-    const take = events.slice(0, total - produced);
-    produced += take.length;
-    yield [streamId, take];
-  }
-}
 
 /** The deciders whose streams feed the ledgers, by stream prefix. */
 interface Evolver {

@@ -95,7 +95,7 @@ describe('append rules: the quick metadata check', () => {
     const good = {
       eventId: randomUUID(),
       occurredAt: '2026-04-30T10:15:00+08:00',
-      actor: { userId: 'u1', unitId: '533423', role: 'cadre' },
+      actor: { userId: 'u1', unitId: '533423', role: 'cadre' as const },
       correlationId: 'c',
       causationId: 'c',
       schemaVersion: 1,
