@@ -88,7 +88,7 @@ describe('append rules: the quick metadata check', () => {
       { numRuns: 2000 },
     );
     // The generator reaches both verdicts often enough for the agreement to mean something.
-    expect(accepted).toBeGreaterThan(100);
+    expect(accepted).toBeGreaterThan(50);
   }, 60_000);
 
   it('refuses what the schema refuses, with the schema’s reasons', () => {
