@@ -8,7 +8,7 @@ import { householdStream, unitStream } from '../commands/organisation.js';
 import { listingStream } from '../commands/listings.js';
 import { problemStream } from '../commands/problems.js';
 import type { StreamKind } from '../commands/handler.js';
-import { kindSheets, type Field, type ImportKind } from '../spreadsheets/fields.js';
+import { kindSheets, standardKeys, type Field, type ImportKind } from '../spreadsheets/fields.js';
 import { codeOf } from '../spreadsheets/labels.js';
 import type { SheetRow } from './read.js';
 
@@ -169,7 +169,7 @@ export function planRow(kind: ImportKind, sheetRow: SheetRow, policy: Escalation
       return { commands, unitIds: [s('responsibleUnitId')] };
     }
     case 'assessments': {
-      const standards = ['food', 'clothing', 'education', 'medical', 'housing', 'water'].map((k) => [k, v[k] as boolean] as const);
+      const standards = standardKeys.map((k) => [k, v[k] as boolean] as const);
       return {
         commands: [
           {

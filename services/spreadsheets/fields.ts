@@ -21,6 +21,21 @@ export type ImportKind = (typeof importKinds)[number];
 
 const f = (key: string, zh: string, en: string, type: FieldType, required: boolean, example: string): Field => ({ key, zh, en, type, required, example });
 
+/** Fields that stand in several kinds. */
+const householdId = f('householdId', '户编号', 'householdId', 'id', true, 'h-533423103201-001');
+const responsibleUnitId = f('responsibleUnitId', '责任单位代码', 'responsibleUnitId', 'id', true, '533423103201');
+/** 两不愁三保障: the six standards an assessment answers 是/否. */
+const standards = (
+  [
+    ['food', '不愁吃', '是'],
+    ['clothing', '不愁穿', '是'],
+    ['education', '义务教育有保障', '是'],
+    ['medical', '基本医疗有保障', '是'],
+    ['housing', '住房安全有保障', '否'],
+    ['water', '饮水安全有保障', '是'],
+  ] as const
+).map(([key, zh, example]) => f(key, zh, key, 'bool', true, example));
+
 export const kindSheets: Record<ImportKind, { sheet: string; fields: readonly Field[] }> = {
   units: {
     sheet: '单位',
@@ -35,7 +50,7 @@ export const kindSheets: Record<ImportKind, { sheet: string; fields: readonly Fi
   households: {
     sheet: '农户',
     fields: [
-      f('householdId', '户编号', 'householdId', 'id', true, 'h-533423103201-001'),
+      householdId,
       f('villageId', '所属村代码', 'villageId', 'id', true, '533423103201'),
       f('members', '家庭人口', 'members', 'int', true, '4'),
       f('category', '户类别', 'category', { enum: 'householdCategory' }, true, '建档立卡户'),
@@ -44,11 +59,11 @@ export const kindSheets: Record<ImportKind, { sheet: string; fields: readonly Fi
   plan_measures: {
     sheet: '帮扶措施',
     fields: [
-      f('householdId', '户编号', 'householdId', 'id', true, 'h-533423103201-001'),
+      householdId,
       f('measureId', '措施编号', 'measureId', 'id', true, 'm-001'),
       f('kind', '措施类型', 'kind', { enum: 'planMeasureKind' }, true, '就业'),
       f('description', '措施内容', 'description', 'text', true, '安排公益性岗位1个'),
-      f('responsibleUnitId', '责任单位代码', 'responsibleUnitId', 'id', true, '533423103201'),
+      responsibleUnitId,
       f('deadline', '完成时限', 'deadline', 'date', true, '2027-06-30'),
       f('completed', '是否完成', 'completed', 'bool', false, '否'),
       f('evidence', '佐证材料', 'evidence', 'evidence', false, ''),
@@ -56,22 +71,14 @@ export const kindSheets: Record<ImportKind, { sheet: string; fields: readonly Fi
   },
   assessments: {
     sheet: '两不愁三保障',
-    fields: [
-      f('householdId', '户编号', 'householdId', 'id', true, 'h-533423103201-001'),
-      f('food', '不愁吃', 'food', 'bool', true, '是'),
-      f('clothing', '不愁穿', 'clothing', 'bool', true, '是'),
-      f('education', '义务教育有保障', 'education', 'bool', true, '是'),
-      f('medical', '基本医疗有保障', 'medical', 'bool', true, '是'),
-      f('housing', '住房安全有保障', 'housing', 'bool', true, '否'),
-      f('water', '饮水安全有保障', 'water', 'bool', true, '是'),
-    ],
+    fields: [householdId, ...standards],
   },
   problems: {
     sheet: '问题清单',
     fields: [
       f('problemId', '问题编号', 'problemId', 'id', true, 'p-2027-001'),
       f('targetUnitId', '问题所在单位代码', 'targetUnitId', 'id', true, '533423103201'),
-      f('responsibleUnitId', '责任单位代码', 'responsibleUnitId', 'id', true, '533423103201'),
+      responsibleUnitId,
       f('source', '问题来源', 'source', { enum: 'problemSource' }, true, '督查巡查'),
       f('category', '问题类别', 'category', { enum: 'problemCategory' }, true, '住房安全'),
       f('severity', '严重程度', 'severity', { enum: 'severity' }, true, '严重'),
@@ -92,6 +99,9 @@ export const kindSheets: Record<ImportKind, { sheet: string; fields: readonly Fi
     ],
   },
 };
+
+/** The keys of the six standards, in the order of the assessment sheet. */
+export const standardKeys = standards.map((s) => s.key);
 
 /** The Chinese header of a field, so exports name their importable columns exactly as imports read them. */
 export function header(kind: ImportKind, key: string): string {

@@ -1,0 +1,222 @@
+/**
+ * Import benchmark: a generated prefecture imported from files (units, then households, plan measures and
+ * problems as CSV, one import each, through the import service: read, check every row with the deciders
+ * and scope rules, then the one command handler with group commit), against the event store's own
+ * batch-append rate measured in the same run on the same events (batches of 100 to fresh streams through
+ * the port, in a second file of the same folder). Then the ledgers catch up, and the 帮扶措施 ledger
+ * (every plan measure) is exported as .xlsx in a fresh process whose peak RSS is sampled. One JSON object.
+ *
+ *   npm run bench:import
+ *   BENCH_HOUSEHOLDS=4000 BENCH_MEASURES=20000 BENCH_PROBLEMS=1000 npm run bench:import
+ */
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import type { Actor, NewEvent } from '../events/envelope.js';
+import { POLICY_V1 } from '../events/problem/policy.js';
+import { openSqliteEventStore } from '../infra/sqlite/event-store.js';
+import { createSqliteReadModel } from '../infra/sqlite/read-model.js';
+import { createApiServices } from '../services/commands/index.js';
+import type { ImportKind } from '../services/spreadsheets/fields.js';
+import { writeSheets } from '../services/spreadsheets/write.js';
+import { createLedgerQueries, startProjections } from '../services/ledgers/index.js';
+import { expected } from '../services/ports/event-store.js';
+import { createUnitHierarchy } from '../services/hierarchy.js';
+import { createLedgerExports } from '../services/exports/index.js';
+
+const HOUSEHOLDS = Number(process.env['BENCH_HOUSEHOLDS'] ?? 40_000);
+const MEASURES = Number(process.env['BENCH_MEASURES'] ?? 200_000);
+const PROBLEMS = Number(process.env['BENCH_PROBLEMS'] ?? 10_000);
+const BASELINE_EVENTS = Number(process.env['BENCH_BASELINE_EVENTS'] ?? 50_000);
+const log = (message: string) => process.stderr.write(`[bench:import] ${message}\n`);
+const silent = pino({ level: 'silent' });
+const PREFECTURE = '533400';
+
+// ---------------------------------------------------------------------------------------------------
+// The export, in its own process so its peak RSS is the export's alone.
+
+async function exportChild(dir: string) {
+  let peak = process.memoryUsage().rss;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+  const store = openSqliteEventStore({ path: join(dir, 'events.db') });
+  const readModel = createSqliteReadModel({ path: join(dir, 'ledgers.db') });
+  const hierarchy = createUnitHierarchy({ store });
+  await hierarchy.start();
+  const ledgers = createLedgerQueries({ eventStore: store, readModel });
+  const exports = createLedgerExports({ ledgers, store, nameOf: hierarchy.view.nameOf, timeZone: 'Asia/Shanghai' });
+  const began = performance.now();
+  const workbook = await exports.planMeasures({ unitId: PREFECTURE });
+  const out = createWriteStream(join(dir, 'plan-measures.xlsx'));
+  const rows = await writeSheets(out, 'xlsx', workbook.heading, workbook.sheets);
+  if (!out.writableFinished) await once(out, 'finish');
+  const seconds = (performance.now() - began) / 1000;
+  clearInterval(sampler);
+  peak = Math.max(peak, process.memoryUsage().rss);
+  await hierarchy.close();
+  await readModel.close();
+  await store.close();
+  process.send!({ rows, seconds, peakRssMb: peak / 1024 / 1024 });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The prefecture, as the offices' files.
+
+function files(dir: string) {
+  const counties = 8;
+  const townshipsPerCounty = 10;
+  const villages = Math.max(counties * townshipsPerCounty, Math.ceil(HOUSEHOLDS / 50));
+  const villagesPerTownship = Math.ceil(villages / (counties * townshipsPerCounty));
+  const units = ['单位代码,单位名称,层级,上级单位代码,人口', `${PREFECTURE},迪庆藏族自治州,州（市）,,400000`];
+  const villageIds: string[] = [];
+  for (let c = 1; c <= counties; c++) {
+    const county = `5334${String(c).padStart(2, '0')}`;
+    units.push(`${county},第${c}县,县（市）,${PREFECTURE},50000`);
+    for (let t = 1; t <= townshipsPerCounty; t++) {
+      const township = `${county}${String(t).padStart(3, '0')}`;
+      units.push(`${township},第${c}县第${t}镇,乡（镇）,${county},5000`);
+      for (let v = 1; v <= villagesPerTownship; v++) {
+        const village = `${township}${String(v).padStart(3, '0')}`;
+        units.push(`${village},第${t}镇第${v}村,行政村,${township},500`);
+        villageIds.push(village);
+      }
+    }
+  }
+  const categories = ['建档立卡户', '边缘户', '监测户'];
+  const households = ['户编号,所属村代码,家庭人口,户类别'];
+  const householdVillage: string[] = [];
+  for (let h = 0; h < HOUSEHOLDS; h++) {
+    const village = villageIds[h % villageIds.length]!;
+    householdVillage.push(village);
+    households.push(`h-${h},${village},${(h % 6) + 1},${categories[h % 3]}`);
+  }
+  const kinds = ['产业', '就业', '教育', '医疗', '住房', '饮水'];
+  const measures = ['户编号,措施编号,措施类型,措施内容,责任单位代码,完成时限,是否完成'];
+  for (let m = 0; m < MEASURES; m++) {
+    const h = m % HOUSEHOLDS;
+    measures.push(`h-${h},m-${m},${kinds[m % kinds.length]},安排帮扶措施第${m}项（公益性岗位、产业扶持）,${householdVillage[h]},2099-06-30,否`);
+  }
+  const sources = ['督查巡查', '审计', '自查', '回头看'];
+  const problems = ['问题编号,问题所在单位代码,责任单位代码,问题来源,问题类别,严重程度,问题描述,整改时限'];
+  for (let p = 0; p < PROBLEMS; p++) {
+    const village = villageIds[p % villageIds.length]!;
+    problems.push(`p-${p},${village},${village},${sources[p % sources.length]},住房安全,${['一般', '较重', '严重'][p % 3]},危房改造未完成，住房安全有保障认定依据不足（第${p}号）,2099-06-30`);
+  }
+  const write = (name: string, lines: string[]) => {
+    const path = join(dir, name);
+    writeFileSync(path, `${lines.join('\r\n')}\r\n`);
+    return path;
+  };
+  return {
+    units: write('units.csv', units),
+    households: write('households.csv', households),
+    plan_measures: write('plan_measures.csv', measures),
+    problems: write('problems.csv', problems),
+    unitCount: units.length - 1,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+async function main() {
+  const dir = mkdtempSync(join(tmpdir(), 'duban-bench-import-'));
+  try {
+    const store = openSqliteEventStore({ path: join(dir, 'events.db'), synchronous: 'NORMAL' });
+    const readModel = createSqliteReadModel({ path: join(dir, 'ledgers.db') });
+    const projections = startProjections({ eventStore: store, readModel, logger: silent });
+    const ledgers = createLedgerQueries({ eventStore: store, readModel });
+    const api = createApiServices({ store, ledgers, policy: POLICY_V1, logger: silent });
+    await api.start();
+    const { imports } = api.services;
+    const f = files(dir);
+    log(`files: ${f.unitCount} units, ${HOUSEHOLDS} households, ${MEASURES} plan measures, ${PROBLEMS} problems`);
+
+    const admin: Actor = { userId: 'bench-admin', unitId: PREFECTURE, role: 'admin' };
+    const supervisor: Actor = { userId: 'bench-supervisor', unitId: PREFECTURE, role: 'supervisor' };
+    const importFile = async (kind: ImportKind, path: string, actor: Actor) => {
+      const before = await store.headPosition();
+      const began = performance.now();
+      const read = await imports.read(readFileSync(path), kind);
+      const readSeconds = (performance.now() - began) / 1000;
+      const report = await imports.run(read, { kind, actor, dryRun: false, correlationId: randomUUID() });
+      const seconds = (performance.now() - began) / 1000;
+      if (!report.valid) throw new Error(`${kind}: ${JSON.stringify(report.issues.slice(0, 3))}`);
+      const events = Number((await store.headPosition()) - before);
+      log(`${kind}: ${report.rows} rows, ${events} events in ${seconds.toFixed(1)} s (read ${readSeconds.toFixed(1)} s)`);
+      return { rows: report.rows, events, seconds, readSeconds };
+    };
+    await importFile('units', f.units, admin);
+    const timed = {
+      households: await importFile('households', f.households, admin),
+      plan_measures: await importFile('plan_measures', f.plan_measures, admin),
+      problems: await importFile('problems', f.problems, supervisor),
+    };
+    const importEvents = Object.values(timed).reduce((n, t) => n + t.events, 0);
+    const importSeconds = Object.values(timed).reduce((n, t) => n + t.seconds, 0);
+    const importEps = importEvents / importSeconds;
+
+    const catchUpBegan = performance.now();
+    await projections.caughtUp(await store.headPosition());
+    const catchUpSeconds = (performance.now() - catchUpBegan) / 1000;
+
+    // The store's own batch appends of the same events (fresh ids, fresh streams of 100), same folder.
+    const sample: NewEvent[] = [];
+    for await (const e of store.readAll()) {
+      if (e.type === 'UnitRegistered') continue;
+      const { prevHash: _p, recordedAt: _r, hash: _h, ...metadata } = e.metadata as NewEvent['metadata'] & { prevHash?: string; recordedAt?: string; hash?: string };
+      sample.push({ type: e.type, data: e.data, metadata: { ...metadata, eventId: randomUUID() } });
+      if (sample.length >= BASELINE_EVENTS) break;
+    }
+    const baseline = openSqliteEventStore({ path: join(dir, 'baseline.db'), synchronous: 'NORMAL' });
+    const baselineBegan = performance.now();
+    for (let i = 0; i < sample.length; i += 100) await baseline.append(`baseline-${i}`, sample.slice(i, i + 100), expected.noStream);
+    const batchEps = sample.length / ((performance.now() - baselineBegan) / 1000);
+    await baseline.close();
+    log(`baseline: ${sample.length} events in batches of 100 at ${Math.round(batchEps)}/s; import ${Math.round(importEps)}/s`);
+
+    await projections.stop();
+    await api.close();
+    await readModel.close();
+    await store.close();
+
+    const exported = await new Promise<{ rows: number; seconds: number; peakRssMb: number }>((resolve, reject) => {
+      const child = fork(fileURLToPath(import.meta.url), ['--export', dir], { execArgv: ['--import', 'tsx'] });
+      child.once('message', (m) => resolve(m as { rows: number; seconds: number; peakRssMb: number }));
+      child.once('exit', (code) => (code === 0 ? undefined : reject(new Error(`export exited ${code}`))));
+    });
+    log(`export: ${exported.rows} rows in ${exported.seconds.toFixed(1)} s, peak RSS ${Math.round(exported.peakRssMb)} MB`);
+
+    const round = (n: number) => Math.round(n);
+    process.stdout.write(
+      `${JSON.stringify({
+        bench: 'import',
+        store: 'sqlite',
+        households: HOUSEHOLDS,
+        plan_measures: MEASURES,
+        problems: PROBLEMS,
+        units: f.unitCount,
+        import_events: importEvents,
+        import_seconds: +importSeconds.toFixed(2),
+        import_eps: round(importEps),
+        import_by_kind: Object.fromEntries(Object.entries(timed).map(([k, t]) => [k, { rows: t.rows, events: t.events, eps: round(t.events / t.seconds), read_seconds: +t.readSeconds.toFixed(2) }])),
+        store_batch_append_eps: round(batchEps),
+        baseline_events: sample.length,
+        import_ratio: +(importEps / batchEps).toFixed(3),
+        import_ratio_target: 0.5,
+        ledgers_catch_up_seconds: +catchUpSeconds.toFixed(2),
+        ledgers_caught_up: true,
+        export_plan_measures: { rows: exported.rows, rows_per_s: round(exported.rows / exported.seconds), peak_rss_mb: round(exported.peakRssMb), peak_rss_target_mb: 512 },
+        loadavg: readFileSync('/proc/loadavg', 'utf8').trim(),
+      })}\n`,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === '--export') await exportChild(process.argv[3]!);
+else await main();
