@@ -1,36 +1,67 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify from 'fastify';
 import { pino } from 'pino';
 import { DEFAULT_POLICY } from '../events/problem/index.js';
+import { openSqliteAuditLog } from '../infra/sqlite/audit-log.js';
 import { openSqliteEventStore } from '../infra/sqlite/event-store.js';
 import { createSqliteReadModel } from '../infra/sqlite/read-model.js';
+import { auditKeyFromPem } from '../services/audit/digest.js';
+import { createAuditService } from '../services/audit/service.js';
+import { witnessAppends } from '../services/audit/witness.js';
 import { createTokenVerifier, signToken } from '../services/auth/tokens.js';
 import { createApiServices } from '../services/commands/index.js';
 import type { CommandMeta } from '../services/commands/handler.js';
 import { apiFastifyOptions, httpApi } from '../services/http/api.js';
+import { logRedactPaths } from '../services/http/plugins/correlation.js';
+import { logSerializers } from '../services/http/plugins/hardening.js';
 import { createSqliteIdempotencyStore } from '../infra/sqlite/idempotency.js';
 import { createLedgerQueries, startProjections } from '../services/ledgers/index.js';
 import { createMetrics } from '../services/metrics.js';
 
 /**
  * `npm run bench:http`: the API as `npm start` serves it (SQLite event store with synchronous=FULL and
- * group commit, embedded ledgers with the projections running, JSON logs at info), loaded by autocannon
- * from a second process over loopback. The baseline is a bare fastify route in this same process and run.
- * Prints one JSON object.
+ * group commit, the audit tree's witnesses on every append and its sealer running, embedded ledgers with
+ * the projections running, JSON logs at info with the service's redaction and serializers, helmet, load
+ * shedding, the per-user rate limit, idempotency and auth), loaded by autocannon from a second process
+ * over loopback. The baseline is a bare fastify route in this same process and run. Prints one JSON object.
+ *
+ * The rate limit counts every request as in production, with a ceiling the bench never reaches (one user
+ * sends all the load). The loads interleave: BENCH_ROUNDS times (default 3) the bare route, the read and a
+ * share of the commands, each read and bare load BENCH_DURATION_S long (default 5). BENCH_CPU_PROF=<dir> writes one .cpuprofile per measured load of the service
+ * of the first round (hello, read, command) there; bench/profile-top.ts summarises one.
  */
 const CONNECTIONS = 64;
-const DURATION_S = Number(process.env['BENCH_DURATION_S'] ?? 10);
+const DURATION_S = Number(process.env['BENCH_DURATION_S'] ?? 5);
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const PROBLEMS = Number(process.env['BENCH_PROBLEMS'] ?? 1000);
 const MEASURES = Number(process.env['BENCH_MEASURES'] ?? 20);
 const secret = 'bench-secret-0123456789-0123456789-01234567';
 
+const PROFILE_DIR = process.env['BENCH_CPU_PROF'];
+const MAX_EVENT_LOOP_DELAY_MS = 1000; // MAX_EVENT_LOOP_DELAY_MS's default
+const RATE_LIMIT_PER_MINUTE = 1_000_000; // RATE_LIMIT_PER_MINUTE's highest value
+
 const dataDir = mkdtempSync(join(tmpdir(), 'duban-bench-http-'));
-const logger = pino({ level: process.env['BENCH_LOG_LEVEL'] ?? 'info' }, pino.destination('/dev/null'));
-const store = openSqliteEventStore({ path: join(dataDir, 'events.db'), synchronous: 'FULL' });
+const logger = pino(
+  { level: process.env['BENCH_LOG_LEVEL'] ?? 'info', redact: logRedactPaths, serializers: logSerializers },
+  pino.destination('/dev/null'),
+);
+const storeAsWritten = openSqliteEventStore({ path: join(dataDir, 'events.db'), synchronous: 'FULL' });
+const auditLog = openSqliteAuditLog(join(dataDir, 'audit.db'));
+const audit = createAuditService({
+  store: storeAsWritten,
+  log: auditLog,
+  key: auditKeyFromPem(generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()),
+  logger,
+});
+const store = witnessAppends(storeAsWritten, auditLog, audit.witnessKey, () => audit.appended());
+audit.start();
 const readModel = createSqliteReadModel({ path: join(dataDir, 'ledgers.db') });
 const projections = startProjections({ eventStore: store, readModel, logger });
 const ledgers = createLedgerQueries({ eventStore: store, readModel });
@@ -40,7 +71,14 @@ await api.start();
 const idempotency = createSqliteIdempotencyStore(join(dataDir, 'idempotency.db'));
 
 const app = Fastify({ loggerInstance: logger, bodyLimit: 64 * 1024, ...apiFastifyOptions });
-await app.register(httpApi, { services: api.services, verifyToken: createTokenVerifier({ algorithm: 'HS256', secret }), idempotency, metrics });
+await app.register(httpApi, {
+  services: { ...api.services, audit },
+  verifyToken: createTokenVerifier({ algorithm: 'HS256', secret }),
+  idempotency,
+  metrics,
+  hardening: { maxEventLoopDelayMs: MAX_EVENT_LOOP_DELAY_MS },
+  rateLimit: { perMinute: RATE_LIMIT_PER_MINUTE },
+});
 await app.listen({ host: '127.0.0.1', port: 0 });
 const hello = Fastify({ logger: false });
 hello.get('/hello', async () => ({ hello: 'world' }));
@@ -92,21 +130,39 @@ const cadreToken = await signToken(secret, { userId: 'bench-cadre', unitId: 'ben
 const supervisorToken = await signToken(secret, { userId: 'bench-supervisor', unitId: 'bench-pref', role: 'supervisor' });
 
 interface LoadResult {
-  rps: number;
   requests: number;
+  durationSeconds: number;
   p50_ms: number;
   p99_ms: number;
   errors: number;
   timeouts: number;
   non2xx: number;
+  statusCodes: Record<string, { count: number }>;
 }
 /** Runs one load and measures this (server) process's CPU time per request, which contention from
- *  other processes on the machine does not inflate the way it does wall-clock throughput. */
-async function load(job: Record<string, unknown>): Promise<LoadResult & { cpu_us_per_req: number }> {
+ *  other processes on the machine does not inflate the way it does wall-clock throughput. With a
+ *  `profile` name and BENCH_CPU_PROF set, the service's CPU profile of the load is written too. */
+async function load(job: Record<string, unknown>, profile?: string): Promise<LoadResult & { cpuMicros: number }> {
+  const profiler = profile && PROFILE_DIR ? await startProfile() : undefined;
   const before = process.cpuUsage();
   const result = await loadOnce(job);
   const cpu = process.cpuUsage(before);
-  return { ...result, cpu_us_per_req: Math.round((cpu.user + cpu.system) / Math.max(1, result.requests)) };
+  if (profiler) await profiler.stop(join(PROFILE_DIR!, `${profile}.cpuprofile`));
+  return { ...result, cpuMicros: cpu.user + cpu.system };
+}
+async function startProfile() {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async stop(file: string) {
+      const { profile } = await session.post('Profiler.stop');
+      mkdirSync(PROFILE_DIR!, { recursive: true });
+      writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
 }
 function loadOnce(job: Record<string, unknown>): Promise<LoadResult> {
   const script = fileURLToPath(new URL('./http-load.ts', import.meta.url));
@@ -119,60 +175,101 @@ function loadOnce(job: Record<string, unknown>): Promise<LoadResult> {
   });
 }
 
-const warm = (job: Record<string, unknown>) => load({ ...job, duration: 2 });
+/** The loads of one kind over every round, summed: requests per second over their whole duration. */
+function total(runs: (LoadResult & { cpuMicros: number })[]) {
+  const requests = runs.reduce((sum, r) => sum + r.requests, 0);
+  const seconds = runs.reduce((sum, r) => sum + r.durationSeconds, 0);
+  const statusCodes: Record<string, number> = {};
+  for (const run of runs) for (const [code, { count }] of Object.entries(run.statusCodes)) statusCodes[code] = (statusCodes[code] ?? 0) + count;
+  return {
+    rps: requests / seconds,
+    requests,
+    runs_rps: runs.map((r) => Math.round(r.requests / r.durationSeconds)),
+    p50_ms: Math.max(...runs.map((r) => r.p50_ms)),
+    p99_ms: Math.max(...runs.map((r) => r.p99_ms)),
+    failed: runs.reduce((sum, r) => sum + r.non2xx + r.errors + r.timeouts, 0),
+    statusCodes,
+    cpu_us_per_req: Math.round(runs.reduce((sum, r) => sum + r.cpuMicros, 0) / Math.max(1, requests)),
+  };
+}
+
+// The loads interleave, ROUNDS times hello, read and a share of the commands, so each figure and its
+// baseline see the same machine even when other work on it comes and goes.
 const helloJob = { kind: 'get', url: helloUrl, connections: CONNECTIONS };
 const readJob = { kind: 'get', url: `${apiUrl}/v1/ledgers/units/c0`, connections: CONNECTIONS, token: supervisorToken };
-await warm(helloJob);
-const helloRun = await load({ ...helloJob, duration: DURATION_S });
-await warm(readJob);
-const readRun = await load({ ...readJob, duration: DURATION_S });
-const commandRun = await load({
+const commands = PROBLEMS * MEASURES;
+const commandJob = (round: number) => ({
   kind: 'complete',
   url: apiUrl,
   connections: CONNECTIONS,
-  amount: PROBLEMS * MEASURES,
+  offset: Math.floor((commands * round) / ROUNDS),
+  amount: Math.floor((commands * (round + 1)) / ROUNDS) - Math.floor((commands * round) / ROUNDS),
   token: cadreToken,
   problems: PROBLEMS,
   problemPrefix: 'bp',
 });
-const helloAgain = await load({ ...helloJob, duration: DURATION_S });
+await load({ ...helloJob, duration: 2 });
+await load({ ...readJob, duration: 2 });
+const helloRuns = [];
+const readRuns = [];
+const commandRuns = [];
+for (let round = 0; round < ROUNDS; round++) {
+  const profile = (name: string) => (round === 0 ? name : undefined);
+  helloRuns.push(await load({ ...helloJob, duration: DURATION_S }, profile('hello')));
+  readRuns.push(await load({ ...readJob, duration: DURATION_S }, profile('read')));
+  commandRuns.push(await load(commandJob(round), profile('command')));
+}
+const helloRun = total(helloRuns);
+const readRun = total(readRuns);
+const commandRun = total(commandRuns);
 
 await projections.caughtUp();
-const verification = await store.verifyAll();
+const verification = await storeAsWritten.verifyAll();
+await audit.catchUp();
+const auditVerification = await audit.verify({ wholeLog: true });
 await app.close();
 await hello.close();
 await projections.stop();
 await api.close();
 await idempotency.close();
+await audit.stop();
 await readModel.close();
-await store.close();
+auditLog.close();
+await storeAsWritten.close();
 rmSync(dataDir, { recursive: true, force: true });
 
-const helloRps = (helloRun.rps + helloAgain.rps) / 2;
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 const result = {
   command_rps: round(commandRun.rps),
   command_p99_ms: commandRun.p99_ms,
   read_rps: round(readRun.rps),
   read_p99_ms: readRun.p99_ms,
-  hello_rps: round(helloRps),
-  command_ratio: round(commandRun.rps / helloRps, 3),
-  read_ratio: round(readRun.rps / helloRps, 3),
+  hello_rps: round(helloRun.rps),
+  command_ratio: round(commandRun.rps / helloRun.rps, 3),
+  read_ratio: round(readRun.rps / helloRun.rps, 3),
   targets: { read_ratio: 0.5, command_ratio: 0.2 },
-  met: { read_ratio: readRun.rps / helloRps >= 0.5, command_ratio: commandRun.rps / helloRps >= 0.2 },
+  met: { read_ratio: readRun.rps / helloRun.rps >= 0.5, command_ratio: commandRun.rps / helloRun.rps >= 0.2 },
   connections: CONNECTIONS,
+  rounds: ROUNDS,
+  runs_rps: { hello: helloRun.runs_rps, read: readRun.runs_rps, command: commandRun.runs_rps },
   command_requests: commandRun.requests,
-  command_non2xx: commandRun.non2xx + commandRun.errors + commandRun.timeouts,
-  read_non2xx: readRun.non2xx + readRun.errors + readRun.timeouts,
+  command_failed: commandRun.failed,
+  read_failed: readRun.failed,
+  status_codes: { read: readRun.statusCodes, command: commandRun.statusCodes },
   command_p50_ms: commandRun.p50_ms,
   read_p50_ms: readRun.p50_ms,
-  hello_runs_rps: [round(helloRun.rps), round(helloAgain.rps)],
   cpu_us_per_req: { hello: helloRun.cpu_us_per_req, read: readRun.cpu_us_per_req, command: commandRun.cpu_us_per_req },
+  cpu_ratio: {
+    read: round(helloRun.cpu_us_per_req / readRun.cpu_us_per_req, 3),
+    command: round(helloRun.cpu_us_per_req / commandRun.cpu_us_per_req, 3),
+  },
   load_average: loadavg().map((l) => round(l, 2)),
   audit_chain_ok: verification.ok,
+  audit_tree_ok: auditVerification.ok,
   events: verification.checked,
   setup_seconds: round(setupSeconds),
   duration_s: DURATION_S,
-  store: 'sqlite synchronous=FULL, group commit; projections running; logs at info',
+  store: 'sqlite synchronous=FULL, group commit; audit witnesses + sealer; projections running; logs at info',
+  plugins: `helmet, under-pressure (${MAX_EVENT_LOOP_DELAY_MS} ms), rate limit (${RATE_LIMIT_PER_MINUTE}/min/user), idempotency, auth, metrics`,
 };
 console.log(JSON.stringify(result));
