@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { LogController } from 'fastify';
+import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 
 /** A caller-supplied correlation id is kept if it is short and plain, so it cannot inject into logs. */
@@ -13,21 +13,37 @@ export function correlationIdFrom(req: IncomingMessage): string {
 }
 
 /**
+ * One access line per request at info, when it is answered: the request (method, URL as the serializers
+ * show it, client address), the status and the response time. Fastify's own "incoming request" line is
+ * logged at debug, for following a request that never completes.
+ */
+class AccessLog extends LogController {
+  override incomingRequest(request: FastifyRequest): void {
+    request.log.debug({ req: request }, 'incoming request');
+  }
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (error) reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');
+    else reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
+  }
+}
+
+/**
  * Fastify options that make the request id the correlation id: taken from `X-Correlation-Id` or
  * generated, bound to every log line of the request as `correlationId`, and written into the metadata
  * of the events the request appends (and from there into the workflows they start).
  */
 export const correlationIdOptions = {
   requestIdHeader: false as const,
-  logController: new LogController({ requestIdLogLabel: 'correlationId' }),
+  logController: new AccessLog({ requestIdLogLabel: 'correlationId' }),
   genReqId: correlationIdFrom,
 };
 
 /** Echoes the correlation id on every response so a caller can quote it. */
 export const correlationPlugin = fp(
   async (app) => {
-    app.addHook('onRequest', async (request, reply) => {
+    app.addHook('onRequest', (request, reply, done) => {
       void reply.header('X-Correlation-Id', request.id);
+      done();
     });
   },
   { name: 'duban-correlation', fastify: '5.x' },

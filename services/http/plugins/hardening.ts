@@ -1,9 +1,9 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import helmet from '@fastify/helmet';
+import helmet, { type FastifyHelmetOptions } from '@fastify/helmet';
 import rateLimit, { type RateLimitPluginOptions } from '@fastify/rate-limit';
 import underPressure from '@fastify/under-pressure';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { invalid } from '../../../events/errors.js';
 import { problem } from '../problem-details.js';
@@ -61,6 +61,23 @@ export function clientErrorAsProblem(error: Error & { code?: string }, socket: S
   );
 }
 
+/**
+ * The headers helmet sets with these options, asked of @fastify/helmet once on a probe instance: without
+ * CSP nonces they never depend on the request, and @fastify/helmet would build helmet's middleware (and
+ * parse the CSP) again on every request.
+ */
+async function helmetHeaders(options: FastifyHelmetOptions): Promise<[string, string][]> {
+  const probe = Fastify({ logger: false });
+  await probe.register(helmet, options);
+  probe.get('/with', async () => '');
+  probe.get('/without', { helmet: false }, async () => '');
+  const [withHelmet, without] = [await probe.inject('/with'), await probe.inject('/without')];
+  await probe.close();
+  return Object.entries(withHelmet.headers)
+    .filter(([name]) => without.headers[name] === undefined)
+    .map(([name, value]) => [name, String(value)]);
+}
+
 export interface HardeningOptions {
   /** Event-loop delay beyond which requests are shed with 503 + Retry-After; 0 disables. */
   maxEventLoopDelayMs: number;
@@ -74,7 +91,7 @@ export interface HardeningOptions {
  */
 export const hardeningPlugin = fp<HardeningOptions>(
   async (app, options) => {
-    await app.register(helmet, {
+    const securityHeaders = await helmetHeaders({
       contentSecurityPolicy: {
         useDefaults: false,
         directives: {
@@ -93,16 +110,20 @@ export const hardeningPlugin = fp<HardeningOptions>(
         },
       },
     });
-    app.addHook('onSend', async (_request, reply, payload) => {
-      // Static files (the console, Swagger UI's assets) set their own, some on the raw response.
-      if (!reply.hasHeader('cache-control') && !reply.raw.hasHeader('cache-control')) void reply.header('Cache-Control', 'no-store');
-      return payload;
-    });
-    app.addHook('onRequest', async (request) => {
+    app.addHook('onRequest', (request, reply, done) => {
+      // On the raw response, as helmet does, so hijacked replies (event streams) carry them too.
+      for (const [name, value] of securityHeaders) reply.raw.setHeader(name, value);
       const found = credentialsIn(request.url);
       if (found.length > 0) {
-        throw invalid('auth.token_in_url', `credentials are never accepted in the URL (${found.join(', ')}): send Authorization: Bearer <token>`);
+        done(invalid('auth.token_in_url', `credentials are never accepted in the URL (${found.join(', ')}): send Authorization: Bearer <token>`));
+        return;
       }
+      done();
+    });
+    app.addHook('onSend', (_request, reply, payload, done) => {
+      // Static files (the console, Swagger UI's assets) set their own, some on the raw response.
+      if (!reply.hasHeader('cache-control') && !reply.raw.hasHeader('cache-control')) void reply.header('Cache-Control', 'no-store');
+      done(null, payload);
     });
     if (options.maxEventLoopDelayMs > 0) {
       const retryAfter = 5;

@@ -23,10 +23,11 @@ const sameSecret = (presented: string, expected: string): boolean => {
  */
 export const metricsPlugin = fp<MetricsPluginOptions>(
   async (app, { metrics, scrapeToken, verifyToken }) => {
-    app.addHook('onResponse', async (request, reply) => {
+    app.addHook('onResponse', (request, reply, done) => {
       const route = request.routeOptions.url ?? 'unmatched';
       metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
       metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+      done();
     });
 
     app.get(
