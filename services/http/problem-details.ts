@@ -102,17 +102,33 @@ export function problemFromDubanError(err: DubanError): ProblemDetails {
   return { ...problem(err.code, { detail: err.message, rule: err.rule }), ...exposed };
 }
 
-/** Every error status a route can answer with, documented once so the OpenAPI document lists them. */
+/** The title of the problem a status stands for, as the document describes that response. */
+export function problemTitle(status: number): string {
+  return Object.values(titles).find((t) => t.status === status)?.title ?? 'Refused';
+}
+
+/**
+ * The error statuses of every route that needs a token: bad URL or query (400), no or bad token (401), role
+ * (403), unknown or out-of-sight ids (404), rate limit (429), failure (500), a dependency down or load shed (503).
+ */
 export const errorResponses = {
   400: problemDetailsSchema,
   401: problemDetailsSchema,
   403: problemDetailsSchema,
   404: problemDetailsSchema,
-  409: problemDetailsSchema,
-  412: problemDetailsSchema,
-  413: problemDetailsSchema,
-  415: problemDetailsSchema,
-  422: problemDetailsSchema,
+  429: problemDetailsSchema,
   500: problemDetailsSchema,
   503: problemDetailsSchema,
 } as const;
+
+/** A command's too: a supervision rule or a concurrent change (409), its body (413, 415), a reused Idempotency-Key (422). */
+export const commandErrorResponses = {
+  ...errorResponses,
+  409: problemDetailsSchema,
+  413: problemDetailsSchema,
+  415: problemDetailsSchema,
+  422: problemDetailsSchema,
+} as const;
+
+/** A command that takes If-Match: the item moved on (412). */
+export const ifMatchErrorResponses = { ...commandErrorResponses, 412: problemDetailsSchema } as const;

@@ -4,6 +4,9 @@ import { z } from 'zod';
 import type { LedgerWorkbook } from '../exports/index.js';
 import { contentTypes, writeSheets, type SheetFormat } from '../spreadsheets/write.js';
 
+/** The media types of a ledger sent as a workbook or as CSV (the `format` query parameter), as documented. */
+export const sheetMediaTypes = [contentTypes.xlsx, 'text/csv'] as const;
+
 export const formatQuery = {
   format: z
     .enum(['json', 'xlsx', 'csv'])

@@ -7,8 +7,8 @@ import type { AuditService } from '../../audit/service.js';
 import { exportLines } from '../../audit/export.js';
 import { readsWholeLog, unitsOpenedBy } from '../../audit/scope.js';
 import { StreamNotFoundError, type Subscription } from '../../ports/event-store.js';
-import { errorResponses } from '../problem-details.js';
-import { actorOf } from './common.js';
+import { commandErrorResponses, errorResponses } from '../problem-details.js';
+import { actorOf, emptyBody } from './common.js';
 
 const digestSchema = z
   .object({
@@ -75,6 +75,7 @@ export const auditRoutes: FastifyPluginAsyncZod = async (app) => {
     '/audit/public-key',
     {
       schema: {
+        operationId: 'getAuditPublicKey',
         summary: 'The Ed25519 public key that signs the audit digests (keep it with the digests you take away)',
         tags,
         response: { 200: z.object({ algorithm: z.literal('Ed25519'), keyId: z.string(), publicKey: z.string().describe('PEM (SPKI)') }), ...errorResponses },
@@ -85,7 +86,7 @@ export const auditRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get(
     '/audit/digests/latest',
-    { schema: { summary: 'The newest signed digest of the log (take it away: file, print, e-mail)', tags, response: { 200: digestSchema, ...errorResponses } } },
+    { schema: { operationId: 'getLatestAuditDigest', summary: 'The newest signed digest of the log (take it away: file, print, e-mail)', tags, response: { 200: digestSchema, ...errorResponses } } },
     async () => {
       const digest = audit().latestDigest();
       if (!digest) throw notFound('audit.no_digest', 'no digest has been signed yet');
@@ -97,10 +98,11 @@ export const auditRoutes: FastifyPluginAsyncZod = async (app) => {
     '/audit/digests',
     {
       schema: {
+        operationId: 'signAuditDigest',
         summary: 'Seal everything stored so far and sign a digest now (admins and inspectors)',
         tags,
-        body: z.strictObject({}).nullish(),
-        response: { 201: digestSchema, ...errorResponses },
+        body: emptyBody,
+        response: { 201: digestSchema, ...commandErrorResponses },
       },
     },
     async (request, reply) => {
@@ -113,6 +115,7 @@ export const auditRoutes: FastifyPluginAsyncZod = async (app) => {
     '/audit/proofs/inclusion',
     {
       schema: {
+        operationId: 'getInclusionProof',
         summary: 'RFC 9162 inclusion proof: this event is leaf i of the tree of treeSize events',
         tags,
         querystring: z.strictObject({
@@ -154,6 +157,7 @@ export const auditRoutes: FastifyPluginAsyncZod = async (app) => {
     '/audit/proofs/consistency',
     {
       schema: {
+        operationId: 'getConsistencyProof',
         summary: 'RFC 9162 consistency proof: the tree of `from` events is a prefix of the tree of `to` events',
         tags,
         querystring: z.strictObject({ from: count, to: count }),
@@ -173,6 +177,7 @@ export const auditRoutes: FastifyPluginAsyncZod = async (app) => {
     '/audit/verify',
     {
       schema: {
+        operationId: 'verifyAudit',
         summary: "Verify the store against the audit tree and its latest signed digest: the whole log for a top-level admin or inspector, the caller's subtree otherwise",
         tags,
         querystring: z.strictObject({ limit: z.coerce.number().int().min(1).max(10_000).optional().describe('Breaks reported at most (default 100)') }),
@@ -196,6 +201,7 @@ export const auditRoutes: FastifyPluginAsyncZod = async (app) => {
     '/audit/status',
     {
       schema: {
+        operationId: 'getAuditStatus',
         summary: 'The audit tree: size, sealed position, refusals, latest digest, background verification progress',
         tags,
         response: { 200: z.record(z.string(), z.unknown()), ...errorResponses },
@@ -211,10 +217,12 @@ export const auditRoutes: FastifyPluginAsyncZod = async (app) => {
     '/audit/export',
     {
       schema: {
+        operationId: 'exportAudit',
+        responseDocs: { 200: { mediaTypes: ['application/x-ndjson'] } },
         summary: 'NDJSON export for the offline verifier: the digest, then every leaf with its event (whole log), or the events of your subtree with inclusion proofs',
         tags,
         querystring: z.strictObject({ treeSize: count.optional().describe('Export against the digest of this size (default: the latest)') }),
-        response: { 200: z.string().describe('application/x-ndjson'), ...errorResponses },
+        response: { 200: z.string().describe('One JSON object a line: the digest, then the leaves'), ...errorResponses },
       },
     },
     async (request, reply) => {
@@ -264,6 +272,8 @@ export const auditRoutes: FastifyPluginAsyncZod = async (app) => {
     '/events/stream',
     {
       schema: {
+        operationId: 'streamEvents',
+        responseDocs: { 200: { mediaTypes: ['text/event-stream'] } },
         summary: "Server-sent events: every new event in the caller's subtree, for live dashboards",
         description:
           'text/event-stream. Each message has `id` (the global position; send it back as Last-Event-ID to resume), ' +
@@ -273,7 +283,7 @@ export const auditRoutes: FastifyPluginAsyncZod = async (app) => {
           from: z.string().regex(/^\d{1,19}$/).optional().describe('Resume after this position (default: only new events)'),
         }),
         headers: z.object({ 'last-event-id': z.string().regex(/^\d{1,19}$/).optional() }),
-        response: { 200: z.string().describe('text/event-stream'), ...errorResponses },
+        response: { 200: z.string().describe('Server-sent events: id, event and data lines, and comment heartbeats'), ...errorResponses },
       },
     },
     async (request, reply) => {

@@ -4,7 +4,7 @@ import { requireVisibleUnits } from '../../../events/access.js';
 import type { Actor } from '../../../events/envelope.js';
 import type { CommandMeta, CommandOutcome } from '../../commands/handler.js';
 import type { UnitHierarchy } from '../../hierarchy.js';
-import { errorResponses } from '../problem-details.js';
+import { commandErrorResponses, ifMatchErrorResponses } from '../problem-details.js';
 
 export const actorOf = (request: FastifyRequest): Actor => ({
   userId: request.principal.userId,
@@ -74,11 +74,17 @@ export function sendOutcome(reply: FastifyReply, id: string, outcome: CommandOut
   });
 }
 
-export const commandResponses = { 200: commandResultSchema, ...errorResponses };
-export const createdResponses = { 201: commandResultSchema, ...errorResponses };
+export const commandResponses = { 200: commandResultSchema, ...commandErrorResponses };
+export const createdResponses = { 201: commandResultSchema, ...commandErrorResponses };
+/** A problem command: it may name the revision it applies to (If-Match). */
+export const ifMatchCommandResponses = { 200: commandResultSchema, ...ifMatchErrorResponses };
+export const ifMatchCreatedResponses = { 201: commandResultSchema, ...ifMatchErrorResponses };
+
+/** Evidence as request examples show it. */
+export const evidenceExample = { kind: 'photo', uri: 's3://duban-evidence/533423102201/house-1.jpg', sha256: 'a'.repeat(64) };
 
 /** Commands that carry nothing but the path: an empty JSON object or no body at all. */
-export const emptyBody = z.strictObject({}).nullish();
+export const emptyBody = z.strictObject({}).nullish().meta({ examples: [{}] });
 
 export const idempotencyHeaders = z.object({
   'idempotency-key': z.string().optional().describe('Makes a retried POST safe: the same key and body return the original response'),

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { dateSchema, idSchema, monthSchema } from '../../../events/common.js';
 import { errorResponses } from '../problem-details.js';
-import { formatOf, formatQuery, sendWorkbook } from '../sheets.js';
+import { formatOf, formatQuery, sendWorkbook, sheetMediaTypes } from '../sheets.js';
 import { commandMeta, commandResponses, idempotencyHeaders, readableUnit, sendOutcome } from './common.js';
 import { importRoutes } from './imports.js';
 import { asOfOf, asOfQuery } from './ledgers.js';
@@ -76,6 +76,10 @@ export const dataRoutes: FastifyPluginAsyncZod = async (app) => {
     '/ledgers/plan-measures',
     {
       schema: {
+        operationId: 'exportPlanMeasures',
+        responseDocs: {
+          200: { mediaTypes: sheetMediaTypes, headers: { 'content-disposition': 'always', 'x-ledger-position': 'always' }, description: 'The ledger as a workbook or CSV file' },
+        },
         summary: 'Plan-measure ledger (一户一方案 帮扶措施): every household plan measure in a subtree, as xlsx or CSV',
         tags: ['ledgers', 'data'],
         querystring: z.strictObject({
@@ -95,14 +99,15 @@ export const dataRoutes: FastifyPluginAsyncZod = async (app) => {
   );
 
   const periods = [
-    { kind: 'monthly', param: 'month', schema: monthSchema, summary: 'Monthly review (一月一研判): figures per unit over its subtree at the end of the month, with listing candidates' },
-    { kind: 'daily', param: 'day', schema: dateSchema, summary: 'Daily report (每日一报): figures per unit over its subtree at the end of the day, with listing candidates' },
+    { kind: 'monthly', operationId: 'getMonthlyReview', param: 'month', schema: monthSchema, summary: 'Monthly review (一月一研判): figures per unit over its subtree at the end of the month, with listing candidates' },
+    { kind: 'daily', operationId: 'getDailyReport', param: 'day', schema: dateSchema, summary: 'Daily report (每日一报): figures per unit over its subtree at the end of the day, with listing candidates' },
   ] as const;
   for (const period of periods) {
     app.get(
       `/reviews/${period.kind}`,
       {
         schema: {
+          operationId: period.operationId,
           summary: period.summary,
           tags: ['reviews'],
           querystring: z.strictObject({ unitId: idSchema.optional(), [period.param]: period.schema, format: formatQuery.format }),
@@ -123,11 +128,12 @@ export const dataRoutes: FastifyPluginAsyncZod = async (app) => {
     '/units/:id/population',
     {
       schema: {
+        operationId: 'updatePopulation',
         summary: 'Register or update the population of a unit (poverty incidence is measured against it)',
         tags: ['organisation'],
         params: z.strictObject({ id: idSchema }),
         headers: idempotencyHeaders,
-        body: z.strictObject({ population: z.number().int().min(0).max(100_000_000) }),
+        body: z.strictObject({ population: z.number().int().min(0).max(100_000_000) }).meta({ examples: [{ population: 1250 }] }),
         response: commandResponses,
       },
     },

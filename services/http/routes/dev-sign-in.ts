@@ -5,7 +5,7 @@ import { notFound } from '../../../events/errors.js';
 import { unitRegisteredSchema } from '../../../events/unit/index.js';
 import { roleSchema } from '../../auth/principal.js';
 import { signToken } from '../../auth/tokens.js';
-import { errorResponses } from '../problem-details.js';
+import { commandErrorResponses, errorResponses } from '../problem-details.js';
 
 export interface DevSignInOptions {
   /** The HS256 secret the service verifies tokens with. */
@@ -37,6 +37,7 @@ export const devSignInRoutes: FastifyPluginAsyncZod<DevSignInOptions> = async (a
     {
       config: { public: true },
       schema: {
+        operationId: 'listDevUnits',
         summary: 'Development only: every registered unit, for the console sign-in page',
         tags,
         security: [],
@@ -61,15 +62,18 @@ export const devSignInRoutes: FastifyPluginAsyncZod<DevSignInOptions> = async (a
     {
       config: { public: true },
       schema: {
+        operationId: 'devSignIn',
         summary: 'Development only: a bearer token for a user of a registered unit in a role',
         tags,
         security: [],
-        body: z.strictObject({
-          unitId: idSchema,
-          role: roleSchema,
-          userId: z.string().min(1).max(200).optional().describe('Default: <role>@<unitId>'),
-        }),
-        response: { 200: z.object({ token: z.string(), expiresIn: z.string() }), ...errorResponses },
+        body: z
+          .strictObject({
+            unitId: idSchema,
+            role: roleSchema,
+            userId: z.string().min(1).max(200).optional().describe('Default: <role>@<unitId>'),
+          })
+          .meta({ examples: [{ unitId: '533423102201', role: 'cadre' }] }),
+        response: { 200: z.object({ token: z.string(), expiresIn: z.string() }), ...commandErrorResponses },
       },
     },
     async (request) => {

@@ -74,9 +74,9 @@ export const historyRoutes: FastifyPluginAsyncZod = async (app) => {
     return { recorded: events, view: { streamId, ...(await streamHistory(events, app.duban.audit)) } };
   }
 
-  const schema = (summary: string, tags: string[]) => ({ summary, tags, params, response: { 200: streamHistorySchema, ...errorResponses } });
+  const schema = (operationId: string, summary: string, tags: string[]) => ({ operationId, summary, tags, params, response: { 200: streamHistorySchema, ...errorResponses } });
 
-  app.get('/households/:id/history', { schema: schema('Every event of a household and its plan, with actor, times and the verification of its stream', ['households']) }, async (request) => {
+  app.get('/households/:id/history', { schema: schema('getHouseholdHistory', 'Every event of a household and its plan, with actor, times and the verification of its stream', ['households']) }, async (request) => {
     const { recorded, view } = await history(request, 'household', householdStreamId(request.params.id));
     let plan = initialHouseholdState;
     for (const event of recorded) {
@@ -88,10 +88,10 @@ export const historyRoutes: FastifyPluginAsyncZod = async (app) => {
     }
     return { ...view, plan };
   });
-  app.get('/listings/:id/history', { schema: schema('Every event of a listing, with actor, times and the verification of its stream', ['listings']) }, async (request) => {
+  app.get('/listings/:id/history', { schema: schema('getListingHistory', 'Every event of a listing, with actor, times and the verification of its stream', ['listings']) }, async (request) => {
     return (await history(request, 'listing', listingStreamId(request.params.id))).view;
   });
-  app.get('/units/:id/history', { schema: schema('Every event of a unit, with actor, times and the verification of its stream', ['organisation']) }, async (request) => {
+  app.get('/units/:id/history', { schema: schema('getUnitHistory', 'Every event of a unit, with actor, times and the verification of its stream', ['organisation']) }, async (request) => {
     return (await history(request, 'unit', unitStreamId(request.params.id))).view;
   });
 };

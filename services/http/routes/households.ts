@@ -4,20 +4,27 @@ import { z } from 'zod';
 import { idSchema } from '../../../events/common.js';
 import { householdCommandSchemas } from '../../../events/household/index.js';
 import { newId } from '../../commands/problems.js';
-import { commandMeta, commandResponses, createdResponses, idempotencyHeaders, requireUnitsInScope, sendOutcome } from './common.js';
+import { commandMeta, commandResponses, createdResponses, evidenceExample, idempotencyHeaders, requireUnitsInScope, sendOutcome } from './common.js';
 
 const h = householdCommandSchemas;
 const householdParams = z.strictObject({ id: idSchema });
 
 export const addPlanMeasureBody = h.addPlanMeasure
   .omit({ type: true, householdId: true, measureId: true })
-  .extend({ measureId: idSchema.optional().describe('Client-chosen id; generated when omitted') });
-export const completePlanMeasureBody = h.completePlanMeasure.omit({ type: true, householdId: true, measureId: true });
-export const assessBody = h.assessHousehold.omit({ type: true, householdId: true });
-export const monitoringBody = z.strictObject({
-  flag: z.enum(['raise', 'clear']).describe('raise: put the household under monitoring (监测); clear: lift it'),
-  reason: z.string().max(2000),
-});
+  .extend({ measureId: idSchema.optional().describe('Client-chosen id; generated when omitted') })
+  .meta({ examples: [{ kind: 'housing', description: '危房改造', responsibleUnitId: '533423102201', deadline: '2099-06-30T18:00:00+08:00' }] });
+export const completePlanMeasureBody = h.completePlanMeasure
+  .omit({ type: true, householdId: true, measureId: true })
+  .meta({ examples: [{ evidence: [evidenceExample] }] });
+export const assessBody = h.assessHousehold
+  .omit({ type: true, householdId: true })
+  .meta({ examples: [{ food: true, clothing: true, education: true, medical: true, housing: false, water: true }] });
+export const monitoringBody = z
+  .strictObject({
+    flag: z.enum(['raise', 'clear']).describe('raise: put the household under monitoring (监测); clear: lift it'),
+    reason: z.string().max(2000),
+  })
+  .meta({ examples: [{ flag: 'raise', reason: '因病返贫风险' }] });
 
 /** Household plans (一户一方案): measures per household, assessments against 两不愁三保障, monitoring. */
 export const householdRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -27,7 +34,7 @@ export const householdRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.post(
     '/households/:id/measures',
-    { schema: { summary: 'Add a plan measure (帮扶措施) to a household', tags, headers, params: householdParams, body: addPlanMeasureBody, response: createdResponses } },
+    { schema: { operationId: 'addPlanMeasure', summary: 'Add a plan measure (帮扶措施) to a household', tags, headers, params: householdParams, body: addPlanMeasureBody, response: createdResponses } },
     async (request, reply) => {
       const meta = commandMeta(request);
       await requireUnitsInScope(hierarchy, meta.actor, [request.body.responsibleUnitId]);
@@ -42,6 +49,7 @@ export const householdRoutes: FastifyPluginAsyncZod = async (app) => {
     '/households/:id/measures/:measureId/complete',
     {
       schema: {
+        operationId: 'completePlanMeasure',
         summary: 'Report a plan measure completed',
         tags,
         headers,
@@ -60,14 +68,14 @@ export const householdRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.post(
     '/households/:id/assessments',
-    { schema: { summary: 'Assess a household against 两不愁三保障 and safe water', tags, headers, params: householdParams, body: assessBody, response: commandResponses } },
+    { schema: { operationId: 'assessHousehold', summary: 'Assess a household against 两不愁三保障 and safe water', tags, headers, params: householdParams, body: assessBody, response: commandResponses } },
     async (request, reply) =>
       sendOutcome(reply, request.params.id, await households.assess(request.params.id, request.body, commandMeta(request))),
   );
 
   app.post(
     '/households/:id/monitoring',
-    { schema: { summary: 'Raise or clear the monitoring flag (监测户)', tags, headers, params: householdParams, body: monitoringBody, response: commandResponses } },
+    { schema: { operationId: 'setHouseholdMonitoring', summary: 'Raise or clear the monitoring flag (监测户)', tags, headers, params: householdParams, body: monitoringBody, response: commandResponses } },
     async (request, reply) => {
       const meta = commandMeta(request);
       const { flag, reason } = request.body;

@@ -9,7 +9,7 @@ import type { Job } from '../../imports/jobs.js';
 import { NotASpreadsheet } from '../../imports/read.js';
 import { templateWorkbook } from '../../imports/template.js';
 import { sendProblem } from '../plugins/errors.js';
-import { problem, errorResponses } from '../problem-details.js';
+import { problem, commandErrorResponses, errorResponses } from '../problem-details.js';
 import { actorOf } from './common.js';
 
 /** Largest upload: a prefecture's plan measures as CSV fit several times over. */
@@ -29,7 +29,7 @@ const report = z
     appended: z.boolean(),
   })
   .meta({ id: 'ImportReport' });
-const { 422: _unprocessable, ...refusals } = errorResponses;
+const { 422: _unprocessable, ...refusals } = commandErrorResponses;
 
 /** A job as its owner reads it (not the actor or correlation it runs under). */
 const jobView = ({ actor: _a, userId: _u, correlationId: _c, charset: _s, ...view }: Job) => view;
@@ -55,6 +55,8 @@ export const importRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       bodyLimit: IMPORT_BODY_LIMIT,
       schema: {
+        operationId: 'runImport',
+        responseDocs: { 202: { headers: { location: 'always' } } },
         summary: 'Import a workbook or CSV (units, households, plan measures, assessments, problems, listings); dry run first',
         tags: ['data'],
         querystring: z.strictObject({
@@ -104,7 +106,7 @@ export const importRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.get(
     '/imports/:id',
-    { schema: { summary: 'An import job: phase and progress, then its report', tags: ['data'], params: z.strictObject({ id: z.uuid() }), response: { 200: z.looseObject({ id: z.string(), status: z.string() }), ...errorResponses } } },
+    { schema: { operationId: 'getImport', summary: 'An import job: phase and progress, then its report', tags: ['data'], params: z.strictObject({ id: z.uuid() }), response: { 200: z.looseObject({ id: z.string(), status: z.string() }), ...errorResponses } } },
     async (request, reply) => {
       const job = ownJob(request, request.params.id);
       if (!job) return sendProblem(request, reply, problem('not_found', noSuchImport));
@@ -116,6 +118,8 @@ export const importRoutes: FastifyPluginAsyncZod = async (app) => {
     '/imports/:id/annotated.xlsx',
     {
       schema: {
+        operationId: 'getAnnotatedImport',
+        responseDocs: { 200: { mediaTypes: [contentTypes.xlsx], headers: { 'content-disposition': 'always' } } },
         summary: 'The uploaded file as a workbook with the refusals marked: cells filled and commented, and a 导入错误 column',
         tags: ['data'],
         params: z.strictObject({ id: z.uuid() }),
@@ -137,6 +141,8 @@ export const importRoutes: FastifyPluginAsyncZod = async (app) => {
     '/imports/templates/:file',
     {
       schema: {
+        operationId: 'getImportTemplate',
+        responseDocs: { 200: { mediaTypes: [contentTypes.xlsx], headers: { 'content-disposition': 'always' } } },
         summary: 'Template workbook of an import kind: Chinese headers, an example row, lists for enums',
         tags: ['data'],
         params: z.strictObject({ file: z.enum(importKinds.map((k) => `${k}.xlsx`) as [string, ...string[]]) }),

@@ -184,6 +184,7 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
     '/ledgers/problems',
     {
       schema: {
+        operationId: 'getProblemLedger',
         summary: 'Problem ledger: one row per problem in a subtree, filterable by responsible unit, status, colour and lateness',
         tags,
         querystring: z.strictObject({
@@ -223,6 +224,7 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
     '/ledgers/households',
     {
       schema: {
+        operationId: 'getHouseholdLedger',
         summary: 'Household ledger: plan progress, latest assessment and monitoring flag per household',
         tags,
         querystring: z.strictObject({ ...scopeQuery, ...asOfQuery, ...pagingQuery, ...formatQuery }),
@@ -246,6 +248,7 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
     '/ledgers/units/:id',
     {
       schema: {
+        operationId: 'getUnitRollup',
         summary: 'Unit roll-up with its children: counts over the whole subtree and whether it is clear (户户清/村村清/县县清)',
         tags,
         params: z.strictObject({ id: idSchema }),
@@ -265,6 +268,7 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
     '/escalations',
     {
       schema: {
+        operationId: 'getEscalationBoard',
         summary: 'Escalation board (督办单): active notices by level and colour',
         tags,
         querystring: z.strictObject({
@@ -307,6 +311,7 @@ export const ledgerRoutes: FastifyPluginAsyncZod = async (app) => {
     '/listings',
     {
       schema: {
+        operationId: 'getListingBoard',
         summary: 'Listing board (挂牌督战): listed targets in a subtree, active or delisted',
         tags: ['listings', ...tags],
         querystring: z.strictObject({ ...scopeQuery, active: flag.optional(), ...asOfQuery, ...pagingQuery, ...formatQuery }),

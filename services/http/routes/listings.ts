@@ -9,7 +9,10 @@ import { commandMeta, commandResponses, createdResponses, emptyBody, idempotency
 export const listTargetBody = listingCommandSchemas.listTarget
   .omit({ type: true, listingId: true })
   .extend({ listingId: idSchema.optional().describe('Client-chosen id; generated when omitted') })
-  .meta({ id: 'ListTarget' });
+  .meta({
+    id: 'ListTarget',
+    examples: [{ targetUnitId: '533423102', supervisingUnitId: '533423', leader: { name: '王伟', position: '县委书记' }, reason: '未脱贫人口较多', metrics: { remainingPoorPeople: 60 } }],
+  });
 
 /** Listed supervision (挂牌督战): a higher level lists a target with a named leader, and delists it once verified. */
 export const listingRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -18,7 +21,7 @@ export const listingRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.post(
     '/listings',
-    { schema: { summary: 'List a target unit for supervision', tags, headers: idempotencyHeaders, body: listTargetBody, response: createdResponses } },
+    { schema: { operationId: 'listTarget', summary: 'List a target unit for supervision', tags, headers: idempotencyHeaders, body: listTargetBody, response: createdResponses } },
     async (request, reply) => {
       const meta = commandMeta(request);
       await requireUnitsInScope(hierarchy, meta.actor, [request.body.targetUnitId, request.body.supervisingUnitId]);
@@ -33,6 +36,7 @@ export const listingRoutes: FastifyPluginAsyncZod = async (app) => {
     '/listings/:id/delist',
     {
       schema: {
+        operationId: 'delistTarget',
         summary: 'Delist (摘牌) a verified target — by a unit strictly above it',
         tags,
         headers: idempotencyHeaders,

@@ -13,12 +13,12 @@ export const registerUnitBody = z
     level: unitLevelSchema,
     parentId: idSchema.nullable().describe('null only for the top unit (a prefecture)'),
   })
-  .meta({ id: 'RegisterUnit' });
+  .meta({ id: 'RegisterUnit', examples: [{ id: '533423102201', name: '启别村', level: 'village', parentId: '533423102' }] });
 
 export const registerHouseholdBody = householdCommandSchemas.registerHousehold
   .omit({ type: true, householdId: true })
   .extend({ id: idSchema })
-  .meta({ id: 'RegisterHousehold' });
+  .meta({ id: 'RegisterHousehold', examples: [{ id: 'hh-1', villageId: '533423102201', members: 4, category: 'registered' }] });
 
 /** Organisation: the unit tree (州 > 县/市 > 乡/镇 > 行政村, 安置点) and households. Admins only. */
 export const organisationRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -27,7 +27,16 @@ export const organisationRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.post(
     '/units',
-    { schema: { summary: 'Register a unit under its parent', tags, headers: idempotencyHeaders, body: registerUnitBody, response: createdResponses } },
+    {
+      schema: {
+        operationId: 'registerUnit',
+        summary: 'Register a unit under its parent',
+        tags,
+        responseDocs: { 201: { headers: { location: 'always' } } }, headers: idempotencyHeaders,
+        body: registerUnitBody,
+        response: createdResponses,
+      },
+    },
     async (request, reply) => {
       const meta = commandMeta(request);
       const { id, name, level, parentId } = request.body;
@@ -40,7 +49,7 @@ export const organisationRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.post(
     '/households',
-    { schema: { summary: 'Register a household of a village (members counted, no names kept)', tags, headers: idempotencyHeaders, body: registerHouseholdBody, response: createdResponses } },
+    { schema: { operationId: 'registerHousehold', summary: 'Register a household of a village (members counted, no names kept)', tags, headers: idempotencyHeaders, body: registerHouseholdBody, response: createdResponses } },
     async (request, reply) => {
       const meta = commandMeta(request);
       const { id, ...rest } = request.body;

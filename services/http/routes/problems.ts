@@ -18,10 +18,12 @@ import { historyEventSchema } from './history.js';
 import {
   actorOf,
   commandMeta,
-  commandResponses,
   createdResponses,
+  ifMatchCommandResponses,
+  ifMatchCreatedResponses,
   emptyBody,
   etag,
+  evidenceExample,
   problemCommandHeaders,
   requireUnitsInScope,
   sendOutcome,
@@ -34,15 +36,21 @@ const measureParams = z.strictObject({ id: idSchema, measureId: idSchema });
 export const findProblemBody = c.findProblem
   .omit({ type: true, policy: true, problemId: true })
   .extend({ problemId: idSchema.optional().describe('Client-chosen id; generated when omitted') })
-  .meta({ id: 'FindProblem' });
+  .meta({
+    id: 'FindProblem',
+    examples: [
+      { targetUnitId: '533423102201', responsibleUnitId: '533423102201', category: 'housing', source: 'inspection', description: '危房改造未完成', severity: 'high', deadline: '2099-06-30T18:00:00+08:00' },
+    ],
+  });
 export const assignMeasureBody = c.assignMeasure
   .omit({ type: true, problemId: true, measureId: true })
-  .extend({ measureId: idSchema.optional().describe('Client-chosen id; generated when omitted') });
-export const completeMeasureBody = c.completeMeasure.omit({ type: true, problemId: true, measureId: true });
-export const submitBody = c.submitRectification.omit({ type: true, problemId: true });
-export const rejectBody = c.rejectRectification.omit({ type: true, problemId: true });
-export const extendBody = c.extendDeadline.omit({ type: true, problemId: true });
-export const reopenBody = c.reopenProblem.omit({ type: true, problemId: true });
+  .extend({ measureId: idSchema.optional().describe('Client-chosen id; generated when omitted') })
+  .meta({ examples: [{ description: '拆除重建', assigneeUnitId: '533423102201', deadline: '2099-05-31T18:00:00+08:00' }] });
+export const completeMeasureBody = c.completeMeasure.omit({ type: true, problemId: true, measureId: true }).meta({ examples: [{ evidence: [evidenceExample] }] });
+export const submitBody = c.submitRectification.omit({ type: true, problemId: true }).meta({ examples: [{ summary: '已完成改造', evidence: [evidenceExample] }] });
+export const rejectBody = c.rejectRectification.omit({ type: true, problemId: true }).meta({ examples: [{ reason: '佐证材料不足' }] });
+export const extendBody = c.extendDeadline.omit({ type: true, problemId: true }).meta({ examples: [{ deadline: '2099-12-31T18:00:00+08:00', reason: '雨季停工' }] });
+export const reopenBody = c.reopenProblem.omit({ type: true, problemId: true }).meta({ examples: [{ reason: '回头看发现问题反弹', deadline: '2099-12-31T18:00:00+08:00' }] });
 
 // Views are built from the domain's schemas (not strict: a view may carry what the state adds).
 const evidence = z.object(evidenceSchema.shape);
@@ -147,6 +155,8 @@ export const problemRoutes: FastifyPluginAsyncZod = async (app) => {
     '/problems',
     {
       schema: {
+        operationId: 'findProblem',
+        responseDocs: { 201: { headers: { location: 'always' } } },
         summary: 'Find a problem (发现问题) and hand it to a responsible unit with a deadline',
         tags,
         headers: problemCommandHeaders.omit({ 'if-match': true }),
@@ -170,7 +180,9 @@ export const problemRoutes: FastifyPluginAsyncZod = async (app) => {
     '/problems/:id',
     {
       schema: {
+        operationId: 'getProblem',
         summary: 'A problem as it stands now; the ETag is its stream revision',
+        responseDocs: { 200: { headers: { etag: 'always' } } },
         tags,
         params: problemParams,
         response: { 200: problemViewSchema, ...errorResponses },
@@ -188,6 +200,7 @@ export const problemRoutes: FastifyPluginAsyncZod = async (app) => {
     '/problems/:id/history',
     {
       schema: {
+        operationId: 'getProblemHistory',
         summary: 'Every event of a problem with actor and times, and the audit-chain verification of its stream',
         tags,
         params: problemParams,
@@ -202,18 +215,27 @@ export const problemRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   );
 
-  const command = { tags, headers: problemCommandHeaders, response: commandResponses };
+  const command = { tags, headers: problemCommandHeaders, response: ifMatchCommandResponses };
 
   app.post(
     '/problems/:id/acknowledge',
-    { schema: { ...command, summary: 'Sign for a problem (签收)', params: problemParams, body: emptyBody } },
+    { schema: { ...command, operationId: 'acknowledgeProblem', summary: 'Sign for a problem (签收)', params: problemParams, body: emptyBody } },
     async (request, reply) =>
       sendOutcome(reply, request.params.id, await problems.acknowledge(request.params.id, commandMeta(request, { ifMatch: true }))),
   );
 
   app.post(
     '/problems/:id/measures',
-    { schema: { ...command, summary: 'Assign a rectification measure (整改措施)', params: problemParams, body: assignMeasureBody } },
+    {
+      schema: {
+        ...command,
+        operationId: 'assignMeasure',
+        summary: 'Assign a rectification measure (整改措施)',
+        params: problemParams,
+        body: assignMeasureBody,
+        response: ifMatchCreatedResponses,
+      },
+    },
     async (request, reply) => {
       const meta = commandMeta(request, { ifMatch: true });
       await requireUnitsInScope(hierarchy, meta.actor, [request.body.assigneeUnitId]);
@@ -227,7 +249,7 @@ export const problemRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.post(
     '/problems/:id/measures/:measureId/complete',
-    { schema: { ...command, summary: 'Report a measure completed, with evidence references', params: measureParams, body: completeMeasureBody } },
+    { schema: { ...command, operationId: 'completeMeasure', summary: 'Report a measure completed, with evidence references', params: measureParams, body: completeMeasureBody } },
     async (request, reply) =>
       sendOutcome(
         reply,
@@ -242,35 +264,35 @@ export const problemRoutes: FastifyPluginAsyncZod = async (app) => {
 
   app.post(
     '/problems/:id/submit',
-    { schema: { ...command, summary: 'Submit the rectification for verification', params: problemParams, body: submitBody } },
+    { schema: { ...command, operationId: 'submitRectification', summary: 'Submit the rectification for verification', params: problemParams, body: submitBody } },
     async (request, reply) =>
       sendOutcome(reply, request.params.id, await problems.submit(request.params.id, request.body, commandMeta(request, { ifMatch: true }))),
   );
 
   app.post(
     '/problems/:id/reject',
-    { schema: { ...command, summary: 'Reject a submitted rectification, with a reason', params: problemParams, body: rejectBody } },
+    { schema: { ...command, operationId: 'rejectRectification', summary: 'Reject a submitted rectification, with a reason', params: problemParams, body: rejectBody } },
     async (request, reply) =>
       sendOutcome(reply, request.params.id, await problems.reject(request.params.id, request.body, commandMeta(request, { ifMatch: true }))),
   );
 
   app.post(
     '/problems/:id/clear',
-    { schema: { ...command, summary: 'Verify and clear (销号) — by a unit strictly above the responsible unit', params: problemParams, body: emptyBody } },
+    { schema: { ...command, operationId: 'clearProblem', summary: 'Verify and clear (销号) — by a unit strictly above the responsible unit', params: problemParams, body: emptyBody } },
     async (request, reply) =>
       sendOutcome(reply, request.params.id, await problems.clear(request.params.id, commandMeta(request, { ifMatch: true }))),
   );
 
   app.post(
     '/problems/:id/extend',
-    { schema: { ...command, summary: 'Extend the deadline forward, with a reason', params: problemParams, body: extendBody } },
+    { schema: { ...command, operationId: 'extendDeadline', summary: 'Extend the deadline forward, with a reason', params: problemParams, body: extendBody } },
     async (request, reply) =>
       sendOutcome(reply, request.params.id, await problems.extend(request.params.id, request.body, commandMeta(request, { ifMatch: true }))),
   );
 
   app.post(
     '/problems/:id/reopen',
-    { schema: { ...command, summary: 'Reopen a cleared problem after a look-back (回头看), with a new deadline', params: problemParams, body: reopenBody } },
+    { schema: { ...command, operationId: 'reopenProblem', summary: 'Reopen a cleared problem after a look-back (回头看), with a new deadline', params: problemParams, body: reopenBody } },
     async (request, reply) =>
       sendOutcome(reply, request.params.id, await problems.reopen(request.params.id, request.body, commandMeta(request, { ifMatch: true }))),
   );
