@@ -69,6 +69,9 @@ function stepCommand(step: Step, p: OpenProblem): StepCommand {
   }
 }
 
+/** How long a step waits for its notification's first attempt before leaving it to the retrying activity. */
+export const INLINE_NOTIFY_MS = 2_000;
+
 const eventOfType = (outcome: CommandOutcome, type: string) => outcome.events.find((e) => e.type === type)?.eventId;
 
 export function createActivities(deps: ActivityDeps) {
@@ -126,6 +129,32 @@ export function createActivities(deps: ActivityDeps) {
     };
   }
 
+  /**
+   * One delivery attempt inside the step: most receivers answer at once, and then the step costs no
+   * activity of its own. A refusal (4xx) is final, as from `notify`; a failure, or no answer within
+   * INLINE_NOTIFY_MS, hands the notification back for `notify` to retry (receivers drop a repeat by
+   * event id, so a late answer to this attempt does no harm).
+   */
+  async function deliverOnce(notification: Notification): Promise<Notification | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const attempt = notifier.notify(notification).then(
+      () => 'delivered' as const,
+      (err: unknown) => err,
+    );
+    const outcome = await Promise.race([
+      attempt,
+      new Promise<'slow'>((resolve) => (timer = setTimeout(() => resolve('slow'), INLINE_NOTIFY_MS))),
+    ]);
+    clearTimeout(timer);
+    if (outcome === 'delivered') return undefined;
+    if (outcome instanceof NotificationRejectedError) {
+      logger.warn({ eventId: notification.eventId, status: outcome.status }, 'notification refused; not retried');
+      return undefined;
+    }
+    logger.info({ eventId: notification.eventId, err: outcome === 'slow' ? undefined : outcome }, 'notification not delivered at once; notify retries it');
+    return notification;
+  }
+
   return {
     /** Rebuilds the clock of an item from its stream (a fresh workflow run learns where it stands). */
     async loadClock(input: { problemId: string }): Promise<ClockState | undefined> {
@@ -153,6 +182,11 @@ export function createActivities(deps: ActivityDeps) {
       step: Step;
       /** Correlation id of the event that set the clock; absent in runs recorded before it was passed. */
       correlationId?: string;
+      /**
+       * Try the notification here, once, right after the append (the step as a local activity). Only a
+       * notification that did not get through comes back, for the workflow's retrying `notify`.
+       */
+      notifyInline?: boolean;
     }): Promise<StepOutcome & { notification?: Notification }> {
       const { workflowId, problemId, step } = input;
       const streamId = problemStreamId(problemId);
@@ -172,7 +206,8 @@ export function createActivities(deps: ActivityDeps) {
       }
       const { state: after } = await handler.load(problemStream, streamId);
       if (after.status === 'none') throw new Error(`problem ${problemId} not found`);
-      const notification = notificationOf(step, outcome, after);
+      const found = notificationOf(step, outcome, after);
+      const notification = found && input.notifyInline ? await deliverOnce(found) : found;
       if (step.kind !== 'escalation') return { recorded: true, ...(notification ? { notification } : {}) };
       const toUnitId = eventOfType(outcome, 'ProblemEscalated') !== undefined ? (after.escalatedTo ?? undefined) : undefined;
       return {

@@ -5,6 +5,8 @@ import {
   log,
   patched,
   proxyActivities,
+  proxyLocalActivities,
+  type RetryPolicy,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -35,12 +37,24 @@ const SEEN_KEPT = 256;
 /** Continue-as-new well before Temporal's limits; a long-overdue item repeats reminders for months. */
 const HISTORY_LIMIT = 2_000;
 
-const { performStep } = proxyActivities<Activities>({
+const stepRetry: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' };
+const { performStep } = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: stepRetry });
+
+/**
+ * Runs since this patch record each step as a local activity with its notification tried inline: the
+ * timer's workflow task appends and notifies, so a step costs one workflow task instead of three (the
+ * activity's schedule and completion, then the notification's) and no task-queue round trip. It stays
+ * exactly once for the same reason as before: a retried or replayed step derives the same event ids.
+ * Runs recorded before it go on with the activities they scheduled (patched() is false while they replay).
+ */
+export const LOCAL_STEPS_PATCH = 'local-steps';
+const { performStep: performStepLocally } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+  retry: stepRetry,
 });
 
-// A receiver that is down for long gets retries for a day; refusals (4xx) are not retried at all.
+// A notification the step could not deliver at once (or every one, in runs before the local-steps patch):
+// a receiver that is down for long gets retries for a day; refusals (4xx) are not retried at all.
 const { notify } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   scheduleToCloseTimeout: '1 day',
@@ -137,12 +151,13 @@ export async function rectificationWorkflow(input: RectificationInput): Promise<
 }
 
 async function runStep(workflowId: string, state: ClockState, step: Step, deliveries: Promise<void>[]): Promise<ClockState> {
-  const outcome = await performStep({
+  const input = {
     workflowId,
     problemId: state.problemId,
     step,
     ...(state.cycleCorrelationId !== undefined ? { correlationId: state.cycleCorrelationId } : {}),
-  });
+  };
+  const outcome = patched(LOCAL_STEPS_PATCH) ? await performStepLocally({ ...input, notifyInline: true }) : await performStep(input);
   let next = markStepDone(state, step, outcome);
   if (outcome.recorded) next = applyStepColour(next, step);
   log.info('clock step', {
