@@ -20,14 +20,12 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
 import type { NewEvent } from '../events/envelope.js';
 import { openPostgresEventStore } from '../infra/postgres/event-store.js';
-import { providePostgres } from '../infra/postgres/provider.js';
 import { openSqliteEventStore } from '../infra/sqlite/event-store.js';
-import { isUnavailable } from '../infra/tools/service.js';
 import { type EventStore, expected } from '../services/ports/event-store.js';
 import { problemLife } from './fixtures.js';
+import { withScratchPostgres } from './scratch-postgres.js';
 
 const STREAMS = Number(process.env.BENCH_PEER_STREAMS ?? 1500);
 const EVENTS_PER_STREAM = 6;
@@ -163,39 +161,16 @@ async function postgresql() {
   const require = peerPackage('postgresql');
   const emmett = require('@event-driven-io/emmett-postgresql') as { getPostgreSQLEventStore(url: string): EmmettStore };
   const { STREAM_DOES_NOT_EXIST } = require('@event-driven-io/emmett') as { STREAM_DOES_NOT_EXIST: unknown };
-  const server = await providePostgres({ url: process.env['DATABASE_URL'] });
-  if (isUnavailable(server)) return { postgresql: { skipped: server.unavailable } };
-  const database = `duban_peers_${process.pid}`;
-  const admin = new pg.Client({ connectionString: server.url });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${database}`);
-  const target = new URL(server.url);
-  target.pathname = `/${database}`;
-  const url = target.toString();
-  try {
+  const r = await withScratchPostgres('duban_peers', async ({ url, source, settings }) => {
     const duban = await openPostgresEventStore({ connectionString: url, schema: 'duban_peers' });
     const peer = emmett.getPostgreSQLEventStore(url);
-    const r = await compare(dubanSide(duban), emmettSide(peer, STREAM_DOES_NOT_EXIST));
+    const figures = await compare(dubanSide(duban), emmettSide(peer, STREAM_DOES_NOT_EXIST));
     await duban.close();
     await peer.close?.();
-    const settings = await admin.query<{ name: string; setting: string }>(
-      "SELECT name, setting FROM pg_settings WHERE name IN ('server_version', 'fsync', 'synchronous_commit')",
-    );
-    return {
-      postgresql: {
-        server: server.source,
-        ...Object.fromEntries(settings.rows.map((s) => [s.name, s.setting])),
-        emmett_package: '@event-driven-io/emmett-postgresql@0.42.0',
-        ...r,
-      },
-      append_vs_emmett_postgresql: r.append,
-      read_vs_emmett_postgresql: r.read,
-    };
-  } finally {
-    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => {});
-    await admin.end();
-    await server.stop();
-  }
+    return { server: source, ...(await settings()), emmett_package: '@event-driven-io/emmett-postgresql@0.42.0', ...figures };
+  });
+  if ('skipped' in r) return { postgresql: r };
+  return { postgresql: r, append_vs_emmett_postgresql: r.append, read_vs_emmett_postgresql: r.read };
 }
 
 // Emmett logs the errors it rethrows (console.log): to stderr, so stdout stays one JSON object.

@@ -23,15 +23,14 @@ import { householdDecider } from '../events/household/decider.js';
 import { problemDecider } from '../events/problem/decider.js';
 import pg from 'pg';
 import { openPostgresEventStore, SCHEMA_SQL } from '../infra/postgres/event-store.js';
-import { providePostgres } from '../infra/postgres/provider.js';
 import { openSqliteAuditLog } from '../infra/sqlite/audit-log.js';
 import { openSqliteEventStore } from '../infra/sqlite/event-store.js';
 import { auditKeyFromPem } from '../services/audit/digest.js';
 import { createAuditService } from '../services/audit/service.js';
 import { witnessAppends } from '../services/audit/witness.js';
-import { isUnavailable } from '../infra/tools/service.js';
 import { type EventStore, expected } from '../services/ports/event-store.js';
 import { event, lives, pick, problemLife, random, townships } from './fixtures.js';
+import { withScratchPostgres } from './scratch-postgres.js';
 
 const REPLAY_EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const BATCHES = Number(process.env.BENCH_BATCHES ?? 1000);
@@ -397,17 +396,7 @@ async function batchAppendsPostgres(url: string, batches: Array<[string, NewEven
 }
 
 async function postgresFigures() {
-  const server = await providePostgres({ url: process.env['DATABASE_URL'] });
-  if (isUnavailable(server)) return { skipped: server.unavailable };
-  // A database of the bench's own, dropped afterwards, on whatever server it was given.
-  const database = `duban_bench_${process.pid}`;
-  const admin = new pg.Client({ connectionString: server.url });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${database}`);
-  const target = new URL(server.url);
-  target.pathname = `/${database}`;
-  const url = target.toString();
-  try {
+  return withScratchPostgres('duban_bench', async ({ url, source, settings }) => {
     const { appendBatchEps, rawBatchEps } = await batchAppendsPostgres(url, batchesOf100());
 
     const commandStore = await openPostgresEventStore({ connectionString: url, schema: 'bench_commands' });
@@ -422,19 +411,12 @@ async function postgresFigures() {
       () => inChild('raw-pg', url, 'bench_replay'),
       () => inChild('replay-pg', url, 'bench_replay'),
     );
-    const settings = await admin.query<{ name: string; setting: string }>(
-      "SELECT name, setting FROM pg_settings WHERE name IN ('server_version', 'fsync', 'synchronous_commit')",
-    );
     return {
-      server: server.source,
-      ...Object.fromEntries(settings.rows.map((r) => [r.name, r.setting])),
+      server: source,
+      ...(await settings()),
       ...figures({ appendBatchEps, rawBatchEps, appendSingleEps, appendConcurrentEps, raw, replayed, seedSeconds }),
     };
-  } finally {
-    await admin.query(`DROP DATABASE IF EXISTS ${database}`).catch(() => {});
-    await admin.end();
-    await server.stop();
-  }
+  });
 }
 
 /**
