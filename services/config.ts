@@ -38,7 +38,19 @@ const EnvSchema = z.object({
   ESDB_URL: optional(z.string().regex(/^esdb(\+discover)?:\/\/\S+$/, 'must look like esdb://host:2113?tls=false')),
   REDIS_URL: optional(z.string().regex(/^rediss?:\/\/\S+$/, 'must look like redis://host:6379')),
   TEMPORAL_ADDRESS: optional(z.string().regex(/^[\w.-]+:\d{1,5}$/, 'must be host:port')),
-  TEMPORAL_NAMESPACE: withDefault(z.string().min(1), 'default'),
+  // The rest of Temporal's own client variables (TEMPORAL_GRPC_META_*, the _DATA forms) are read as they are.
+  TEMPORAL_NAMESPACE: optional(z.string().min(1)),
+  TEMPORAL_API_KEY: optional(z.string().min(1)),
+  TEMPORAL_TLS: optional(z.enum(['true', 'false', '1', '0'], 'must be true or false')),
+  TEMPORAL_TLS_CLIENT_CERT_PATH: optional(z.string().refine((file) => existsSync(file), 'no such file')),
+  TEMPORAL_TLS_CLIENT_KEY_PATH: optional(z.string().refine((file) => existsSync(file), 'no such file')),
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH: optional(z.string().refine((file) => existsSync(file), 'no such file')),
+  TEMPORAL_TLS_SERVER_NAME: optional(z.string().min(1)),
+  TEMPORAL_CONFIG_FILE: optional(z.string().refine((file) => existsSync(file), 'no such file')),
+  TEMPORAL_PROFILE: optional(z.string().min(1)),
+  TEMPORAL_TASK_QUEUE: withDefault(z.string().min(1).max(1000), 'duban-rectification'),
+  WORKER_SHUTDOWN_GRACE_MS: withDefault(z.coerce.number().int().min(0).max(3_600_000), 20_000),
+  TEMPORAL_SDK_METRICS_ADDRESS: optional(z.string().regex(/^[\w.-]+:\d{1,5}$/, 'must be host:port')),
   ESCALATION_POLICY: optional(z.string().refine((file) => existsSync(file), 'no such file')),
   TZ_DEFAULT: withDefault(z.string().refine(isTimeZone, 'not an IANA time zone'), 'Asia/Shanghai'),
   LOG_LEVEL: withDefault(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info'),
@@ -104,9 +116,19 @@ export interface Config {
   databaseUrl: string | undefined;
   esdbUrl: string | undefined;
   redisUrl: string | undefined;
-  /** Undefined: start the local Temporal dev server. */
+  /** TEMPORAL_ADDRESS as set. Undefined and no profile naming a server: start the local Temporal dev server. */
   temporalAddress: string | undefined;
-  temporalNamespace: string;
+  /**
+   * What Temporal's client configuration reads (infra/temporal/connection.ts): every TEMPORAL_* variable
+   * set, and HOME / XDG_CONFIG_HOME, where its config file lives.
+   */
+  temporalEnv: Record<string, string>;
+  /** The task queue the worker polls and workflows and schedules are started on. */
+  temporalTaskQueue: string;
+  /** After SIGTERM, how long the worker lets activities in flight finish before cancelling them. */
+  workerShutdownGraceMs: number;
+  /** host:port where the Temporal SDK serves its Prometheus metrics; undefined: not served. */
+  temporalSdkMetricsAddress: string | undefined;
   escalationPolicyFile: string | undefined;
   defaultTimeZone: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -176,6 +198,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.NOTIFIERS.includes('webhook') && !e.NOTIFY_WEBHOOK_URL) {
     missing.push('NOTIFY_WEBHOOK_URL: required when NOTIFIERS includes webhook');
   }
+  if (e.WORKER_SHUTDOWN_GRACE_MS >= e.SHUTDOWN_TIMEOUT_MS) {
+    missing.push(`WORKER_SHUTDOWN_GRACE_MS: must be shorter than SHUTDOWN_TIMEOUT_MS (${e.SHUTDOWN_TIMEOUT_MS}), or the process exits mid-drain`);
+  }
   if (missing.length > 0) throw new ConfigError(missing);
   return {
     nodeEnv: e.NODE_ENV,
@@ -187,7 +212,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     esdbUrl: e.ESDB_URL,
     redisUrl: e.REDIS_URL,
     temporalAddress: e.TEMPORAL_ADDRESS,
-    temporalNamespace: e.TEMPORAL_NAMESPACE,
+    temporalEnv: Object.fromEntries(
+      Object.entries(env).filter(
+        (entry): entry is [string, string] =>
+          (entry[0].startsWith('TEMPORAL_') || entry[0] === 'HOME' || entry[0] === 'XDG_CONFIG_HOME') && !!entry[1],
+      ),
+    ),
+    temporalTaskQueue: e.TEMPORAL_TASK_QUEUE,
+    workerShutdownGraceMs: e.WORKER_SHUTDOWN_GRACE_MS,
+    temporalSdkMetricsAddress: e.TEMPORAL_SDK_METRICS_ADDRESS,
     escalationPolicyFile: e.ESCALATION_POLICY,
     defaultTimeZone: e.TZ_DEFAULT,
     logLevel: e.LOG_LEVEL,

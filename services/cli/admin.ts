@@ -8,6 +8,7 @@ import { openEventStoreDb } from '../../infra/eventstoredb/event-store.js';
 import { openPostgresEventStore } from '../../infra/postgres/event-store.js';
 import { createRedisClient } from '../../infra/redis/client.js';
 import { openSqliteEventStore } from '../../infra/sqlite/event-store.js';
+import { temporalConnectionSettings } from '../../infra/temporal/connection.js';
 import { runningRectificationsQuery } from '../../workflows/search-attributes.js';
 import { roleSchema } from '../auth/principal.js';
 import { signToken } from '../auth/tokens.js';
@@ -79,10 +80,13 @@ async function using<T extends { close(): Promise<unknown> }, R>(open: () => T |
 }
 
 async function withTemporal<R>(config: Config, use: (client: Client) => Promise<R>): Promise<R> {
-  if (!config.temporalAddress) throw new AdminError('TEMPORAL_ADDRESS is not set: name the Temporal frontend (host:port)', exitCodes.failed);
-  const connection = await Connection.connect({ address: config.temporalAddress, connectTimeout: '5s' });
+  const temporal = temporalConnectionSettings(config.temporalEnv);
+  if (!temporal.address) {
+    throw new AdminError('TEMPORAL_ADDRESS is not set (nor a Temporal profile): name the Temporal frontend (host:port)', exitCodes.failed);
+  }
+  const connection = await Connection.connect({ ...temporal.client, connectTimeout: '5s' });
   try {
-    return await use(new Client({ connection, namespace: config.temporalNamespace }));
+    return await use(new Client({ connection, namespace: temporal.namespace }));
   } finally {
     await connection.close();
   }

@@ -23,7 +23,10 @@ describe('configuration from the environment', () => {
       jwtSecret: undefined,
       redisUrl: undefined,
       temporalAddress: undefined,
-      temporalNamespace: 'default',
+      temporalEnv: {},
+      temporalTaskQueue: 'duban-rectification',
+      workerShutdownGraceMs: 20_000,
+      temporalSdkMetricsAddress: undefined,
       defaultTimeZone: 'Asia/Shanghai',
       logLevel: 'info',
       sqliteSynchronous: 'FULL',
@@ -48,7 +51,7 @@ describe('configuration from the environment', () => {
       host: '0.0.0.0',
       redisUrl: 'redis://cache:6379',
       temporalAddress: 'temporal.internal:7233',
-      temporalNamespace: 'duban',
+      temporalEnv: { TEMPORAL_ADDRESS: 'temporal.internal:7233', TEMPORAL_NAMESPACE: 'duban' },
       defaultTimeZone: 'Asia/Urumqi',
       sqliteSynchronous: 'NORMAL',
       dataDir: '/var/lib/duban',
@@ -135,5 +138,35 @@ describe('configuration from the environment', () => {
       expect.stringMatching(/^JWT_SECRET: must be at least 32 characters/),
     ]);
     expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).jwtSecret).toBe('x'.repeat(32));
+  });
+
+  test('given Temporal variables, then the task queue, grace time and SDK metrics address are typed, and Temporal\'s own variables are passed on as set', () => {
+    const config = loadConfig({
+      TEMPORAL_TASK_QUEUE: 'duban-east',
+      WORKER_SHUTDOWN_GRACE_MS: '5000',
+      TEMPORAL_SDK_METRICS_ADDRESS: '0.0.0.0:9464',
+      TEMPORAL_API_KEY: 'key',
+      TEMPORAL_TLS: 'true',
+      TEMPORAL_GRPC_META_X_TENANT: 'east',
+      TEMPORAL_PROFILE: '',
+      HOME: '/home/duban',
+      PATH: '/usr/bin',
+    });
+    expect(config).toMatchObject({ temporalTaskQueue: 'duban-east', workerShutdownGraceMs: 5000, temporalSdkMetricsAddress: '0.0.0.0:9464' });
+    expect(config.temporalEnv).toEqual({
+      TEMPORAL_TASK_QUEUE: 'duban-east',
+      TEMPORAL_SDK_METRICS_ADDRESS: '0.0.0.0:9464',
+      TEMPORAL_API_KEY: 'key',
+      TEMPORAL_TLS: 'true',
+      TEMPORAL_GRPC_META_X_TENANT: 'east',
+      HOME: '/home/duban',
+    });
+  });
+
+  test('given a grace time the shutdown timeout cannot hold, or bad Temporal variables, then start-up is refused naming each', () => {
+    expect(problemsOf({ WORKER_SHUTDOWN_GRACE_MS: '30000' })).toEqual([expect.stringMatching(/^WORKER_SHUTDOWN_GRACE_MS: must be shorter than SHUTDOWN_TIMEOUT_MS/)]);
+    expect(loadConfig({ WORKER_SHUTDOWN_GRACE_MS: '30000', SHUTDOWN_TIMEOUT_MS: '45000' }).workerShutdownGraceMs).toBe(30_000);
+    const problems = problemsOf({ TEMPORAL_TLS: 'yes', TEMPORAL_TLS_CLIENT_CERT_PATH: '/no/such/cert.pem', TEMPORAL_SDK_METRICS_ADDRESS: '9464' });
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['TEMPORAL_SDK_METRICS_ADDRESS', 'TEMPORAL_TLS', 'TEMPORAL_TLS_CLIENT_CERT_PATH']);
   });
 });
