@@ -9,11 +9,14 @@ import { createRedisClient } from '../infra/redis/client.js';
 import { createRedisIdempotencyStore } from '../infra/redis/idempotency.js';
 import { openSqliteAuditLog } from '../infra/sqlite/audit-log.js';
 import { createSqliteIdempotencyStore } from '../infra/sqlite/idempotency.js';
+import { localServerSettings, temporalConnectionSettings } from '../infra/temporal/connection.js';
 import { provideTemporal } from '../infra/temporal/provider.js';
+import { installTemporalRuntime } from '../infra/temporal/runtime.js';
+import { registerSearchAttributes, requireSearchAttributes } from '../infra/temporal/search-attributes.js';
 import { createTemporalWorkflowEngine } from '../infra/temporal/workflow-engine.js';
 import { isUnavailable } from '../infra/tools/service.js';
 import { runningRectificationsQuery } from '../workflows/search-attributes.js';
-import { DEFAULT_TASK_QUEUE, startWorker } from '../workflows/worker.js';
+import { startWorker } from '../workflows/worker.js';
 import { createTokenVerifier } from './auth/tokens.js';
 import { createApiServices } from './commands/index.js';
 import { createAuditService } from './audit/service.js';
@@ -40,9 +43,10 @@ import { eventStoreKind, openCheckpointStore, openEventStore, openReadModel, pre
 // Temporal worker and the reactor that feeds it, and the projections. `--role api|worker|projector`
 // runs one part, for scale (several API processes behind a balancer, one projector, workers as needed);
 // environment variables move each dependency out of process (DATABASE_URL or ESDB_URL, REDIS_URL,
-// TEMPORAL_ADDRESS).
-// Shutdown runs in reverse order of start: HTTP stops taking requests and drains, then the reactor and
-// the worker finish what they hold, then the projections commit, then connections and servers close.
+// TEMPORAL_ADDRESS or a Temporal profile).
+// Shutdown runs in reverse order of start: HTTP stops taking requests and drains, then the reactor stops
+// signalling, then the worker stops polling and lets its activities in flight finish (up to
+// WORKER_SHUTDOWN_GRACE_MS), then the projections commit, then connections and servers close.
 
 const { values: args } = parseArgs({ options: { role: { type: 'string', default: 'all' } } });
 const roles = ['all', 'api', 'worker', 'projector'] as const;
@@ -96,26 +100,36 @@ try {
   const readModel = openReadModel(config, redis);
   running.add('read model', () => readModel.close());
 
-  // Temporal: the worker needs it; the API only reports on it. A local dev server is started only by a
-  // process that runs the worker, so separate API processes never start one of their own.
-  let temporalAddress = config.temporalAddress;
-  let temporalNamespace = config.temporalNamespace;
-  if (!temporalAddress && runs('worker')) {
-    const temporal = await provideTemporal({
+  // Temporal: the worker needs it; the API only reports on it. Reached as Temporal's own tools reach it
+  // (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE and its config
+  // file). When nothing names a server, a local dev server is started, by a process that runs the worker
+  // only, so separate API processes never start one of their own.
+  if (runs('worker')) {
+    // Before any worker connection: the SDK's logs go through pino, and SIGTERM is ours to order.
+    installTemporalRuntime({ logger: log, metricsAddress: config.temporalSdkMetricsAddress });
+  }
+  let temporal = temporalConnectionSettings(config.temporalEnv);
+  let temporalStartedHere = false;
+  if (!temporal.address && runs('worker')) {
+    const server = await provideTemporal({
       address: undefined,
-      namespace: config.temporalNamespace,
+      namespace: temporal.namespace,
       dbFilename: path.join(config.dataDir, 'temporal.db'),
       logFile: path.join(config.dataDir, 'temporal.log'),
     });
-    if (isUnavailable(temporal)) throw new Error(`Temporal is unavailable: ${temporal.unavailable}`);
-    running.add('temporal server', temporal.stop);
-    log.info({ address: temporal.address, source: temporal.source, ui: temporal.uiUrl }, 'temporal ready');
-    temporalAddress = temporal.address;
-    temporalNamespace = temporal.namespace;
+    if (isUnavailable(server)) throw new Error(`Temporal is unavailable: ${server.unavailable}`);
+    running.add('temporal server', server.stop);
+    log.info({ address: server.address, source: server.source, ui: server.uiUrl }, 'temporal ready');
+    temporal = localServerSettings(server.address, server.namespace);
+    temporalStartedHere = true;
   }
+  const temporalNamespace = temporal.namespace;
+  let temporalConnection: Connection | undefined;
   let temporalClient: Client | undefined;
-  if (temporalAddress) {
-    const connection = await Connection.connect({ address: temporalAddress });
+  if (temporal.address) {
+    log.info(temporal.summary, 'temporal connection');
+    const connection = await Connection.connect(temporal.client);
+    temporalConnection = connection;
     running.add('temporal connection', () => connection.close());
     temporalClient = new Client({ connection, namespace: temporalNamespace });
     health.push({
@@ -152,7 +166,11 @@ try {
   });
 
   if (runs('worker')) {
-    if (!temporalAddress || !temporalClient) throw new Error('the worker needs Temporal');
+    if (!temporal.address || !temporalConnection || !temporalClient) throw new Error('the worker needs Temporal');
+    // Without Duban's search attributes every workflow start is refused: register them on a server this
+    // process started, and stop with the command that does it on any other.
+    if (temporalStartedHere) await registerSearchAttributes(temporalConnection, temporalNamespace);
+    else await requireSearchAttributes(temporalConnection, temporal.address, temporalNamespace);
     // The validated configuration, never the raw environment: a bad variable was refused at start-up.
     const notifier = notifierFromConfig(
       {
@@ -163,12 +181,13 @@ try {
       },
       { logger: log, redis },
     );
-    const nativeConnection = await NativeConnection.connect({ address: temporalAddress });
+    const nativeConnection = await NativeConnection.connect(temporal.worker);
     running.add('temporal worker connection', () => nativeConnection.close());
     const worker = await startWorker({
       connection: nativeConnection,
       namespace: temporalNamespace,
-      taskQueue: DEFAULT_TASK_QUEUE,
+      taskQueue: config.temporalTaskQueue,
+      shutdownGraceMs: config.workerShutdownGraceMs,
       store,
       notifier,
       logger: log.child({ component: 'worker' }),
@@ -176,7 +195,7 @@ try {
     });
     running.add('temporal worker', () => worker.stop());
     // 一月一研判 and 每日一报: created on first start, brought up to date on later ones (and by every worker).
-    const workflows = createTemporalWorkflowEngine({ client: temporalClient, taskQueue: DEFAULT_TASK_QUEUE });
+    const workflows = createTemporalWorkflowEngine({ client: temporalClient, taskQueue: config.temporalTaskQueue });
     await ensureReviewSchedules({
       workflows,
       logger: log.child({ component: 'schedules' }),

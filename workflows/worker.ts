@@ -13,6 +13,13 @@ import { createActivities } from './activities.js';
 
 export const DEFAULT_TASK_QUEUE = 'duban-rectification';
 
+/**
+ * How long a stopping worker lets activities in flight finish before it cancels them (the SDK's default
+ * is 0: cancelled at once). Below the process's SHUTDOWN_TIMEOUT_MS default of 30 s, which also covers
+ * HTTP draining first and the stores closing after.
+ */
+export const DEFAULT_SHUTDOWN_GRACE_MS = 20_000;
+
 /** The file webpack bundles for the workflow sandbox: every workflow type Duban runs. */
 export const workflowsPath = fileURLToPath(new URL('./all.workflow.ts', import.meta.url));
 
@@ -31,12 +38,17 @@ export interface WorkerDeps {
   maxConcurrentActivityTaskExecutions?: number;
   maxConcurrentWorkflowTaskExecutions?: number;
   maxCachedWorkflows?: number;
+  /** After `stop()`, how long activities in flight may run on before they are cancelled (`DEFAULT_SHUTDOWN_GRACE_MS`). */
+  shutdownGraceMs?: number;
   /** More activities on the same worker (benchmarks register their baseline here). */
   extraActivities?: Record<string, (...args: never[]) => Promise<unknown>>;
 }
 
 export interface RunningWorker {
-  /** Stops polling, lets tasks in hand finish, and resolves when the worker is down. */
+  /**
+   * Stops polling for new tasks, lets activities in flight finish (cancelling those still running after
+   * the grace time), reports their results, and resolves when the worker is down.
+   */
   stop(): Promise<void>;
   readonly worker: Worker;
 }
@@ -77,6 +89,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
       ? { maxConcurrentWorkflowTaskExecutions: deps.maxConcurrentWorkflowTaskExecutions }
       : {}),
     ...(deps.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: deps.maxCachedWorkflows } : {}),
+    shutdownGraceTime: deps.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS,
   });
   const running = worker.run().catch((err: unknown) => {
     deps.logger.error({ err }, 'temporal worker stopped with an error');

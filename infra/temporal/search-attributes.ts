@@ -1,6 +1,6 @@
 import { isGrpcServiceError, type Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { searchAttributeKeys } from '../../workflows/search-attributes.js';
+import { searchAttributeCliTypes, searchAttributeKeys } from '../../workflows/search-attributes.js';
 
 const IndexedValueType = temporal.api.enums.v1.IndexedValueType;
 const indexedType = {
@@ -35,4 +35,32 @@ async function registeredNames(connection: Connection, namespace: string): Promi
     if (isGrpcServiceError(error) && error.code === 12) return undefined;
     throw error;
   }
+}
+
+/** Duban's search attributes the namespace does not know; empty where the server cannot list them. */
+export async function missingSearchAttributes(connection: Connection, namespace: string): Promise<string[]> {
+  const known = await registeredNames(connection, namespace);
+  return known ? Object.values(searchAttributeKeys).map((key) => key.name).filter((name) => !known.has(name)) : [];
+}
+
+/** The command of docs/workflows.md that registers them (those named, by default all) on a cluster. */
+export function registerSearchAttributesCommand(address: string, namespace: string, only?: readonly string[]): string {
+  const names = searchAttributeCliTypes
+    .filter(({ name }) => !only || only.includes(name))
+    .map(({ name, type }) => `--name ${name} --type ${type}`)
+    .join(' ');
+  return `temporal operator search-attribute create --address ${address} --namespace ${namespace} ${names}`;
+}
+
+/**
+ * Start-up check for a server Duban did not start: without its search attributes every workflow start
+ * is refused, so the process stops here with the command that fixes it instead of retrying forever.
+ */
+export async function requireSearchAttributes(connection: Connection, address: string, namespace: string): Promise<void> {
+  const missing = await missingSearchAttributes(connection, namespace);
+  if (missing.length === 0) return;
+  throw new Error(
+    `Temporal namespace ${namespace} at ${address} lacks Duban's search attributes (${missing.join(', ')}): ` +
+      `register them once (docs/workflows.md, "Search attributes"): ${registerSearchAttributesCommand(address, namespace, missing)}`,
+  );
 }
