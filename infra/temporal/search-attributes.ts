@@ -1,8 +1,9 @@
 import { isGrpcServiceError, type Connection } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+// The default import: @temporalio/proto is CommonJS, and Node's ESM loader sees no named `temporal` in it.
+import proto from '@temporalio/proto';
 import { searchAttributeCliTypes, searchAttributeKeys } from '../../workflows/search-attributes.js';
 
-const IndexedValueType = temporal.api.enums.v1.IndexedValueType;
+const IndexedValueType = proto.temporal.api.enums.v1.IndexedValueType;
 const indexedType = {
   KEYWORD: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
   INT: IndexedValueType.INDEXED_VALUE_TYPE_INT,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time.js';
 import { afterAll, beforeAll, expect, inject, test } from 'vitest';
 
 import { formatInstant } from '../../events/time.js';
@@ -81,7 +82,7 @@ describeWithService('temporal', "Temporal visibility: a unit's workflows by Duba
 
   test('given a namespace without them, then the start-up check refuses naming the missing ones and the command; once registered it passes', async () => {
     const namespace = `duban-sa-${randomUUID().slice(0, 8)}`;
-    await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: { seconds: 86_400 } });
+    await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
     // A new namespace reaches the frontend's cache within seconds.
     await eventually(async () => (await connection.workflowService.describeNamespace({ namespace }).then(() => true, () => undefined)), 30_000);
     const names = Object.values(searchAttributeKeys).map((key) => key.name);
