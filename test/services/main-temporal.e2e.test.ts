@@ -57,7 +57,17 @@ describeWithService('temporal', 'the worker role against a Temporal namespace (s
     const namespace = inject('temporalNamespace');
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'duban-worker-'));
     try {
-      const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: String(await freePort()), LOG_LEVEL: 'info', TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace, TEMPORAL_TASK_QUEUE: `main-${randomUUID()}` };
+      const sdkMetrics = `127.0.0.1:${await freePort()}`;
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        DATA_DIR: dataDir,
+        PORT: String(await freePort()),
+        LOG_LEVEL: 'info',
+        TEMPORAL_ADDRESS: address,
+        TEMPORAL_NAMESPACE: namespace,
+        TEMPORAL_TASK_QUEUE: `main-${randomUUID()}`,
+        TEMPORAL_SDK_METRICS_ADDRESS: sdkMetrics,
+      };
       delete env['REDIS_URL'];
       const child = spawn(process.execPath, ['--import', 'tsx', 'services/main.ts', '--role', 'worker'], { cwd: repoRoot, env });
       let output = '';
@@ -70,6 +80,12 @@ describeWithService('temporal', 'the worker role against a Temporal namespace (s
         expect(output).toContain(`"taskQueue":"${env['TEMPORAL_TASK_QUEUE']}","msg":"temporal worker started"`);
         // The SDK's own lines are pino lines now.
         expect(output).toMatch(/"component":"temporal".*"msg":"Worker state changed"/);
+        // Its Prometheus exporter serves the worker's series, labelled with the task queue.
+        const scrape = await eventually(async () => {
+          const text = await fetch(`http://${sdkMetrics}/metrics`).then((response) => response.text(), () => '');
+          return text.includes('temporal_') ? text : undefined;
+        }, 60_000);
+        expect(scrape).toMatch(new RegExp(`^temporal_\\w+\\{[^}]*task_queue="${env['TEMPORAL_TASK_QUEUE']}"`, 'm'));
         child.kill('SIGTERM');
         expect(await exited, output).toBe(0);
         expect(output).toMatch(/"state":"DRAINING"/);
