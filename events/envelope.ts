@@ -18,6 +18,12 @@ export const newEventMetadataSchema = z.strictObject({
   correlationId: z.string().min(1).max(200),
   causationId: z.string().min(1).max(200),
   schemaVersion: z.number().int().positive(),
+  /**
+   * Set on the events of a request that carried an Idempotency-Key: what the request asked (method, path
+   * and body, hashed). Stored with the events in their own transaction, so a retry under the same key can
+   * be told from a different request under it even after the key store has forgotten the key.
+   */
+  requestFingerprint: z.string().min(1).max(200).optional(),
 });
 export type NewEventMetadata = z.infer<typeof newEventMetadataSchema>;
 

@@ -22,6 +22,12 @@ export interface CommandMeta {
    * the first one stored. Without a seed every event gets a random id.
    */
   eventIdSeed?: string;
+  /**
+   * What the request under the seed asked (for HTTP: method, path and body, hashed). Stored on the seeded
+   * events, so a later command under the same seed that asks something else is refused (422) instead of
+   * being answered with the first one's result, even when no key store remembers the first request.
+   */
+  requestFingerprint?: string;
   /** The moment the command acts at (ISO 8601), for the decider and `occurredAt`; default the clock. */
   at?: string;
 }
@@ -77,6 +83,8 @@ export const seededEventId = (seed: string, index: number) => nameBasedUuid(`${s
 /** How many streams' states stay in memory between commands. */
 const STATE_CACHE_SIZE = 20_000;
 const FIRST_BACKOFF_MS = 5;
+/** The store's refusals of an append whose event ids are already taken by other content. */
+const SEED_TAKEN: ReadonlySet<string> = new Set(['store.event_id_reused', 'store.partial_repeat']);
 
 /**
  * The application's one way to change state, whoever writes (an HTTP route, a clock step, a review, an
@@ -163,12 +171,24 @@ export function createCommandHandler(deps: CommandHandlerDeps) {
     }
   }
 
-  /** The answer to a command that wrote nothing now: the first run's, when a seed says it ran before. */
+  /**
+   * The answer to a command that wrote nothing now: the first run's, when a seed says it ran before —
+   * provided it is the same request. Events stored before fingerprints were kept carry none and are taken
+   * as the same request, as they were then.
+   */
   async function unchanged(streamId: string, revision: number, meta: CommandMeta, notDue?: StepNotDue): Promise<CommandOutcome | undefined> {
     if (meta.eventIdSeed !== undefined) {
       const earlier = await storedBySeed(streamId, meta.eventIdSeed);
       const last = earlier.at(-1);
       if (last) {
+        const stored = earlier[0]!.metadata.requestFingerprint;
+        if (stored !== undefined && meta.requestFingerprint !== undefined && stored !== meta.requestFingerprint) {
+          throw new DubanError(
+            'unprocessable',
+            'http.idempotency_key_reused',
+            'this Idempotency-Key was already used with a different request; use a new key for a new request',
+          );
+        }
         return {
           streamId,
           revision: Math.max(revision, last.revision),
@@ -241,15 +261,22 @@ export function createCommandHandler(deps: CommandHandlerDeps) {
             correlationId: meta.correlationId,
             causationId: meta.causationId ?? meta.correlationId,
             schemaVersion: encoded.schemaVersion,
+            ...(meta.eventIdSeed !== undefined && meta.requestFingerprint !== undefined ? { requestFingerprint: meta.requestFingerprint } : {}),
           },
         };
       });
       try {
         const result = await store.append(streamId, events, revision === -1 ? expected.noStream : expected.exact(revision));
+        const repeated = result.nextRevision !== revision + events.length;
+        // The store matched these ids on type and data; whether the same request sent them is in the metadata.
+        if (repeated && meta.requestFingerprint !== undefined) {
+          const answer = await unchanged(streamId, revision, meta);
+          if (answer) return answer;
+        }
         let after = state;
         for (const event of events) after = kind.decider.evolve(after, { type: event.type, data: event.data } as E);
         // A repeated seeded batch is answered with the original result; the cache catches up on the next read.
-        if (result.nextRevision === revision + events.length) remember(streamId, after, result.nextRevision);
+        if (!repeated) remember(streamId, after, result.nextRevision);
         else states.delete(streamId);
         for (const event of events) hierarchy.apply(event);
         deps.metrics?.appendDuration.observe({ stream: kind.name }, (performance.now() - started) / 1000);
@@ -261,6 +288,12 @@ export function createCommandHandler(deps: CommandHandlerDeps) {
           events: events.map((e) => ({ eventId: e.metadata.eventId, type: e.type })),
         };
       } catch (err) {
+        // The seeded ids are stored with other content: this seed ran before, deciding otherwise then (the
+        // clock moved, or it is another request under the same key). The first run's answer, or the 422.
+        if (err instanceof DubanError && SEED_TAKEN.has(err.rule) && meta.eventIdSeed !== undefined) {
+          const answer = await unchanged(streamId, revision, meta);
+          if (answer) return answer;
+        }
         const retryable = err instanceof WrongExpectedVersionError && meta.expectedRevision === undefined && retry < maxRetries;
         if (!retryable) throw err;
         await backoff(retry);

@@ -14,6 +14,8 @@ declare module 'fastify' {
      * forgotten the key (the event ids are already stored).
      */
     eventIdSeed: string | null;
+    /** What this keyed request asks (method, path and body, hashed); stored on its events beside the seed. */
+    requestFingerprint: string | null;
   }
 }
 
@@ -48,6 +50,15 @@ export function canonicalJson(value: unknown, depth = 0): string {
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
+const KEY_REUSED = 'http.idempotency_key_reused';
+function refusedAsReused(problemJson: string): boolean {
+  try {
+    return (JSON.parse(problemJson) as { rule?: unknown }).rule === KEY_REUSED;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * `Idempotency-Key` on every POST. Keys are scoped to the calling user; the fingerprint covers method,
  * path and body. Runs after authentication and before validation, so a reused key with another body
@@ -57,6 +68,7 @@ export const idempotencyPlugin = fp<IdempotencyOptions>(
   async (app, { store }) => {
     app.decorateRequest('idempotencyClaim', null);
     app.decorateRequest('eventIdSeed', null);
+    app.decorateRequest('requestFingerprint', null);
 
     app.addHook('preValidation', async (request, reply) => {
       if (request.method !== 'POST') return;
@@ -70,6 +82,7 @@ export const idempotencyPlugin = fp<IdempotencyOptions>(
       const route = `${request.method} ${request.url.split('?')[0]}`;
       request.eventIdSeed = sha256(`${key}\n${route}`);
       const fingerprint = sha256(`${route}\n${canonicalJson(request.body)}`);
+      request.requestFingerprint = fingerprint;
       let claim: Awaited<ReturnType<IdempotencyStore['claim']>>;
       try {
         claim = await store.claim(key, fingerprint);
@@ -99,7 +112,7 @@ export const idempotencyPlugin = fp<IdempotencyOptions>(
         case 'mismatch':
           throw new DubanError(
             'unprocessable',
-            'http.idempotency_key_reused',
+            KEY_REUSED,
             'this Idempotency-Key was already used with a different request; use a new key for a new request',
           );
         case 'in_progress':
@@ -126,7 +139,9 @@ export const idempotencyPlugin = fp<IdempotencyOptions>(
       // A failure to remember the answer must not change it: the events (if any) are committed.
       const remember = (work: Promise<void>) =>
         work.catch((err: unknown) => request.log.warn({ err }, 'idempotency store unavailable; the answer is not remembered'));
-      if (reply.statusCode >= 500 || typeof payload !== 'string') {
+      // A 422 for a key that the event store says another request used: this request does not own the
+      // key, so the key store must not remember it as the owner (the first request's retry would be refused).
+      if (reply.statusCode >= 500 || typeof payload !== 'string' || (reply.statusCode === 422 && refusedAsReused(payload))) {
         await remember(store.release(claim.key));
         return payload;
       }

@@ -31,6 +31,7 @@ export function commandMeta(request: FastifyRequest, options: { ifMatch?: boolea
     causationId: `http:${request.id}`,
     ...(expectedRevision !== undefined ? { expectedRevision } : {}),
     ...(request.eventIdSeed ? { eventIdSeed: request.eventIdSeed } : {}),
+    ...(request.eventIdSeed && request.requestFingerprint ? { requestFingerprint: request.requestFingerprint } : {}),
   };
 }
 

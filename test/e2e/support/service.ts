@@ -45,6 +45,8 @@ export interface TestServiceOptions {
   console?: boolean;
   /** Use this data folder (kept at stop), to start a service again on what another one left. */
   dataDir?: string;
+  /** The event store to run on (closed at stop); default a SQLite file in the data folder. */
+  openStore?: (dataDir: string) => Promise<EventStore>;
 }
 
 export interface TestService {
@@ -80,7 +82,9 @@ const secret = 'e2e-secret-0123456789-0123456789-0123456789';
 export async function startTestService(options: TestServiceOptions = {}): Promise<TestService> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'duban-e2e-'));
   const logger = pino({ level: process.env['E2E_LOG_LEVEL'] ?? 'silent' });
-  const storeAsWritten = openSqliteEventStore({ path: join(dataDir, 'events.db'), synchronous: 'NORMAL' });
+  const storeAsWritten = options.openStore
+    ? await options.openStore(dataDir)
+    : openSqliteEventStore({ path: join(dataDir, 'events.db'), synchronous: 'NORMAL' });
   const auditLog = openSqliteAuditLog(join(dataDir, 'audit.db'));
   const auditKey = auditKeyFromPem(generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString());
   const audit = createAuditService({ store: storeAsWritten, log: auditLog, key: auditKey, logger, witnessGraceMs: 1000, pollMs: 20, verifyIntervalMs: 0 });

@@ -137,6 +137,26 @@ describe('the command handler', () => {
     expect(await store.readStream('problem-P6')).toHaveLength(2);
   });
 
+  it('given a seeded command stored with its request fingerprint, when the seed comes back asking something else, then 422 whatever the decider says, and nothing is appended', async () => {
+    const seeded = { ...meta, eventIdSeed: 'user-1 POST /v1/x key-2', requestFingerprint: 'fp-a' };
+    const first = await handler().run(reminders, 'problem-P8', { type: 'remind', level: 2 }, seeded);
+    const [stored] = await store.readStream('problem-P8');
+    expect(stored!.metadata.requestFingerprint).toBe('fp-a');
+
+    // Refused by the decider (level 2 again), decided anew with other data (level 4), or repeated exactly.
+    const other = { ...seeded, requestFingerprint: 'fp-b' };
+    for (const level of [2, 4]) {
+      await expect(handler().run(reminders, 'problem-P8', { type: 'remind', level }, other)).rejects.toMatchObject({
+        code: 'unprocessable',
+        rule: 'http.idempotency_key_reused',
+      });
+    }
+    expect(await handler().run(reminders, 'problem-P8', { type: 'remind', level: 2 }, seeded)).toEqual(first);
+    // The same request deciding other data now (its clock moved on) still gets the first answer.
+    expect(await handler().run(reminders, 'problem-P8', { type: 'remind', level: 5 }, seeded)).toEqual(first);
+    expect(await store.readStream('problem-P8')).toHaveLength(1);
+  });
+
   it('given a step the stream no longer justifies, then the outcome says "not due" with the rule, and nothing is appended', async () => {
     const h = handler();
     await h.run(reminders, 'problem-P7', { type: 'remind', level: 9 }, meta);
