@@ -33,7 +33,7 @@ import { metricsPlugin } from './http/plugins/metrics.js';
 import { createLedgerQueries, startProjections } from './ledgers/index.js';
 import { Running } from './lifecycle.js';
 import { createMetrics } from './metrics.js';
-import type { EventStore } from './ports/event-store.js';
+import { eventsBehind, type EventStore } from './ports/event-store.js';
 import { loadEscalationPolicy } from './policy.js';
 import { startReactor } from './reactor.js';
 import { ensureReviewSchedules } from './schedules.js';
@@ -162,7 +162,7 @@ try {
     });
   }
   metrics.setSources({
-    projectionLag: async () => Number((await store.headPosition()) - (await readModel.active.checkpoint())),
+    projectionLag: async () => eventsBehind(store, await store.headPosition(), await readModel.active.checkpoint()),
   });
 
   if (runs('worker')) {
@@ -204,7 +204,7 @@ try {
     const checkpoints = openCheckpointStore(config, redis);
     const reactor = await startReactor({ store, workflows, checkpoints, logger: log });
     running.add('reactor', () => reactor.stop());
-    metrics.setSources({ reactorLag: async () => Number((await store.headPosition()) - (reactor.checkpoint() ?? -1n)) });
+    metrics.setSources({ reactorLag: async () => eventsBehind(store, await store.headPosition(), reactor.checkpoint() ?? -1n) });
   }
 
   // Every role checks bearer tokens: the API's users, and /metrics (METRICS_TOKEN or a user's token).

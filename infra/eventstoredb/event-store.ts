@@ -1,5 +1,6 @@
 import {
   type AllStreamResolvedEvent,
+  type AllStreamSubscription,
   type AppendExpectedRevision,
   BACKWARDS,
   END,
@@ -9,28 +10,38 @@ import {
   FORWARDS,
   jsonEvent,
   NO_STREAM,
-  type Position,
   type ResolvedEvent,
   START,
-  streamNameFilter,
-  StreamNotFoundError as EsdbStreamNotFoundError,
+  StreamDeletedError as EsdbStreamDeletedError,
   WrongExpectedVersionError as EsdbWrongExpectedVersionError,
 } from '@eventstore/db-client';
-import type { RecordedEvent, RecordedEventMetadata } from '../../events/envelope.js';
+import { randomUUID } from 'node:crypto';
+import type { NewEvent, RecordedEvent, RecordedEventMetadata } from '../../events/envelope.js';
+import { DubanError } from '../../events/errors.js';
 import {
   type AppendResult,
-  type EventFilter,
   type EventStore,
   type ReadAllOptions,
   type SubscribeOptions,
   type Subscription,
+  StreamDeletedError,
   StreamNotFoundError,
   WrongExpectedVersionError,
 } from '../../services/ports/event-store.js';
 import { checkExpected, validateNewEvents } from '../event-store/append-rules.js';
 import { canonicalJson, linkEvent } from '../event-store/audit-chain.js';
-import { verifyEvents } from '../event-store/reading.js';
 import { resolveRepeatedAppend, type StoredEventRef } from '../event-store/idempotency.js';
+import { verifyEvents } from '../event-store/reading.js';
+import {
+  encodePosition,
+  ID_INDEX_TYPE,
+  idIndexStream,
+  matches,
+  resumeFrom,
+  serverFilter,
+  softDeleted,
+  translateReadError,
+} from './mapping.js';
 
 export interface EventStoreDbOptions {
   /** e.g. `esdb://localhost:2113?tls=false`. */
@@ -40,38 +51,20 @@ export interface EventStoreDbOptions {
   now?: () => Date;
 }
 
-/**
- * Our bigint position for an event of $all. Events written through gRPC (server 20+) carry one log
- * position for both commit and prepare; where they differ (events of an explicit TCP-era transaction
- * share the commit record's position) the prepare position is the one unique to the event, so it is used.
- * Reads resume from `{commit: p, prepare: p}` and drop everything at or before p, which is exact in the
- * first case and safe in the second.
- */
-export function positionOf(position: Position): bigint {
-  return position.commit === position.prepare ? position.commit : position.prepare;
-}
-
-const readPositionAfter = (checkpoint: bigint | undefined) =>
-  checkpoint === undefined || checkpoint < 0n ? START : { commit: checkpoint, prepare: checkpoint };
-
-const isSystem = (streamId: string, type: string) => streamId.startsWith('$') || type.startsWith('$');
-
-function matches(event: RecordedEvent, filter: EventFilter | undefined): boolean {
-  if (isSystem(event.streamId, event.type)) return false;
-  if (filter?.streamPrefixes && !filter.streamPrefixes.some((p) => event.streamId.startsWith(p))) return false;
-  if (filter?.types && !filter.types.includes(event.type)) return false;
-  return true;
-}
+const NO_POSITION = (1n << 63n) - 1n;
 
 function toRecorded(resolved: ResolvedEvent | AllStreamResolvedEvent): RecordedEvent | undefined {
   const event = resolved.event;
   // Links and binary events are not ours (we write JSON events only and never resolve links).
   if (!event || event.isJson !== true) return undefined;
-  const position = event.position ? positionOf(event.position) : (resolved.commitPosition ?? -1n);
+  // Without a position (or with the all-ones "none" some servers send on stream reads) the event cannot be placed in $all.
+  if (!event.position || event.position.commit >= NO_POSITION) {
+    throw new Error(`EventStoreDB sent ${event.streamId}@${event.revision} without its $all position; Duban needs a server that reports positions on every read`);
+  }
   return {
     streamId: event.streamId,
     revision: Number(event.revision),
-    position,
+    position: encodePosition(event.position),
     type: event.type,
     data: event.data as unknown,
     metadata: event.metadata as unknown as RecordedEventMetadata,
@@ -79,10 +72,61 @@ function toRecorded(resolved: ResolvedEvent | AllStreamResolvedEvent): RecordedE
 }
 
 /**
- * EventStoreDB behind the port. The server only de-duplicates event ids appended in quick succession,
- * so an append first reads the target stream: ids already there make it a repeat (original result, or a
- * refusal for a partial repeat), and the write is conditional on the exact revision that was read, so no
- * writer can slip the same ids in between; a lost race re-reads and decides again.
+ * A filtered catch-up subscription ended where it caught up: $all has no filtered read, so this is the
+ * server-side filtered read. The client emits `caughtUp` while transforming the server's caught-up
+ * message; the transform runs message by message and synchronously (we pass no checkpoint callback), so
+ * at that moment every event sent before it has been handed to us or sits in the subscription's buffer,
+ * and none after it has. Those are counted then, and the read ends after the last of them: no event
+ * before the caught-up point is missed, none after it is read. (Servers before 23.10 send no caught-up
+ * message; Duban needs one that does.)
+ */
+/** Cancels the call and ends the stream, so an iterator waiting on it finishes instead of waiting for ever. */
+async function endSubscription(subscription: AllStreamSubscription): Promise<void> {
+  await subscription.unsubscribe();
+  subscription.destroy();
+}
+
+export async function* untilCaughtUp(subscription: AllStreamSubscription): AsyncGenerator<AllStreamResolvedEvent> {
+  let received = 0;
+  let last: number | undefined;
+  let wake = () => {};
+  const onCaughtUp = () => {
+    last ??= received + subscription.readableLength;
+    wake();
+  };
+  subscription.on('caughtUp', onCaughtUp);
+  const iterator = subscription[Symbol.asyncIterator]();
+  const caughtUp = new Promise<'caughtUp'>((resolve) => (wake = () => resolve('caughtUp')));
+  try {
+    for (;;) {
+      if (last !== undefined && received >= last) return;
+      const next = iterator.next();
+      // Swallowed here only: a failure is still thrown by `await next` whenever we wait for it.
+      next.catch(() => {});
+      let result = last !== undefined ? await next : await Promise.race([next, caughtUp]);
+      if (result === 'caughtUp') {
+        if (received >= last!) return;
+        result = await next;
+      }
+      if (result.done) return;
+      received++;
+      yield result.value;
+    }
+  } finally {
+    subscription.off('caughtUp', onCaughtUp);
+    await endSubscription(subscription);
+  }
+}
+
+/**
+ * EventStoreDB behind the port.
+ *
+ * Idempotency across streams: the server de-duplicates event ids per stream only, so each id is first
+ * reserved in its own stream (`duban-id-<uuid>`, expectedRevision NO_STREAM) naming the stream it is for;
+ * an id reserved for another stream is refused. Only then is the batch written to its stream,
+ * conditional on the exact revision read. A crash between the two leaves reservations naming our
+ * stream and no events: the retry finds its own reservations, reads the stream, finds the ids absent and
+ * writes them, so the window closes on the retry and never lets the id into a second stream.
  */
 export function openEventStoreDb(options: EventStoreDbOptions): EventStore & { readonly client: EventStoreDBClient } {
   const client = EventStoreDBClient.connectionString(options.connectionString);
@@ -92,53 +136,104 @@ export function openEventStoreDb(options: EventStoreDbOptions): EventStore & { r
   const backoff = (attempt: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(200, 5 * 2 ** attempt)));
   const now = options.now ?? (() => new Date());
 
-  async function readWholeStream(streamId: string): Promise<RecordedEvent[]> {
+  async function readEvents(streamId: string, read: Parameters<EventStoreDBClient['readStream']>[1]): Promise<RecordedEvent[]> {
     const events: RecordedEvent[] = [];
     try {
-      for await (const resolved of client.readStream(streamId, { fromRevision: START, direction: FORWARDS })) {
+      for await (const resolved of client.readStream(streamId, read)) {
         const event = toRecorded(resolved);
         if (event) events.push(event);
       }
     } catch (error) {
-      if (error instanceof EsdbStreamNotFoundError) return [];
-      throw error;
+      throw translateReadError(error, streamId);
     }
     return events;
   }
 
-  async function positionAt(streamId: string, revision: number): Promise<bigint> {
-    for await (const resolved of client.readStream(streamId, { fromRevision: BigInt(revision), maxCount: 1 })) {
-      const event = toRecorded(resolved);
-      if (event) return event.position;
+  /** The stream's events, or none; a tombstoned stream is refused. */
+  async function readWholeStream(streamId: string): Promise<RecordedEvent[]> {
+    try {
+      return await readEvents(streamId, { fromRevision: START, direction: FORWARDS });
+    } catch (error) {
+      if (error instanceof StreamNotFoundError && !(error instanceof StreamDeletedError)) return [];
+      throw error;
     }
-    throw new Error(`event ${streamId}@${revision} was acknowledged but cannot be read back`);
+  }
+
+  async function lastOf(streamId: string): Promise<RecordedEvent | undefined> {
+    try {
+      return (await readEvents(streamId, { fromRevision: END, direction: BACKWARDS, maxCount: 1 }))[0];
+    } catch (error) {
+      if (error instanceof StreamNotFoundError && !(error instanceof StreamDeletedError)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Reserves each id for `streamId`: the streams the ids were reserved for before, where they were. */
+  async function reserve(streamId: string, events: readonly NewEvent[]): Promise<Map<string, string>> {
+    const earlier = new Map<string, string>();
+    await Promise.all(
+      events.map(async (event) => {
+        const eventId = event.metadata.eventId;
+        const index = idIndexStream(eventId);
+        try {
+          await client.appendToStream(index, jsonEvent({ id: randomUUID(), type: ID_INDEX_TYPE, data: { streamId } }), { expectedRevision: NO_STREAM });
+        } catch (error) {
+          if (!(error instanceof EsdbWrongExpectedVersionError)) throw error;
+          for await (const resolved of client.readStream(index, { fromRevision: START, maxCount: 1 })) {
+            const data = resolved.event?.data as { streamId?: unknown } | undefined;
+            if (typeof data?.streamId === 'string') earlier.set(eventId, data.streamId);
+          }
+          if (!earlier.has(eventId)) throw new Error(`id index ${index} exists but names no stream`);
+        }
+      }),
+    );
+    return earlier;
   }
 
   async function appendOnce(
     streamId: string,
-    events: Parameters<EventStore['append']>[1],
+    events: readonly NewEvent[],
     expectedRevision: Parameters<EventStore['append']>[2],
   ): Promise<AppendResult | 'raced'> {
-    const existing = await readWholeStream(streamId);
-    const wanted = new Set(events.map((e) => e.metadata.eventId));
-    const stored = new Map<string, StoredEventRef>();
-    for (const event of existing) {
-      if (wanted.has(event.metadata.eventId)) {
-        stored.set(event.metadata.eventId, {
+    const reservedBefore = await reserve(streamId, events);
+    for (const event of events) {
+      const storedIn = reservedBefore.get(event.metadata.eventId);
+      if (storedIn !== undefined && storedIn !== streamId) {
+        throw new DubanError('conflict', 'store.event_id_in_other_stream', `event ${event.metadata.eventId} is already stored in stream ${storedIn}`, {
           streamId,
-          revision: event.revision,
-          position: event.position,
-          type: event.type,
-          dataText: canonicalJson(event.data),
+          eventId: event.metadata.eventId,
+          storedIn,
         });
       }
     }
-    const repeat = resolveRepeatedAppend(streamId, events, stored);
-    if (repeat) return repeat;
 
-    const last = existing[existing.length - 1];
+    // Ids reserved just now cannot be in the stream yet: only the head is needed. Ids reserved before may be.
+    let last: RecordedEvent | undefined;
+    if (reservedBefore.size > 0) {
+      const existing = await readWholeStream(streamId);
+      const stored = new Map<string, StoredEventRef>();
+      for (const event of existing) {
+        if (reservedBefore.has(event.metadata.eventId)) {
+          stored.set(event.metadata.eventId, {
+            streamId,
+            revision: event.revision,
+            position: event.position,
+            type: event.type,
+            dataText: canonicalJson(event.data),
+          });
+        }
+      }
+      const repeat = resolveRepeatedAppend(streamId, events, stored);
+      if (repeat) return repeat;
+      last = existing.at(-1);
+    } else {
+      last = await lastOf(streamId);
+    }
     const current = last ? last.revision : -1;
     checkExpected(streamId, expectedRevision, current);
+    if (current === -1 && softDeleted((await client.getStreamMetadata(streamId)).metadata)) {
+      throw new StreamDeletedError(streamId, 'soft');
+    }
 
     const recordedAt = now().toISOString();
     let prevHash = last ? last.metadata.hash : null;
@@ -154,35 +249,33 @@ export function openEventStoreDb(options: EventStoreDbOptions): EventStore & { r
       });
     });
     const onServer: AppendExpectedRevision = current === -1 ? NO_STREAM : BigInt(current);
+    let nextRevision: number;
     try {
       const result = await client.appendToStream(streamId, toWrite, { expectedRevision: onServer });
-      const nextRevision = Number(result.nextExpectedRevision);
-      // The server's own de-duplication (same ids in quick succession) may answer without a position.
-      const position = result.position ? positionOf(result.position) : await positionAt(streamId, nextRevision);
-      return { nextRevision, position };
+      nextRevision = Number(result.nextExpectedRevision);
     } catch (error) {
       if (error instanceof EsdbWrongExpectedVersionError) return 'raced';
+      if (error instanceof EsdbStreamDeletedError) throw new StreamDeletedError(streamId, 'tombstoned');
       throw error;
     }
+    // The append's own position names its transaction, not each event: read the last one's exact pair.
+    const [written] = await readEvents(streamId, { fromRevision: BigInt(nextRevision), maxCount: 1 });
+    if (!written) throw new Error(`event ${streamId}@${nextRevision} was acknowledged but cannot be read back`);
+    return { nextRevision, position: written.position };
   }
 
-  async function* readAllEvents(options: ReadAllOptions | undefined): AsyncGenerator<RecordedEvent> {
+  /** $all after `from` (up to `to`), filtered by the server, ended where it caught up. */
+  async function* readAllEvents(options: ReadAllOptions | undefined, filter: Filter = serverFilter(options?.filter)): AsyncGenerator<RecordedEvent> {
     const after = options?.fromPosition;
-    for await (const resolved of client.readAll({ fromPosition: readPositionAfter(after), direction: FORWARDS })) {
+    const subscription = client.subscribeToAll({ fromPosition: resumeFrom(after), filter });
+    const bound = options?.toPosition;
+    for await (const resolved of untilCaughtUp(subscription)) {
       const event = toRecorded(resolved);
       if (!event) continue;
       if (after !== undefined && event.position <= after) continue;
-      if (options?.toPosition !== undefined && event.position > options.toPosition) return;
+      if (bound !== undefined && event.position > bound) return;
       if (matches(event, options?.filter)) yield event;
     }
-  }
-
-  function serverFilter(filter: EventFilter | undefined): Filter {
-    // The server filters on stream names or on types, not both: prefixes there, the rest here.
-    if (filter?.streamPrefixes && filter.streamPrefixes.length > 0) {
-      return streamNameFilter({ prefixes: [...filter.streamPrefixes] });
-    }
-    return excludeSystemEvents();
   }
 
   return {
@@ -194,7 +287,7 @@ export function openEventStoreDb(options: EventStoreDbOptions): EventStore & { r
         const outcome = await appendOnce(streamId, events, expectedRevision);
         if (outcome !== 'raced') return outcome;
         if (attempt >= maxAttempts) {
-          const head = (await readWholeStream(streamId)).at(-1);
+          const head = await lastOf(streamId);
           throw new WrongExpectedVersionError(streamId, expectedRevision, head ? head.revision : -1);
         }
         await backoff(attempt);
@@ -203,21 +296,11 @@ export function openEventStoreDb(options: EventStoreDbOptions): EventStore & { r
 
     async readStream(streamId, options) {
       const backwards = options?.direction === 'backwards';
-      const events: RecordedEvent[] = [];
-      try {
-        for await (const resolved of client.readStream(streamId, {
-          fromRevision: options?.from !== undefined ? BigInt(options.from) : backwards ? END : START,
-          direction: backwards ? BACKWARDS : FORWARDS,
-          ...(options?.limit !== undefined ? { maxCount: options.limit } : {}),
-        })) {
-          const event = toRecorded(resolved);
-          if (event) events.push(event);
-        }
-      } catch (error) {
-        if (!(error instanceof EsdbStreamNotFoundError)) throw error;
-        throw new StreamNotFoundError(streamId);
-      }
-      return events;
+      return readEvents(streamId, {
+        fromRevision: options?.from !== undefined ? BigInt(options.from) : backwards ? END : START,
+        direction: backwards ? BACKWARDS : FORWARDS,
+        ...(options?.limit !== undefined ? { maxCount: options.limit } : {}),
+      });
     },
 
     readAll(options) {
@@ -226,19 +309,21 @@ export function openEventStoreDb(options: EventStoreDbOptions): EventStore & { r
 
     subscribeToAll(options?: SubscribeOptions): Subscription {
       const checkpoint = options?.fromCheckpoint;
-      const subscription = client.subscribeToAll({
-        fromPosition: readPositionAfter(checkpoint),
-        filter: serverFilter(options?.filter),
-      });
+      const subscription = client.subscribeToAll({ fromPosition: resumeFrom(checkpoint), filter: serverFilter(options?.filter) });
       let closed = false;
       async function* deliver(): AsyncGenerator<RecordedEvent> {
-        for await (const resolved of subscription) {
-          if (closed) return;
-          const event = toRecorded(resolved);
-          if (!event) continue;
-          // The server starts at the checkpoint itself when an event sits there; it was delivered before.
-          if (checkpoint !== undefined && event.position <= checkpoint) continue;
-          if (matches(event, options?.filter)) yield event;
+        try {
+          for await (const resolved of subscription) {
+            if (closed) return;
+            const event = toRecorded(resolved);
+            if (!event) continue;
+            // The server may start at the checkpoint itself; that event was delivered before.
+            if (checkpoint !== undefined && event.position <= checkpoint) continue;
+            if (matches(event, options?.filter)) yield event;
+          }
+        } catch (error) {
+          // Ending the stream on close interrupts the wait for the next event; that is no failure.
+          if (!closed) throw error;
         }
       }
       const iterator = deliver();
@@ -246,18 +331,28 @@ export function openEventStoreDb(options: EventStoreDbOptions): EventStore & { r
         [Symbol.asyncIterator]: () => iterator,
         async close() {
           closed = true;
-          await subscription.unsubscribe();
+          await endSubscription(subscription);
           await iterator.return(undefined);
         },
       };
     },
 
     async headPosition() {
+      // Backwards and unfiltered (a filtered read needs a subscription, which only goes forwards); the
+      // newest records are almost always ours, so this stops after a few.
       for await (const resolved of client.readAll({ fromPosition: END, direction: BACKWARDS })) {
         const event = toRecorded(resolved);
-        if (event && !isSystem(event.streamId, event.type)) return event.position;
+        if (event && matches(event, undefined)) return event.position;
       }
       return -1n;
+    },
+
+    async eventsAfter(position, atMost) {
+      let count = 0;
+      for await (const _ of readAllEvents({ fromPosition: position }, excludeSystemEvents())) {
+        if (++count >= atMost) break;
+      }
+      return count;
     },
 
     async verifyStream(streamId) {

@@ -1,7 +1,7 @@
 import { pino, type Logger } from 'pino';
 import { linkBreak } from '../../infra/event-store/audit-chain.js';
 import type { RecordedEvent } from '../../events/envelope.js';
-import type { EventStore, Subscription } from '../ports/event-store.js';
+import { eventsBehind, type EventStore, type Subscription } from '../ports/event-store.js';
 import type { KeyspaceWriter, ParkedEvent, ReadModelStore } from '../ports/read-model.js';
 import { decodeRecorded } from './decode.js';
 import { applyEvent, createLedgerState, type Dirty, type LedgerState, recordedAtUtc, serializeState, skipEvent } from './state.js';
@@ -29,7 +29,7 @@ export interface ProjectionStatus {
   checkpoint: string;
   /** Newest position in the event store, as last polled. */
   head: string;
-  /** head - checkpoint, in positions. */
+  /** Events after the checkpoint, as of the last poll (counted by the store where positions are not event numbers). */
   lag: number;
   /** Poison events parked since the keyspace was built. */
   parked: number;
@@ -319,6 +319,7 @@ export function startProjections(deps: ProjectionDeps): Projections {
   let live: ProjectionLoop | null = null;
   let rebuilding: ProjectionLoop | null = null;
   let head = -1n;
+  let lag = 0;
   let stopped = false;
 
   const started = (async () => {
@@ -332,6 +333,8 @@ export function startProjections(deps: ProjectionDeps): Projections {
   const pollStores = async () => {
     try {
       head = await deps.eventStore.headPosition();
+      // A store whose positions are not event numbers counts the lag; counting takes a read, so once a poll.
+      if (deps.eventStore.eventsAfter) lag = await eventsBehind(deps.eventStore, head, live?.checkpoint ?? -1n);
       const loop = live;
       if (!loop || stopped || rebuilding) return;
       const active = await deps.readModel.activeKeyspace();
@@ -371,7 +374,7 @@ export function startProjections(deps: ProjectionDeps): Projections {
         keyspace: l?.keyspace.id ?? null,
         checkpoint: checkpoint.toString(),
         head: head.toString(),
-        lag: head > checkpoint ? Number(head - checkpoint) : 0,
+        lag: deps.eventStore.eventsAfter ? lag : head > checkpoint ? Number(head - checkpoint) : 0,
         parked: l?.parkedTotal ?? 0,
         recentParked: l?.recentParked ?? [],
         lastError: l?.lastError ?? null,

@@ -79,9 +79,21 @@ export interface EventStore {
   headPosition(): Promise<bigint>;
   verifyStream(streamId: string): Promise<VerificationResult>;
   verifyAll(): Promise<VerificationResult>;
+  /**
+   * Events after `position`, counted up to `atMost` (the answer is then `atMost`): lag in events, for a
+   * store whose positions are not event numbers (EventStoreDB's are byte offsets). Stores whose positions
+   * count events leave it out, and the difference of two positions is the count.
+   */
+  eventsAfter?(position: bigint, atMost: number): Promise<number>;
   /** Round trip for health checks. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** How far `checkpoint` is behind `head`, in events: counted by the store where positions are not event numbers. */
+export async function eventsBehind(store: EventStore, head: bigint, checkpoint: bigint, atMost = 100_000): Promise<number> {
+  if (head <= checkpoint) return 0;
+  return store.eventsAfter ? store.eventsAfter(checkpoint, atMost) : Number(head - checkpoint);
 }
 
 export class WrongExpectedVersionError extends DubanError {
@@ -99,7 +111,25 @@ export class WrongExpectedVersionError extends DubanError {
 }
 
 export class StreamNotFoundError extends DubanError {
-  constructor(readonly streamId: string) {
-    super('not_found', 'store.stream_not_found', `stream ${streamId} not found`, { streamId });
+  constructor(
+    readonly streamId: string,
+    rule = 'store.stream_not_found',
+    message = `stream ${streamId} not found`,
+  ) {
+    super('not_found', rule, message, { streamId });
+  }
+}
+
+/**
+ * A stream deleted in the store behind Duban's back (Duban itself never deletes). It reads as missing,
+ * as every caller of a missing stream expects, and it is never written again: reviving it would restart
+ * neither its revisions nor its audit chain where they stopped.
+ */
+export class StreamDeletedError extends StreamNotFoundError {
+  constructor(
+    streamId: string,
+    readonly deletion: 'soft' | 'tombstoned',
+  ) {
+    super(streamId, 'store.stream_deleted', `stream ${streamId} was deleted (${deletion}) outside Duban; it cannot be written again`);
   }
 }

@@ -9,6 +9,7 @@ import { DubanError } from '../../events/errors.js';
 import {
   type EventStore,
   expected,
+  StreamDeletedError,
   StreamNotFoundError,
   WrongExpectedVersionError,
 } from '../../services/ports/event-store.js';
@@ -19,7 +20,8 @@ import pg from 'pg';
 import { openEventStoreDb } from '../../infra/eventstoredb/event-store.js';
 import { provideEventStoreDb } from '../../infra/eventstoredb/provider.js';
 import { isUnavailable } from '../../infra/tools/service.js';
-import { EventStoreDBClient, jsonEvent } from '@eventstore/db-client';
+import { EventStoreDBClient, jsonEvent, NO_STREAM } from '@eventstore/db-client';
+import { ID_INDEX_TYPE, idIndexStream } from '../../infra/eventstoredb/mapping.js';
 
 /**
  * One backing store for one test: `open` may be called several times (a later "process" on the same
@@ -514,5 +516,63 @@ if (isUnavailable(esdb)) {
         dispose: async () => {},
       };
     },
+  });
+
+  // What only EventStoreDB can do to a stream, and the adapter's own crash window.
+  describe(`EventStoreDB adapter beyond the contract (${esdb.source})`, () => {
+    const stream = (name: string) => `t${randomUUID().slice(0, 8)}-${name}`;
+
+    it('refuses to read or write a tombstoned stream, and to revive a soft-deleted one, with StreamDeletedError', async () => {
+      const store = openEventStoreDb({ connectionString: esdb.connectionString });
+      try {
+        const hard = stream('tombstoned');
+        await store.append(hard, [newEvent('A', {})], expected.noStream);
+        await store.client.tombstoneStream(hard);
+        await expect(store.readStream(hard)).rejects.toBeInstanceOf(StreamDeletedError);
+        await expect(store.append(hard, [newEvent('A', {})], expected.any)).rejects.toMatchObject({ rule: 'store.stream_deleted' });
+
+        const soft = stream('soft-deleted');
+        await store.append(soft, [newEvent('A', {})], expected.noStream);
+        await store.client.deleteStream(soft);
+        await expect(store.readStream(soft)).rejects.toBeInstanceOf(StreamNotFoundError);
+        await expect(store.append(soft, [newEvent('A', {})], expected.any)).rejects.toMatchObject({ rule: 'store.stream_deleted', deletion: 'soft' });
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('given ids reserved for a stream by a writer that died before writing, then the retry writes them and another stream is refused them', async () => {
+      const store = openEventStoreDb({ connectionString: esdb.connectionString });
+      try {
+        const s = stream('crashed');
+        const event = newEvent('A', { n: 1 });
+        await store.client.appendToStream(
+          idIndexStream(event.metadata.eventId),
+          jsonEvent({ id: randomUUID(), type: ID_INDEX_TYPE, data: { streamId: s } }),
+          { expectedRevision: NO_STREAM },
+        );
+        const elsewhere = await rejection(store.append(stream('other'), [event], expected.any));
+        expect((elsewhere as DubanError).rule).toBe('store.event_id_in_other_stream');
+        const result = await store.append(s, [event], expected.noStream);
+        expect(result.nextRevision).toBe(0);
+        expect(await store.append(s, [event], expected.noStream)).toEqual(result);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('counts the events after a position, not the bytes', async () => {
+      const store = openEventStoreDb({ connectionString: esdb.connectionString });
+      try {
+        const s = stream('lag');
+        const first = await store.append(s, [newEvent('A', {})], expected.noStream);
+        await store.append(s, [newEvent('A', {}), newEvent('A', {}), newEvent('A', {})], expected.exact(0));
+        expect(await store.eventsAfter!(first.position, 1000)).toBeGreaterThanOrEqual(3);
+        expect(await store.eventsAfter!(first.position, 2)).toBe(2);
+        expect(await store.eventsAfter!(await store.headPosition(), 1000)).toBe(0);
+      } finally {
+        await store.close();
+      }
+    });
   });
 }
