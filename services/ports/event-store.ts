@@ -91,7 +91,7 @@ export interface EventStore {
 }
 
 /** How far `checkpoint` is behind `head`, in events: counted by the store where positions are not event numbers. */
-export async function eventsBehind(store: EventStore, head: bigint, checkpoint: bigint, atMost = 100_000): Promise<number> {
+export async function eventsBehind(store: EventStore, head: bigint, checkpoint: bigint, atMost = 10_000): Promise<number> {
   if (head <= checkpoint) return 0;
   return store.eventsAfter ? store.eventsAfter(checkpoint, atMost) : Number(head - checkpoint);
 }
