@@ -21,6 +21,7 @@ import { apiFastifyOptions, httpApi } from '../services/http/api.js';
 import { logRedactPaths } from '../services/http/plugins/correlation.js';
 import { logSerializers } from '../services/http/plugins/hardening.js';
 import { createSqliteIdempotencyStore } from '../infra/sqlite/idempotency.js';
+import { ledgerPositionOf } from '../services/http/plugins/services.js';
 import { createLedgerQueries, startProjections } from '../services/ledgers/index.js';
 import { createMetrics } from '../services/metrics.js';
 
@@ -68,7 +69,7 @@ const readModel = createSqliteReadModel({ path: join(dataDir, 'ledgers.db') });
 const projections = startProjections({ eventStore: store, readModel, logger });
 const ledgers = createLedgerQueries({ eventStore: store, readModel });
 const metrics = createMetrics();
-const api = createApiServices({ store, ledgers, ledgerPosition: () => readModel.active.checkpoint(), policy: DEFAULT_POLICY, metrics, logger });
+const api = createApiServices({ store, ledgers, ledgerPosition: ledgerPositionOf(readModel.active, projections), policy: DEFAULT_POLICY, metrics, logger });
 await api.start();
 const idempotency = createSqliteIdempotencyStore(join(dataDir, 'idempotency.db'));
 

@@ -30,7 +30,8 @@ import { logRedactPaths } from './http/plugins/correlation.js';
 import { errorsPlugin } from './http/plugins/errors.js';
 import { hardeningPlugin, logSerializers } from './http/plugins/hardening.js';
 import { metricsPlugin } from './http/plugins/metrics.js';
-import { createLedgerQueries, startProjections } from './ledgers/index.js';
+import { ledgerPositionOf } from './http/plugins/services.js';
+import { createLedgerQueries, startProjections, type Projections } from './ledgers/index.js';
 import { Running } from './lifecycle.js';
 import { createMetrics } from './metrics.js';
 import { eventsBehind, type EventStore } from './ports/event-store.js';
@@ -143,9 +144,11 @@ try {
     });
   }
 
+  let projectionsHere: Projections | undefined;
   if (runs('projector')) {
     let restartsSeen = 0;
     const projections = startProjections({ eventStore: store, readModel, logger: log.child({ component: 'projections' }) });
+    projectionsHere = projections;
     running.add('projections', () => projections.stop());
     metrics.setSources({ parkedEvents: async () => projections.status().parked });
     health.push({
@@ -218,7 +221,7 @@ try {
     const api = createApiServices({
       store,
       ledgers,
-      ledgerPosition: () => readModel.active.checkpoint(),
+      ledgerPosition: ledgerPositionOf(readModel.active, projectionsHere),
       policy,
       timeZone: config.defaultTimeZone,
       metrics,
