@@ -164,6 +164,9 @@ try {
   const clockEventsAfter = events.prepare<[number], { n: number }>(
     `SELECT count(*) AS n FROM events WHERE position > ? AND stream_id LIKE 'problem-%' AND type IN (${types})`,
   );
+  const clockEventsBetween = events.prepare<[number, number], { n: number }>(
+    `SELECT count(*) AS n FROM events WHERE position > ? AND position <= ? AND stream_id LIKE 'problem-%' AND type IN (${types})`,
+  );
   const foundBetween = events.prepare<[number, number], { n: number }>(
     `SELECT count(*) AS n FROM events WHERE position > ? AND position <= ? AND type = 'ProblemFound'`,
   );
@@ -278,6 +281,8 @@ try {
   const probeLagsMs = await probeLags('probe-', probeDeadlines, Math.max(Date.now(), Math.max(...probeDeadlines)) + 60_000);
   const found = foundBetween.get(headAtStart, headAtEnd)?.n ?? 0;
   const started = foundBetween.get(headAtStart, Math.min(checkpointAtEnd, headAtEnd))?.n ?? 0;
+  const clockEventsStored = clockEventsBetween.get(headAtStart, headAtEnd)?.n ?? 0;
+  const clockEventsSignalled = clockEventsBetween.get(headAtStart, Math.min(checkpointAtEnd, headAtEnd))?.n ?? 0;
   const peakRss = rssMb('VmHWM');
   events.close();
   checkpoints.close();
@@ -306,6 +311,9 @@ try {
     },
     problems_found_per_s: round(found / loadSeconds),
     workflows_started_per_s: round(started / loadSeconds),
+    // Every clock-moving event, not only ProblemFound: what the reactor signalled against what arrived.
+    clock_events_stored_per_s: round(clockEventsStored / loadSeconds),
+    clock_events_signalled_per_s: round(clockEventsSignalled / loadSeconds),
     reactor_lag_max_events: Math.max(0, ...lagSamples),
     reactor_lag_at_load_end_events: lagAtEnd,
     probe_escalation_lag_p50_ms: quantile(probeLagsMs, 0.5),
