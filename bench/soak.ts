@@ -71,7 +71,13 @@ const profileDir = process.env['BENCH_CPU_PROF'];
 const profileFlags = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
 const service = spawn(process.execPath, [...profileFlags, '--import', 'tsx', 'services/main.ts'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
 let output = '';
-const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000));
+/** The reactor's "signal not accepted; retrying" warnings: signals the Temporal server refused or timed out. */
+let signalRetries = 0;
+const keep = (chunk: Buffer) => {
+  const text = chunk.toString();
+  signalRetries += text.split('signal not accepted; retrying').length - 1;
+  output = (output + text).slice(-20_000);
+};
 service.stdout.on('data', keep);
 service.stderr.on('data', keep);
 const exited = new Promise<number | null>((resolve) => service.once('exit', (code) => resolve(code)));
@@ -315,6 +321,7 @@ try {
     clock_events_stored_per_s: round(clockEventsStored / loadSeconds),
     clock_events_signalled_per_s: round(clockEventsSignalled / loadSeconds),
     reactor_lag_max_events: Math.max(0, ...lagSamples),
+    reactor_signal_retries: signalRetries,
     reactor_lag_at_load_end_events: lagAtEnd,
     probe_escalation_lag_p50_ms: quantile(probeLagsMs, 0.5),
     probe_escalation_lag_max_ms: quantile(probeLagsMs, 1),
