@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DubanError, invalid } from './errors.js';
+import { compileParser, type FastParser, safeParseWith } from './fast-parse.js';
 import { type HouseholdEvent, householdEventSchemas } from './household/events.js';
 import { type ListingEvent, listingEventSchemas } from './listing/events.js';
 import {
@@ -51,6 +52,20 @@ const olderVersions: Partial<Record<EventType, Record<number, OlderVersion>>> = 
 };
 
 const problemFoundWithoutPolicy = problemFoundSchema.omit({ policy: true });
+
+// Every stored event is validated again on the way out: each schema's accepting path is compiled once
+// (events/fast-parse.ts), and zod still decides, and words, every refusal.
+const compiledCurrent = new Map<string, FastParser>();
+for (const [type, schema] of Object.entries(currentSchemas)) {
+  const parser = compileParser(schema);
+  if (parser) compiledCurrent.set(type, parser);
+}
+const compiledWithoutPolicy = compileParser(problemFoundWithoutPolicy);
+const compiledOlder = new Map<z.ZodType, FastParser | undefined>();
+function compiledFor(schema: z.ZodType): FastParser | undefined {
+  if (!compiledOlder.has(schema)) compiledOlder.set(schema, compileParser(schema));
+  return compiledOlder.get(schema);
+}
 
 /** The schema version new events of a type are written with. */
 export function currentVersion(type: EventType): number {
@@ -107,7 +122,7 @@ export function decodeEvent(type: string, schemaVersion: number, data: unknown):
     if (!older) {
       throw invalid('event.decode', `no upcaster for ${type} v${version}`, { type, schemaVersion: version });
     }
-    const parsed = older.schema.safeParse(value);
+    const parsed = safeParseWith(older.schema, compiledFor(older.schema), value);
     if (!parsed.success) {
       throw invalid('event.decode', `stored ${type} v${version} is invalid: ${z.prettifyError(parsed.error)}`, {
         type,
@@ -120,8 +135,8 @@ export function decodeEvent(type: string, schemaVersion: number, data: unknown):
   // Same verdict and output as the schema; the policy is validated once per distinct content and shared.
   const parsed =
     eventType === 'ProblemFound'
-      ? parseWithInternedPolicy(problemFoundSchema, problemFoundWithoutPolicy, value)
-      : schema.safeParse(value);
+      ? parseWithInternedPolicy(problemFoundSchema, problemFoundWithoutPolicy, value, compiledWithoutPolicy)
+      : safeParseWith(schema, compiledCurrent.get(type), value);
   if (!parsed.success) {
     throw invalid('event.decode', `stored ${type} v${schemaVersion} is invalid: ${z.prettifyError(parsed.error)}`, {
       type,

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { type FastParser, safeParseWith } from '../fast-parse.js';
 import type { EscalationPolicy } from './policy.js';
 
 /**
@@ -79,11 +80,13 @@ export const internedPolicyCount = () => interned.size;
  * Parses `data` with `schema` (an object schema whose `policy` key is the escalation policy), validating
  * the policy only the first time its content is seen; `withoutPolicy` is the same schema minus `policy`.
  * Returns exactly what `schema.safeParse(data)` returns, except that the policy is the shared frozen one.
+ * `compiledWithoutPolicy` (events/fast-parse.ts) parses the rest when it is sure of zod's answer.
  */
 export function parseWithInternedPolicy<Out extends { policy: EscalationPolicy }>(
   schema: z.ZodType<Out>,
   withoutPolicy: z.ZodType<Omit<Out, 'policy'>>,
   data: unknown,
+  compiledWithoutPolicy?: FastParser,
 ): z.ZodSafeParseResult<Out> {
   const key = isPlainObject(data) && Object.hasOwn(data, 'policy') ? jsonKey(data.policy) : undefined;
   if (key === undefined) return schema.safeParse(data);
@@ -97,7 +100,7 @@ export function parseWithInternedPolicy<Out extends { policy: EscalationPolicy }
     return parsed;
   }
   const { policy: _validatedBefore, ...rest } = data as { policy: unknown };
-  const parsed = withoutPolicy.safeParse(rest);
+  const parsed = safeParseWith(withoutPolicy, compiledWithoutPolicy, rest);
   if (!parsed.success) return parsed as z.ZodSafeParseResult<Out>;
   return { success: true, data: { ...parsed.data, policy: known } as Out };
 }
