@@ -73,6 +73,49 @@ CREATE TABLE IF NOT EXISTS events_head (
 INSERT INTO events_head (only_row, position) VALUES (true, 0) ON CONFLICT DO NOTHING;
 `;
 
+/**
+ * The append in one round trip, for the common case: the adapter guesses each stream's head (from its
+ * own last append or read, or "no stream" for an append that expects none), computes the chain links on
+ * that guess, and this function, called as one statement in its own transaction, takes the events_head
+ * lock, checks under it that every guessed head is the stored head and that none of the event ids is
+ * stored yet, and only then writes the events at the positions after the head, moves the head and
+ * NOTIFYs. Positions stay in commit order with no gaps for the reason given above (the lock is held to
+ * the commit). Any other answer (a guess that missed, an id already stored) writes nothing and returns
+ * NULL; the adapter then takes the general path (lock, read heads and ids, decide, write, commit), which
+ * decides expected revisions and repeated appends exactly as before. Plain PL/pgSQL, PostgreSQL 13+.
+ */
+export const APPEND_FUNCTION_SQL = `
+CREATE OR REPLACE FUNCTION duban_append(
+  p_guess_streams text[], p_guess_revisions integer[], p_guess_hashes text[],
+  p_stream_ids text[], p_revisions integer[], p_event_ids text[], p_types text[], p_data text[], p_metadata text[]
+) RETURNS bigint LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_head bigint;
+BEGIN
+  SELECT position INTO v_head FROM events_head FOR UPDATE;
+  -- Each statement below takes its snapshot after the lock: it sees the commit of the append before.
+  IF EXISTS (
+       SELECT 1
+         FROM unnest(p_guess_streams, p_guess_revisions, p_guess_hashes) AS g(stream_id, revision, hash)
+         LEFT JOIN LATERAL (
+           SELECT e.revision, e.metadata FROM events e WHERE e.stream_id = g.stream_id ORDER BY e.revision DESC LIMIT 1
+         ) h ON true
+        WHERE coalesce(h.revision, -1) <> g.revision
+           OR (h.revision IS NOT NULL AND (h.metadata::json->>'hash') IS DISTINCT FROM g.hash))
+     OR EXISTS (SELECT 1 FROM events WHERE event_id = ANY (p_event_ids)) THEN
+    RETURN NULL;
+  END IF;
+  INSERT INTO events (position, stream_id, revision, event_id, type, data, metadata)
+  SELECT v_head + t.n, t.stream_id, t.revision, t.event_id, t.type, t.data, t.metadata
+    FROM unnest(p_stream_ids, p_revisions, p_event_ids, p_types, p_data, p_metadata)
+         WITH ORDINALITY AS t(stream_id, revision, event_id, type, data, metadata, n);
+  UPDATE events_head SET position = v_head + cardinality(p_event_ids);
+  PERFORM pg_notify('${EVENTS_CHANNEL}', (v_head + cardinality(p_event_ids))::text);
+  RETURN v_head;
+END
+$fn$;
+`;
+
 type Row = [position: string, streamId: string, revision: number, type: string, data: string, metadata: string];
 
 const OUTAGE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', '57P01', '57P02', '57P03']);
@@ -123,6 +166,7 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
       await client.query('SELECT pg_advisory_xact_lock($1)', [SCHEMA_LOCK]);
       if (schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
       await client.query(SCHEMA_SQL);
+      await client.query(APPEND_FUNCTION_SQL);
       await client.query('COMMIT');
     } catch (error) {
       await client.query('ROLLBACK').catch(() => {});
@@ -187,7 +231,93 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
     });
   }
 
+  /**
+   * Each stream's head as this store last wrote or read it: the guess of the one-round-trip append
+   * (APPEND_FUNCTION_SQL), checked under the lock, so a stale guess costs a second try and nothing else.
+   */
+  const knownHeads = new Map<string, { revision: number; hash: string }>();
+  function rememberHead(streamId: string, revision: number, hash: string): void {
+    if (knownHeads.size >= 100_000 && !knownHeads.has(streamId)) knownHeads.clear();
+    knownHeads.set(streamId, { revision, hash });
+  }
+
+  type Outcome = { ok: true; result: AppendResult } | { ok: false; error: unknown };
+
+  /**
+   * The group as one call of duban_append when every stream's head can be guessed and every request
+   * holds on the guesses; true when that call wrote the group and its promises are settled.
+   */
+  async function appendInOneRoundTrip(group: PendingAppend[]): Promise<boolean> {
+    const guesses = new Map<string, { revision: number; hash: string | null }>();
+    for (const request of group) {
+      if (guesses.has(request.streamId)) continue;
+      const known = knownHeads.get(request.streamId);
+      if (known) guesses.set(request.streamId, known);
+      else if (request.expectedRevision.kind === 'noStream') guesses.set(request.streamId, { revision: -1, hash: null });
+      else return false;
+    }
+    const recordedAt = now().toISOString();
+    const heads = new Map(guesses);
+    const columns: [string[], number[], string[], string[], string[], string[]] = [[], [], [], [], [], []];
+    const offsets: Array<{ nextRevision: number; offset: number }> = [];
+    const written: Array<[string, number, string]> = [];
+    try {
+      for (const request of group) {
+        const { streamId, events } = request;
+        const current = heads.get(streamId)!;
+        // A conflict on the guess may be a repeat or a stale guess: only the general path can tell.
+        checkExpected(streamId, request.expectedRevision, current.revision);
+        let revision = current.revision;
+        let prevHash = current.hash;
+        for (const event of events) {
+          revision++;
+          const linked = linkEvent(streamId, revision, event, recordedAt, prevHash);
+          columns[0].push(streamId);
+          columns[1].push(revision);
+          columns[2].push(event.metadata.eventId);
+          columns[3].push(event.type);
+          columns[4].push(linked.dataText);
+          columns[5].push(linked.metadataText);
+          prevHash = linked.hash;
+        }
+        heads.set(streamId, { revision, hash: prevHash });
+        offsets.push({ nextRevision: revision, offset: columns[0].length });
+        written.push([streamId, revision, prevHash!]);
+      }
+    } catch {
+      return false;
+    }
+    const guessed = [...guesses.entries()];
+    let head: string | null;
+    try {
+      const result = await query<[string | null]>({
+        text: 'SELECT duban_append($1::text[], $2::integer[], $3::text[], $4::text[], $5::integer[], $6::text[], $7::text[], $8::text[], $9::text[])',
+        values: [guessed.map(([id]) => id), guessed.map(([, g]) => g.revision), guessed.map(([, g]) => g.hash), ...columns],
+        name: 'append_one_round_trip',
+      });
+      head = result[0]?.[0] ?? null;
+    } catch (error) {
+      const outage = postgresOutage(error);
+      if (outage === error) return false; // refused as a whole, nothing written: the general path decides
+      // The connection broke: the commit may or may not have landed (a retry with the same ids says which).
+      for (const request of group) request.reject(outage);
+      return true;
+    }
+    if (head === null) {
+      for (const [streamId] of guessed) knownHeads.delete(streamId);
+      return false;
+    }
+    const base = BigInt(head);
+    for (const [streamId, revision, hash] of written) rememberHead(streamId, revision, hash);
+    group.forEach((request, i) => {
+      const { nextRevision, offset } = offsets[i]!;
+      request.resolve({ nextRevision, position: base + BigInt(offset) });
+    });
+    return true;
+  }
+
   async function commitGroup(group: PendingAppend[]): Promise<void> {
+    if (await appendInOneRoundTrip(group)) return;
     let client: pg.PoolClient;
     try {
       client = await pool.connect();
@@ -195,7 +325,8 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
       for (const request of group) request.reject(postgresOutage(error));
       return;
     }
-    let outcomes: Array<{ ok: true; result: AppendResult } | { ok: false; error: unknown }>;
+    let outcomes: Outcome[];
+    let committedHeads = new Map<string, { revision: number; hash: string }>();
     let broken = false;
     try {
       // One round trip: BEGIN and the lock (simple protocol, no parameters).
@@ -277,6 +408,7 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
         });
       }
       await client.query('COMMIT');
+      committedHeads = heads;
     } catch (error) {
       // Nothing of the group is known to be durable (a COMMIT that lost its connection may still have
       // landed: a retry with the same event ids then gets the original result).
@@ -292,6 +424,7 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
       if (outcome.ok) request.resolve(outcome.result);
       else request.reject(outcome.error);
     });
+    for (const [streamId, head] of committedHeads) rememberHead(streamId, head.revision, head.hash);
   }
 
   // ---- waking subscriptions -----------------------------------------------------------------------
@@ -379,7 +512,11 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
       const backwards = options?.direction === 'backwards';
       const found = await streamRows(streamId, options?.from ?? (backwards ? 2 ** 31 - 1 : 0), options?.limit ?? null, backwards);
       if (found.length === 0 && !(await streamExists(streamId))) throw new StreamNotFoundError(streamId);
-      return found.map(eventFromRow);
+      const events = found.map(eventFromRow);
+      // A whole-stream read ends (or, backwards, starts) at the head: the guess for the append that usually follows.
+      const head = backwards ? (options?.from === undefined ? events[0] : undefined) : options?.limit === undefined && !options?.from ? events.at(-1) : undefined;
+      if (head && typeof head.metadata.hash === 'string') rememberHead(streamId, head.revision, head.metadata.hash);
+      return events;
     },
 
     readAll(options) {
