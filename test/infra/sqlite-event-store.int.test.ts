@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NewEvent, RecordedEvent } from '../../events/envelope.js';
 import { openSqliteEventStore } from '../../infra/sqlite/event-store.js';
-import { expected } from '../../services/ports/event-store.js';
+import { expected, StreamNotFoundError, WrongExpectedVersionError } from '../../services/ports/event-store.js';
 
 /** What only the SQLite adapter promises, beyond the shared contract. */
 
@@ -45,6 +45,39 @@ describe('SQLite event store', () => {
     for await (const e of store.readAll()) all.push(e);
     expect(all).toHaveLength(63);
     expect(new Set(all.map((e) => e.metadata.recordedAt)).size).toBe(1);
+    await store.close();
+  });
+
+  it('given two stores on one file taking turns on a stream, then each sees the other\'s head: revisions, conflicts and the chain hold', async () => {
+    const a = openSqliteEventStore({ path });
+    const b = openSqliteEventStore({ path });
+    await a.append('s', [event(0)], expected.noStream);
+    await b.append('s', [event(1)], expected.exact(0));
+    // A's own last append left it at revision 0; B has moved the stream on since.
+    await expect(a.append('s', [event(2)], expected.exact(0))).rejects.toBeInstanceOf(WrongExpectedVersionError);
+    expect(await a.append('s', [event(2)], expected.exact(1))).toMatchObject({ nextRevision: 2 });
+    await b.append('s', [event(3), event(4)], expected.exact(2));
+    expect(await a.append('s', [event(5)], expected.any)).toMatchObject({ nextRevision: 5 });
+    expect(await a.verifyStream('s')).toEqual({ ok: true, checked: 6 });
+    expect((await b.readStream('s')).map((e) => e.data)).toEqual([0, 1, 2, 3, 4, 5].map((n) => ({ n })));
+    await a.close();
+    await b.close();
+  });
+
+  it('given a one-event append whose id is stored, in a group with others, then only it is refused and the rest commit', async () => {
+    const store = openSqliteEventStore({ path });
+    const first = event(0);
+    await store.append('s', [first], expected.noStream);
+    const reused = { ...event(9), metadata: { ...event(9).metadata, eventId: first.metadata.eventId } };
+    const results = await Promise.allSettled([
+      store.append('t', [event(1)], expected.noStream),
+      store.append('u', [reused], expected.noStream),
+      store.append('t', [event(2)], expected.exact(0)),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ rule: 'store.event_id_in_other_stream' });
+    await expect(store.readStream('u')).rejects.toBeInstanceOf(StreamNotFoundError);
+    expect(await store.verifyAll()).toEqual({ ok: true, checked: 3 });
     await store.close();
   });
 
