@@ -185,7 +185,33 @@ function leaf(zod: Internals): FastParser | undefined {
       isType = (value) => values.has(value);
     }
   }
-  const [first, second, third] = checks as Array<(value: unknown) => boolean>;
+  if (zod.def.type === 'string') {
+    // Accepted strings come back interned: the same unit ids, user ids and deadlines recur in every
+    // stream, and a replay keeping one state per stream would otherwise hold a copy of each per event.
+    const accept = leafOf(isType, checks as Array<(value: unknown) => boolean>);
+    return (value) => {
+      const out = accept(value);
+      return out === NOT_SURE ? out : intern(out as string);
+    };
+  }
+  return leafOf(isType, checks as Array<(value: unknown) => boolean>);
+}
+
+const MAX_INTERNED_LENGTH = 40;
+const MAX_INTERNED = 100_000;
+const interned = new Map<string, string>();
+/** One string object for each short text seen (a string's identity is not observable: the value is the same). */
+function intern(text: string): string {
+  if (text.length > MAX_INTERNED_LENGTH) return text;
+  const known = interned.get(text);
+  if (known !== undefined) return known;
+  if (interned.size >= MAX_INTERNED) interned.clear();
+  interned.set(text, text);
+  return text;
+}
+
+function leafOf(isType: (value: unknown) => boolean, checks: Array<(value: unknown) => boolean>): FastParser {
+  const [first, second, third] = checks;
   switch (checks.length) {
     case 0:
       return (value) => (isType(value) ? value : NOT_SURE);
@@ -196,7 +222,7 @@ function leaf(zod: Internals): FastParser | undefined {
     case 3:
       return (value) => (isType(value) && first!(value) && second!(value) && third!(value) ? value : NOT_SURE);
     default:
-      return (value) => (isType(value) && (checks as Array<(value: unknown) => boolean>).every((check) => check(value)) ? value : NOT_SURE);
+      return (value) => (isType(value) && checks.every((check) => check(value)) ? value : NOT_SURE);
   }
 }
 
