@@ -6,7 +6,7 @@ import { afterEach, beforeEach, expect, it } from 'vitest';
 
 import type { NewEvent, RecordedEvent } from '../../events/envelope.js';
 import { openPostgresEventStore } from '../../infra/postgres/event-store.js';
-import { type EventStore, expected } from '../../services/ports/event-store.js';
+import { type EventStore, expected, WrongExpectedVersionError } from '../../services/ports/event-store.js';
 import { describeWithService } from '../setup/services.js';
 
 const writerScript = fileURLToPath(new URL('./fixtures/postgres-writer.ts', import.meta.url));
@@ -107,6 +107,24 @@ describeWithService('postgres', 'PostgreSQL event store', (databaseUrl) => {
     expect(subscribed).toEqual(positions);
     expect(new Set(all.map((e) => `${(e.data as { writer: string }).writer}:${(e.data as { n: number }).n}`)).size).toBe(total);
     expect((await store.verifyAll()).ok).toBe(true);
+  });
+
+  it('given two stores taking turns on a stream, then a stale guess of its head costs a retry, never a wrong revision, link or position', async () => {
+    const a = await open();
+    const b = await open();
+    await a.append('s', [newEvent(0)], expected.noStream);
+    await b.append('s', [newEvent(1)], expected.exact(0));
+    // A's own last append left it guessing revision 0; B has moved the stream on since.
+    await expect(a.append('s', [newEvent(2)], expected.exact(0))).rejects.toBeInstanceOf(WrongExpectedVersionError);
+    expect(await a.append('s', [newEvent(2)], expected.exact(1))).toEqual({ nextRevision: 2, position: 3n });
+    await b.append('s', [newEvent(3), newEvent(4)], expected.exact(2));
+    expect(await a.append('s', [newEvent(5)], expected.any)).toEqual({ nextRevision: 5, position: 6n });
+    // A repeat of an acknowledged append through the store that guessed: the original result, nothing written.
+    const repeated = newEvent(6);
+    const first = await a.append('t', [repeated], expected.noStream);
+    expect(await b.append('t', [repeated], expected.noStream)).toEqual(first);
+    expect(await a.verifyAll()).toEqual({ ok: true, checked: 7 });
+    expect((await b.readStream('s')).map((e) => [e.data, e.position])).toEqual([0, 1, 2, 3, 4, 5].map((n) => [n, BigInt(n + 1)]));
   });
 
   it('shares one transaction among concurrent appends (one recordedAt) and commits pending appends on close', async () => {
