@@ -6,12 +6,21 @@ import { invalid } from './errors.js';
 
 export { isoTime };
 
+// The id and text patterns spelt out as code point ranges instead of `\s` and `\p{Cc}`, so that JSON Schema
+// tools and request generators (schemathesis) read them from the OpenAPI document too; each equals the
+// regex in its comment on every code point (test/events/common.unit.test.ts).
+
+/** `^[^\s\p{Cc}]+$`: no whitespace (JavaScript's \s), no C0 or C1 control character. */
+export const ID_PATTERN = /^[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]+$/u;
+/** `^(?:[^\p{Cc}]|[\t\n\r])*$`: no control character but tab, line feed and carriage return. */
+export const WRITTEN_TEXT_PATTERN = /^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$/u;
+
 /** Client-supplied ids (administrative division codes fit): no whitespace, no control characters. */
 export const idSchema = z
   .string()
   .min(1)
   .max(100)
-  .regex(/^[^\s\p{Cc}]+$/u, 'ids carry no whitespace or control characters');
+  .regex(ID_PATTERN, 'ids carry no whitespace or control characters');
 
 /** Names of units, leaders: Chinese text round-trips unchanged (no normalisation, no trimming). */
 export const nameSchema = z.string().min(1).max(200);
@@ -23,7 +32,7 @@ const writtenText = (max: number, blankMessage: string) =>
   z
     .string()
     .max(max)
-    .regex(/^(?:[^\p{Cc}]|[\t\n\r])*$/u, 'text carries no control characters but tabs and line breaks')
+    .regex(WRITTEN_TEXT_PATTERN, 'text carries no control characters but tabs and line breaks')
     .refine((s) => s.trim().length > 0, blankMessage);
 
 /** A description or summary. */

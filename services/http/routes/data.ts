@@ -6,30 +6,11 @@ import { errorResponses } from '../problem-details.js';
 import { formatOf, formatQuery, sendWorkbook, sheetMediaTypes } from '../sheets.js';
 import { commandMeta, commandResponses, idempotencyHeaders, readableUnit, sendOutcome } from './common.js';
 import { importRoutes } from './imports.js';
-import { asOfOf, asOfQuery } from './ledgers.js';
+import { asOfOf, asOfQuery, unitRollupSchema } from './ledgers.js';
 
-
-const rollupFields = {
-  unitId: z.string(),
-  name: z.string(),
-  level: z.string(),
-  parentId: z.string().nullable(),
-  population: z.number().int().nullable(),
-  problemsOpen: z.number().int(),
-  problemsOverdue: z.number().int(),
-  problemsCleared: z.number().int(),
-  householdsTotal: z.number().int(),
-  householdsMeetingStandard: z.number().int(),
-  householdsMonitored: z.number().int(),
-  measuresTotal: z.number().int(),
-  measuresCompleted: z.number().int(),
-  listingsActive: z.number().int(),
-  clear: z.boolean(),
-  clearance: z.string().nullable(),
-};
-const reviewFigures = z
-  .object({
-    ...rollupFields,
+const reviewFigures = unitRollupSchema
+  .extend({
+    population: z.number().int().nullable(),
     remainingPoorHouseholds: z.number().int(),
     remainingPoorPeople: z.number().int().describe('Members of households beneath it not meeting the standard'),
     povertyIncidencePercent: z.number().nullable().describe('remainingPoorPeople per 100 of the registered population'),

@@ -84,7 +84,8 @@ const householdItem = z.object({
   monitoringReason: z.string().nullable(),
   lastEventAt: z.string(),
 });
-const rollup = z.object({
+/** One unit's counts over its subtree; the review figures (routes/data.ts) extend it. */
+export const unitRollupSchema = z.object({
   unitId: z.string(),
   name: z.string(),
   level: z.string(),
@@ -102,6 +103,7 @@ const rollup = z.object({
   planMeasuresTotal: z.number().int(),
   planMeasuresCompleted: z.number().int(),
   listingsActive: z.number().int(),
+  population: z.number().int().nullable().optional().describe('Registered population, null when none was given'),
   clear: z.boolean().describe('Nothing open beneath it, every household meets the standard, every listing delisted'),
   clearance: z
     .enum(['户户清', '村村清', '县县清'])
@@ -137,7 +139,7 @@ const ANSWER_CACHE_SIZE = 2000;
 
 const problemPage = z.object({ items: z.array(problemItem), ...pageMeta }).meta({ id: 'ProblemLedgerPage' });
 const householdPage = z.object({ items: z.array(householdItem), ...pageMeta }).meta({ id: 'HouseholdLedgerPage' });
-const rollupAnswer = z.object({ unit: rollup, children: z.array(rollup), position: z.string(), at: z.string() }).meta({ id: 'UnitRollup' });
+const rollupAnswer = z.object({ unit: unitRollupSchema, children: z.array(unitRollupSchema), position: z.string(), at: z.string() }).meta({ id: 'UnitRollup' });
 const escalationAnswer = z
   .object({ items: z.array(escalationItem), byLevelAndColour: z.record(z.string(), z.record(z.string(), z.number())), ...pageMeta })
   .meta({ id: 'EscalationBoard' });
