@@ -165,6 +165,23 @@ describe('HTTP edge', () => {
       expect(res.statusCode).toBe(404);
       expect(res.json().type).toBe('https://duban.dev/problems/route-not-found');
     });
+    it.each(['TRACE', 'QUERY', 'DELETE'] as const)('answers %s on a route that has other methods with 405, Allow and problem details', async (method) => {
+      const res = await app.inject({ method, url: '/v1/things', headers: { authorization: `Bearer ${token}` } });
+      expect(res.statusCode).toBe(405);
+      expect(res.headers['allow']).toBe('POST');
+      expect(res.headers['content-type']).toContain('application/problem+json');
+      expect(res.json()).toMatchObject({ type: 'https://duban.dev/problems/method-not-allowed', status: 405, rule: 'http.method' });
+    });
+
+    it('lists every method of a path in Allow (GET brings HEAD), and keeps 404 for a path no method has', async () => {
+      const res = await app.inject({ method: 'TRACE', url: '/health', headers: { authorization: `Bearer ${token}` } });
+      expect(res.statusCode).toBe(405);
+      expect(res.headers['allow']).toBe('GET, HEAD');
+      const nowhere = await app.inject({ method: 'TRACE', url: '/v1/nowhere', headers: { authorization: `Bearer ${token}` } });
+      expect(nowhere.statusCode).toBe(404);
+      const stranger = await app.inject({ method: 'TRACE', url: '/v1/things' });
+      expect(stranger.statusCode).toBe(401);
+    });
   });
 
   describe('correlation', () => {
