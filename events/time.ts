@@ -101,20 +101,28 @@ interface WallClock {
   millisecond: number;
 }
 
+/** The wall clock read as if it were UTC. Not Date.UTC, which takes years 0 to 99 for 1900 to 1999. */
+function wallClockAsUtcMs(w: WallClock): number {
+  const date = new Date(0);
+  date.setUTCFullYear(w.year, w.month - 1, w.day);
+  return date.setUTCHours(w.hour, w.minute, w.second, w.millisecond);
+}
+
 /** Offset of the zone from UTC at an instant, in minutes, read from Intl (slow: see the cached one below). */
 function intlOffsetMinutes(epochMs: number, timeZone: string): number {
   const parts: Record<string, number> = {};
   for (const part of formatterFor(timeZone).formatToParts(new Date(epochMs))) {
     if (part.type !== 'literal') parts[part.type] = Number(part.value);
   }
-  const asUtc = Date.UTC(
-    parts.year ?? 0,
-    (parts.month ?? 1) - 1,
-    parts.day ?? 1,
-    parts.hour ?? 0,
-    parts.minute ?? 0,
-    parts.second ?? 0,
-  );
+  const asUtc = wallClockAsUtcMs({
+    year: parts.year ?? 0,
+    month: parts.month ?? 1,
+    day: parts.day ?? 1,
+    hour: parts.hour ?? 0,
+    minute: parts.minute ?? 0,
+    second: parts.second ?? 0,
+    millisecond: 0,
+  });
   return Math.round((asUtc - (epochMs - (((epochMs % 1000) + 1000) % 1000))) / 60_000);
 }
 
@@ -150,8 +158,6 @@ function wallClockAt(epochMs: number, timeZone: string): WallClock {
   };
 }
 
-const wallClockAsUtcMs = (w: WallClock) =>
-  Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second, w.millisecond);
 
 /** The instant a wall-clock reading in a zone denotes (for a gap or overlap, the earlier offset wins). */
 function epochOfWallClock(w: WallClock, timeZone: string): number {
@@ -255,7 +261,8 @@ function wallClockOf(parts: (string | undefined)[]): WallClock {
 
 /** True when the calendar has that day (no 29 February 2027, no 31 April) and the time exists. */
 function isRealWallClock(wall: WallClock): boolean {
-  const check = new Date(Date.UTC(wall.year, wall.month - 1, wall.day));
+  const check = new Date(0);
+  check.setUTCFullYear(wall.year, wall.month - 1, wall.day); // Date.UTC would read year 50 as 1950
   return (
     check.getUTCFullYear() === wall.year &&
     check.getUTCMonth() + 1 === wall.month &&

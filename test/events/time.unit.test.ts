@@ -85,6 +85,14 @@ describe('deadlines', () => {
     expect(resolveDeadline('2028-02-29T10:00:00+08:00')).toBe('2028-02-29T10:00:00.000+08:00');
   });
 
+  it('reads years 0 to 99 as written, not as 1900 to 1999', () => {
+    expect(resolveDeadline('0050-06-30', 'UTC')).toBe('0050-06-30T23:59:59.999+00:00');
+    expect(resolveDeadline('0099-12-31T10:00:00', 'UTC')).toBe('0099-12-31T10:00:00.000+00:00');
+    expect(resolveDeadline('0004-02-29T10:00:00Z', 'UTC')).toBe('0004-02-29T10:00:00.000+00:00');
+    expect(compareInstants('0099-12-31T00:00:00Z', '0100-01-01T00:00:00Z')).toBe(-86_400_000);
+    expect(() => resolveDeadline('0003-02-29', 'UTC')).toThrow(expect.objectContaining({ rule: 'time.deadline' }));
+  });
+
   it('refuses instants without offset and unknown zones', () => {
     expect(() => compareInstants('2020-06-30T10:00:00', '2020-06-30T10:00:00Z')).toThrow(
       expect.objectContaining({ rule: 'time.instant' }),
