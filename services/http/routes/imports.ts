@@ -70,7 +70,17 @@ export const importRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       let file: unknown = request.body;
-      if (request.isMultipart()) file = await (await request.file())?.toBuffer();
+      if (request.isMultipart()) {
+        try {
+          file = await (await request.file())?.toBuffer();
+        } catch (err) {
+          // A file over the limit stays a 413; anything else is a body that is not one file part (no boundary,
+          // cut short, a field instead of a file), which busboy reports as a plain Error.
+          if ((err as { code?: string }).code === 'FST_REQ_FILE_TOO_LARGE') throw err;
+          const detail = `the multipart body is not one file part: ${(err as Error).message}`;
+          return sendProblem(request, reply, problem('validation', { detail, rule: 'import.multipart' }));
+        }
+      }
       if (!Buffer.isBuffer(file)) {
         return sendProblem(request, reply, problem('unsupported_media_type', { detail: 'send the file as the body (xlsx, text/csv or application/octet-stream) or as a multipart/form-data file part', rule: 'import.content_type' }));
       }
