@@ -8,8 +8,8 @@ interface Media {
 }
 interface Operation {
   operationId?: string;
-  parameters?: { name: string; in: string; required?: boolean }[];
-  requestBody?: { content: Record<string, Media> };
+  parameters?: { name: string; in: string; required?: boolean; schema?: Record<string, unknown> }[];
+  requestBody?: { required?: boolean; content: Record<string, Media> };
   responses: Record<string, { content?: Record<string, Media>; headers?: Record<string, { required?: boolean }> }>;
 }
 interface Document {
@@ -77,6 +77,40 @@ describe('the OpenAPI document', () => {
     expect(op('findProblem').responses['201']!.headers?.['location']?.required).toBe(true);
     expect(op('runImport').responses['202']!.headers?.['location']?.required).toBe(true);
     expect(op('assignMeasure').responses['201']).toBeDefined();
+  });
+
+  it('writes every pattern without \\p{..} or \\s, so request generators can read it', () => {
+    const patterns: string[] = [];
+    const walk = (value: unknown): void => {
+      if (Array.isArray(value)) value.forEach(walk);
+      else if (value && typeof value === 'object') {
+        for (const [key, v] of Object.entries(value)) {
+          if (key === 'pattern' && typeof v === 'string') patterns.push(v);
+          else walk(v);
+        }
+      }
+    };
+    walk(doc);
+    expect(patterns.length).toBeGreaterThan(10);
+    expect(patterns.filter((p) => /\\[pP]\{|\\s/.test(p))).toEqual([]);
+  });
+
+  it('documents the Idempotency-Key pattern, bodies that may be left out, and the import file', () => {
+    const op = (id: string) => operations.find((o) => o.op.operationId === id)!.op;
+    const key = op('findProblem').parameters?.find((p) => p.in === 'header' && p.name === 'idempotency-key');
+    expect(key?.schema?.['pattern']).toBe('^[\\x21-\\x7e]{1,255}$');
+    for (const id of ['signAuditDigest', 'delistTarget', 'acknowledgeProblem', 'clearProblem']) {
+      const body = op(id).requestBody;
+      expect(body?.required, id).toBe(false);
+      expect(body?.content['application/json']?.schema, id).toMatchObject({ type: 'object', additionalProperties: false });
+    }
+    const upload = op('runImport').requestBody;
+    expect(upload?.required).toBe(true);
+    expect(Object.keys(upload?.content ?? {}).sort()).toEqual(
+      ['application/octet-stream', 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', 'multipart/form-data', 'text/csv'],
+    );
+    const stream = op('streamEvents').responses['200']!.content!['text/event-stream']!;
+    expect(String(stream.example)).toMatch(/^id: \d+\nevent: \w+\ndata: \{.*"streamId"/m);
   });
 
   it('documents the live events as text/event-stream and the audit export as NDJSON', () => {

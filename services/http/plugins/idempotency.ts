@@ -23,7 +23,8 @@ export interface IdempotencyOptions {
   store: IdempotencyStore;
 }
 
-const keyPattern = /^[\x21-\x7e]{1,255}$/;
+/** 1-255 visible ASCII characters (the routes document it from here). */
+export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 /** Response headers worth repeating on a replay; the correlation id stays the new request's own. */
 const replayedHeaders = ['content-type', 'etag', 'location'];
 
@@ -75,7 +76,7 @@ export const idempotencyPlugin = fp<IdempotencyOptions>(
       const header = request.headers['idempotency-key'];
       // Keys are scoped to the caller: a public route (no caller) has no key store, and its POSTs are no commands.
       if (header === undefined || !request.principal) return;
-      if (typeof header !== 'string' || !keyPattern.test(header)) {
+      if (typeof header !== 'string' || !IDEMPOTENCY_KEY_PATTERN.test(header)) {
         throw new DubanError('validation', 'http.idempotency_key', 'Idempotency-Key must be 1-255 visible ASCII characters');
       }
       const key = sha256(`${request.principal.userId}\n${header}`);

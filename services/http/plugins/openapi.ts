@@ -26,12 +26,22 @@ export interface ResponseDoc {
   /** Media types of a body that is not JSON (server-sent events, NDJSON, workbooks), instead of application/json. */
   mediaTypes?: readonly string[];
   description?: string;
+  /** An example body, shown under each of its media types (the shape of a stream that no schema can hold). */
+  example?: string;
+}
+
+/** A request body the route reads itself (a file upload), documented as OpenAPI media types. */
+export interface RequestBodyDoc {
+  description?: string;
+  content: Record<string, { schema: Record<string, unknown> }>;
 }
 
 declare module 'fastify' {
   interface FastifySchema {
     /** Documentation only: response headers and non-JSON media types, by status. */
     responseDocs?: Partial<Record<number, ResponseDoc>>;
+    /** Documentation only: the body of a route without a `body` schema. */
+    requestBodyDocs?: RequestBodyDoc;
   }
 }
 
@@ -41,7 +51,7 @@ const binary: JsonSchema = { type: 'string', contentMediaType: 'application/octe
 interface TransformedResponse {
   description?: string;
   headers?: Record<string, JsonSchema>;
-  content?: Record<string, { schema: JsonSchema }>;
+  content?: Record<string, { schema: JsonSchema; example?: unknown }>;
 }
 
 /**
@@ -66,9 +76,13 @@ function documentResponses(route: FastifySchema, method: string | string[], resp
     if (code === 401) sent['www-authenticate'] = 'always';
     if (code === 429) sent['retry-after'] = 'always';
     if (code === 503) sent['retry-after'] = 'always';
-    let media: Record<string, { schema: JsonSchema }>;
+    let media: Record<string, { schema: JsonSchema; example?: unknown }>;
     if (isProblem) media = { [PROBLEM_JSON]: { schema } };
-    else if (doc.mediaTypes) media = Object.fromEntries(doc.mediaTypes.map((type) => [type, { schema: response[status] ? schema : binary }]));
+    else if (doc.mediaTypes) {
+      media = Object.fromEntries(
+        doc.mediaTypes.map((type) => [type, { schema: response[status] ? schema : binary, ...(doc.example !== undefined ? { example: doc.example } : {}) }]),
+      );
+    }
     else media = { 'application/json': { schema } };
     if (exports && code === 200) {
       for (const type of sheetMediaTypes) media[type] = { schema: binary };
@@ -94,7 +108,7 @@ function documentResponses(route: FastifySchema, method: string | string[], resp
 const zodTransform = createJsonSchemaTransform({});
 
 type Paths = Record<string, Record<string, {
-  requestBody?: { content: Record<string, { schema?: JsonSchema; example?: unknown }> };
+  requestBody?: { required?: boolean; description?: string; content: Record<string, { schema?: JsonSchema; example?: unknown }> };
   responses?: Record<string, { headers?: Record<string, { schema: JsonSchema; required?: boolean }> }>;
 }>>;
 
@@ -117,7 +131,18 @@ function finishDocument<T>(document: T): T {
         header.required = true;
       }
     }
-    for (const media of Object.values(operation.requestBody?.content ?? {})) {
+    const body = operation.requestBody;
+    // `emptyBody` (an empty object or nothing): zod writes it as anyOf [object, null], which says "send null"
+    // and leaves the body required; the service takes no body at all just as well.
+    for (const media of Object.values(body?.content ?? {})) {
+      const anyOf = media.schema?.['anyOf'];
+      if (!Array.isArray(anyOf) || anyOf.length !== 2) continue;
+      const [object, nothing] = anyOf as JsonSchema[];
+      if (nothing?.['type'] !== 'null' || !object) continue;
+      media.schema = object;
+      body!.required = false;
+    }
+    for (const media of Object.values(body?.content ?? {})) {
       const ref = media.schema?.['$ref'];
       const examples = typeof ref === 'string' ? schemas[ref.split('/').pop()!]?.['examples'] : undefined;
       if (media.example === undefined && Array.isArray(examples)) media.example = examples[0];
@@ -161,7 +186,10 @@ export const openapiPlugin = fp(
         const result = zodTransform(input);
         const schema = result.schema as FastifySchema & { response?: Record<string, JsonSchema> };
         if (!schema || schema.hide || !input.schema) return result;
-        const { responseDocs: _docs, ...documented } = schema;
+        const { responseDocs: _docs, requestBodyDocs: bodyDoc, ...documented } = schema;
+        // @fastify/swagger writes a `body` given as media types into requestBody; the route itself has no body
+        // schema (it reads the file), so this never reaches validation.
+        if (bodyDoc) Object.assign(documented, { body: { ...bodyDoc, required: true } });
         if (!input.schema.response && !input.schema.responseDocs) return { ...result, schema: documented };
         return { ...result, schema: { ...documented, response: documentResponses(input.schema, input.route.method, schema.response ?? {}) } };
       },

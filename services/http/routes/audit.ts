@@ -273,7 +273,16 @@ export const auditRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         operationId: 'streamEvents',
-        responseDocs: { 200: { mediaTypes: ['text/event-stream'] } },
+        responseDocs: {
+          200: {
+            mediaTypes: ['text/event-stream'],
+            example:
+              ': connected\n\n' +
+              'id: 42\nevent: ProblemFound\ndata: {"streamId":"problem-p1","revision":0,"position":"42","type":"ProblemFound","data":{"problemId":"p1"},' +
+              '"occurredAt":"2026-06-30T10:00:00.000+08:00","correlationId":"c1","actor":{"unitId":"533423","role":"officer"}}\n\n' +
+              ': ping\n\n',
+          },
+        },
         summary: "Server-sent events: every new event in the caller's subtree, for live dashboards",
         description:
           'text/event-stream. Each message has `id` (the global position; send it back as Last-Event-ID to resume), ' +

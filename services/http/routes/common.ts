@@ -4,6 +4,7 @@ import { requireVisibleUnits } from '../../../events/access.js';
 import type { Actor } from '../../../events/envelope.js';
 import type { CommandMeta, CommandOutcome } from '../../commands/handler.js';
 import type { UnitHierarchy } from '../../hierarchy.js';
+import { IDEMPOTENCY_KEY_PATTERN } from '../plugins/idempotency.js';
 import { commandErrorResponses, ifMatchErrorResponses } from '../problem-details.js';
 
 export const actorOf = (request: FastifyRequest): Actor => ({
@@ -88,7 +89,11 @@ export const evidenceExample = { kind: 'photo', uri: 's3://duban-evidence/533423
 export const emptyBody = z.strictObject({}).nullish().meta({ examples: [{}] });
 
 export const idempotencyHeaders = z.object({
-  'idempotency-key': z.string().optional().describe('Makes a retried POST safe: the same key and body return the original response'),
+  'idempotency-key': z
+    .string()
+    .regex(IDEMPOTENCY_KEY_PATTERN)
+    .optional()
+    .describe('Makes a retried POST safe: the same key and body return the original response; 1-255 visible ASCII characters'),
 });
 export const problemCommandHeaders = idempotencyHeaders.extend({
   'if-match': z.string().optional().describe('The ETag (stream revision) the command applies to; 412 when it moved on'),

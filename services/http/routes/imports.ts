@@ -31,13 +31,16 @@ const report = z
   .meta({ id: 'ImportReport' });
 const { 422: _unprocessable, ...refusals } = commandErrorResponses;
 
+/** What a file may be sent as, besides a multipart form. */
+const fileTypes = [contentTypes.xlsx, 'text/csv', 'application/octet-stream'];
+
 /** A job as its owner reads it (not the actor or correlation it runs under). */
 const jobView = ({ actor: _a, userId: _u, correlationId: _c, charset: _s, ...view }: Job) => view;
 
 /** Imports (POST /v1/imports, the file as the body or as multipart), their jobs and templates. */
 export const importRoutes: FastifyPluginAsyncZod = async (app) => {
   const { imports } = app.duban;
-  for (const type of [contentTypes.xlsx, 'text/csv', 'application/octet-stream']) {
+  for (const type of fileTypes) {
     app.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit: IMPORT_BODY_LIMIT }, (_req, body, done) => done(null, body));
   }
   // multipart/form-data with one file part (any field name), as a browser form sends it.
@@ -57,6 +60,21 @@ export const importRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         operationId: 'runImport',
         responseDocs: { 202: { headers: { location: 'always' } } },
+        requestBodyDocs: {
+          description: 'The workbook or CSV file as the body, or as the one file part of a multipart/form-data form',
+          content: {
+            ...Object.fromEntries(
+              fileTypes.map((type) => [type, { schema: { type: 'string', contentMediaType: type } }]),
+            ),
+            'multipart/form-data': {
+              schema: {
+                type: 'object',
+                properties: { file: { type: 'string', contentMediaType: 'application/octet-stream', description: 'The file (any field name); no other part' } },
+                required: ['file'],
+              },
+            },
+          },
+        },
         summary: 'Import a workbook or CSV (units, households, plan measures, assessments, problems, listings); dry run first',
         tags: ['data'],
         querystring: z.strictObject({
