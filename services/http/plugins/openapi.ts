@@ -132,15 +132,11 @@ function finishDocument<T>(document: T): T {
       }
     }
     const body = operation.requestBody;
-    // `emptyBody` (an empty object or nothing): zod writes it as anyOf [object, null], which says "send null"
-    // and leaves the body required; the service takes no body at all just as well.
+    // `emptyBody` (an empty object, null or nothing) is written as anyOf [object, null]; @fastify/swagger
+    // marks every body required, but this one may be left out.
     for (const media of Object.values(body?.content ?? {})) {
       const anyOf = media.schema?.['anyOf'];
-      if (!Array.isArray(anyOf) || anyOf.length !== 2) continue;
-      const [object, nothing] = anyOf as JsonSchema[];
-      if (nothing?.['type'] !== 'null' || !object) continue;
-      media.schema = object;
-      body!.required = false;
+      if (Array.isArray(anyOf) && anyOf.some((s: JsonSchema) => s['type'] === 'null')) body!.required = false;
     }
     for (const media of Object.values(body?.content ?? {})) {
       const ref = media.schema?.['$ref'];
