@@ -306,6 +306,14 @@ export function resolveDeadline(dateOrDateTime: string, timeZone: string = DEFAU
   throw invalid('time.deadline', `not a date or date-time: ${dateOrDateTime}`, { value: dateOrDateTime });
 }
 
+/**
+ * When something happened, as written by a person (an imported 发现时间): a bare date means the start of
+ * that day in the zone (it happened some time that day); otherwise as `resolveDeadline` reads it.
+ */
+export function resolveMoment(dateOrDateTime: string, timeZone: string = DEFAULT_TIME_ZONE): string {
+  return resolveDeadline(datePattern.test(dateOrDateTime) ? `${dateOrDateTime}T00:00` : dateOrDateTime, timeZone);
+}
+
 /** The calendar date (YYYY-MM-DD) of an instant in a zone. */
 export function dateIn(instant: string, timeZone: string = DEFAULT_TIME_ZONE): string {
   const w = wallClockAt(toEpochMs(instant), timeZone);

@@ -3,7 +3,7 @@ import { type Action, authorize } from '../access.js';
 import { type Evidence, evidenceListSchema, idSchema, makeEvent, textSchema } from '../common.js';
 import { assertNever, type DecideContext, type Decider } from '../decider.js';
 import { invalid, notFound, refuse } from '../errors.js';
-import { compareInstants, DEFAULT_TIME_ZONE, resolveDeadline } from '../time.js';
+import { compareInstants, DEFAULT_TIME_ZONE, resolveDeadline, resolveMoment } from '../time.js';
 import {
   type HouseholdCategory,
   householdAssessedSchema,
@@ -132,6 +132,11 @@ export const householdCommandSchemas = {
     responsibleUnitId: idSchema,
     /** A date (end of that day in the context's time zone) or a date-time. */
     deadline: z.string().min(1).max(40),
+    /**
+     * When the measure was put into the plan, for one recorded later (an imported plan): a date (its start)
+     * or a date-time, not after now. The deadline must be after it, so a past deadline is history, not an error.
+     */
+    plannedAt: z.string().min(1).max(40).optional(),
   }),
   completePlanMeasure: z.strictObject({
     type: z.literal('completePlanMeasure'),
@@ -232,9 +237,16 @@ export function decideHousehold(
           measureId: command.measureId,
         });
       }
-      const deadline = resolveDeadline(command.deadline, context.timeZone ?? DEFAULT_TIME_ZONE);
-      if (compareInstants(deadline, now) <= 0) {
-        throw invalid('household.measure.deadline_passed', `deadline ${deadline} is not after now (${now})`);
+      const zone = context.timeZone ?? DEFAULT_TIME_ZONE;
+      const deadline = resolveDeadline(command.deadline, zone);
+      const plannedAt = command.plannedAt === undefined ? undefined : resolveMoment(command.plannedAt, zone);
+      if (plannedAt !== undefined && compareInstants(plannedAt, now) > 0) {
+        throw invalid('household.measure.planned_in_future', `planned at ${plannedAt}, after now (${now})`, { plannedAt, now });
+      }
+      // A deadline is set after the measure is planned; recorded later, it may well have passed by now.
+      const since = plannedAt ?? now;
+      if (compareInstants(deadline, since) <= 0) {
+        throw invalid('household.measure.deadline_passed', `deadline ${deadline} is not after ${plannedAt ? 'the planning' : 'now'} (${since})`, { deadline, since });
       }
       return [
         makeEvent('PlanMeasureAdded', planMeasureAddedSchema, {
@@ -243,6 +255,7 @@ export function decideHousehold(
           description: command.description,
           responsibleUnitId: command.responsibleUnitId,
           deadline,
+          ...(plannedAt !== undefined ? { plannedAt } : {}),
         }),
       ];
     }

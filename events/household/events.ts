@@ -42,6 +42,8 @@ export const planMeasureAddedSchema = z.strictObject({
   description: textSchema,
   responsibleUnitId: idSchema,
   deadline: isoTime,
+  /** When the measure was put into the plan, for one recorded later (an imported plan). Absent: when recorded. */
+  plannedAt: isoTime.optional(),
 });
 
 export const planMeasureCompletedSchema = z.strictObject({

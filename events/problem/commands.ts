@@ -24,6 +24,11 @@ export const problemCommandSchemas = {
     description: textSchema,
     severity: severitySchema,
     deadline: deadlineInput,
+    /**
+     * When it was found, for a problem recorded later (an office's existing list, imported): a date (its
+     * start) or a date-time, not after now. The deadline must be after it; one already past arrives red.
+     */
+    foundAt: deadlineInput.optional(),
     /** Omitted: the current DEFAULT_POLICY is frozen into the problem. */
     policy: escalationPolicySchema.optional(),
   }),

@@ -2,7 +2,7 @@ import { type Action, authorize, isAuthorized } from '../access.js';
 import { type ActorRef, makeEvent } from '../common.js';
 import { assertNever, type DecideContext } from '../decider.js';
 import { forbid, invalid, notFound, refuse } from '../errors.js';
-import { compareInstants, resolveDeadline } from '../time.js';
+import { compareInstants, resolveDeadline, resolveMoment } from '../time.js';
 import { isStrictlyAbove, isWithin } from '../unit/hierarchy.js';
 import type { ProblemCommand, ProblemCommandOf } from './commands.js';
 import {
@@ -104,20 +104,29 @@ function findProblem(command: ProblemCommandOf<'findProblem'>, state: ProblemSta
   }
   authorize(context.actor, 'problem.find', [command.targetUnitId, command.responsibleUnitId], hierarchy);
   const policy = command.policy ?? DEFAULT_POLICY;
-  const deadline = resolveFutureDeadline(command.deadline, { policy }, context.now, 'problem.find.deadline_passed');
-  return [
-    makeEvent('ProblemFound', problemFoundSchema, {
-      problemId: command.problemId,
-      targetUnitId: command.targetUnitId,
-      responsibleUnitId: command.responsibleUnitId,
-      category: command.category,
-      source: command.source,
-      description: command.description,
-      severity: command.severity,
-      deadline,
-      policy,
-    }),
-  ];
+  const { now } = context;
+  const foundAt = command.foundAt === undefined ? undefined : resolveMoment(command.foundAt, policy.timeZone);
+  if (foundAt !== undefined && compareInstants(foundAt, now) > 0) {
+    throw invalid('problem.find.found_in_future', `found at ${foundAt}, after now (${now})`, { foundAt, now });
+  }
+  // The deadline is set when the problem is found; a problem recorded later may be overdue already.
+  const deadline = resolveFutureDeadline(command.deadline, { policy }, foundAt ?? now, 'problem.find.deadline_passed');
+  const found = makeEvent('ProblemFound', problemFoundSchema, {
+    problemId: command.problemId,
+    targetUnitId: command.targetUnitId,
+    responsibleUnitId: command.responsibleUnitId,
+    category: command.category,
+    source: command.source,
+    description: command.description,
+    severity: command.severity,
+    deadline,
+    policy,
+    ...(foundAt !== undefined ? { foundAt } : {}),
+  });
+  // Arriving overdue, it is red from the moment it is on record, never on time; the clock then escalates
+  // at once to the level the ladder has reached (workflows/clock.ts), sending no reminder that fell due before.
+  if (compareInstants(deadline, now) <= 0) return [found, colourChanged('red', 'deadline passed before the problem was recorded')];
+  return [found];
 }
 
 export function decideProblem(command: ProblemCommand, state: ProblemState, context: DecideContext): ProblemEvent[] {

@@ -50,6 +50,11 @@ export const problemFoundSchema = z.strictObject({
   severity: severitySchema,
   deadline: isoTime,
   policy: escalationPolicySchema,
+  /**
+   * When the problem was found, for one recorded later than that (an office's existing list, imported).
+   * Absent: it was found when it was recorded (the event's occurredAt).
+   */
+  foundAt: isoTime.optional(),
 });
 
 /** Version 1 of ProblemFound, before `source` and the frozen `policy` existed. Read through an upcaster. */

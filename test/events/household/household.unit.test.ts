@@ -113,6 +113,22 @@ describe('household stream', () => {
       given(householdDecider, [...history]).when(command, ctx(actors.qibieCadre, NOW)).thenRefused(code, rule);
     });
 
+    describe('a plan recorded after it was made (an imported plan)', () => {
+      const LATE = '2020-06-10T09:00:00.000+08:00';
+      it('takes a deadline that has passed by now when it is after the day the measure was planned', () => {
+        given(householdDecider, [registered])
+          .when({ ...add, plannedAt: '2020-03-01' }, ctx(actors.qibieCadre, LATE))
+          .then([{ ...measureAdded('HM1'), data: { ...measureAdded('HM1').data, plannedAt: '2020-03-01T00:00:00.000+08:00' } } as HouseholdEvent]);
+      });
+      it.each([
+        ['a deadline not after the planning', { ...add, plannedAt: '2020-05-01' }, 'household.measure.deadline_passed'],
+        ['a planning after now', { ...add, deadline: '2020-07-30', plannedAt: '2020-06-11' }, 'household.measure.planned_in_future'],
+        ['a past deadline without the planning day', add, 'household.measure.deadline_passed'],
+      ] as const)('refuses %s', (_name, command, rule) => {
+        given(householdDecider, [registered]).when(command, ctx(actors.qibieCadre, LATE)).thenRefused('validation', rule);
+      });
+    });
+
     it('keeps cadres inside their subtree', () => {
       given(householdDecider, [registered]).when(add, ctx(actors.yongchunCadre, NOW)).thenRefused('forbidden', 'access.scope');
       given(householdDecider, [registered]).when(add, ctx(actors.prefectureInspector, NOW)).thenRefused('forbidden', 'access.role');

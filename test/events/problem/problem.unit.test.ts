@@ -138,6 +138,33 @@ describe('problem stream', () => {
     });
   });
 
+  describe('finding a problem recorded after it was found (an imported list)', () => {
+    const JULY = '2020-07-05T10:00:00.000+08:00';
+    const foundInApril = { ...find, foundAt: '2020-04-20' };
+    const historic: ProblemEvent = { ...found, data: { ...found.data, foundAt: '2020-04-20T00:00:00.000+08:00' } } as ProblemEvent;
+
+    it('keeps the day it was found, and is not red while its deadline is still ahead', () => {
+      given(problemDecider).when(foundInApril, ctx(actors.weixiSupervisor)).then([historic]);
+    });
+
+    it('arrives red when its deadline passed before it was recorded: never on time', () => {
+      const { state } = given(problemDecider)
+        .when(foundInApril, ctx(actors.weixiSupervisor, JULY))
+        .then([historic, { type: 'WarningColourChanged', data: { colour: 'red', reason: 'deadline passed before the problem was recorded' } }]);
+      const p = state as OpenProblem;
+      expect({ colour: p.colour, level: p.escalationLevel, reminders: p.remindersIssued }).toEqual({ colour: 'red', level: 0, reminders: 0 });
+      expect(latenessOf(responsibleClockOf(p), JULY)).toMatchObject({ overdue: true, daysOverdue: 5 });
+    });
+
+    it.each([
+      ['a deadline not after the day it was found', { ...find, foundAt: '2020-07-01' }, 'problem.find.deadline_passed'],
+      ['a found day after now', { ...find, deadline: '2020-08-30', foundAt: '2020-07-06' }, 'problem.find.found_in_future'],
+      ['a past deadline without the day it was found', find, 'problem.find.deadline_passed'],
+    ] as const)('refuses %s', (_name, command, rule) => {
+      given(problemDecider).when(command, ctx(actors.weixiSupervisor, JULY)).thenRefused('validation', rule);
+    });
+  });
+
   describe('acknowledging', () => {
     it('is done once by the responsible unit (or above)', () => {
       given(problemDecider, [found])
