@@ -6,6 +6,7 @@ import {
   escalationDueAt,
   measureReminderDueAt,
   overdueReminderDueAt,
+  overdueRemindersBefore,
   verificationDueAt,
 } from '../events/problem/schedule.js';
 import { toEpochMs } from '../events/time.js';
@@ -176,8 +177,13 @@ function startCycle(state: ClockState, cycle: ClockEvent, deadline: string): Clo
   next.currentUnitId = state.responsibleUnitId;
   // Reminders whose moment had passed when the clock (re)started are not sent late.
   next.blueDone = passedBefore(blueTimes(next), startedAt);
+  // An item recorded after its deadline (an imported list): what fell due runs at once, never back-dated.
+  if (startedOverdue(next)) next.notBefore = later(startedAt, state.notBefore);
   return next;
 }
+
+/** The cycle began after its deadline: the item was recorded overdue. */
+const startedOverdue = (state: ClockState) => ms(state.deadline) <= ms(state.cycleStartedAt);
 
 /** Blue reminder times before the deadline, earliest first. */
 const blueTimes = (state: ClockState) => deadlineReminders(state).map((r) => r.at);
@@ -334,7 +340,9 @@ export function markStepDone(state: ClockState, step: { anchor: string; name: st
     // Nobody was escalated to (above the top, or no longer due): only repeated reminders remain.
     if (!outcome.recorded || outcome.toUnitId === undefined) return { ...state, atTop: true };
     if (level <= state.level) return state;
-    return { ...state, level, repeats: 0, currentUnitId: outcome.toUnitId, atTop: outcome.atTop ?? false };
+    // Catching up an item recorded overdue, the reminders of a level that fell due before it was on record are not sent.
+    const repeats = startedOverdue(state) ? overdueRemindersBefore(state, level, state.cycleStartedAt) : 0;
+    return { ...state, level, repeats, currentUnitId: outcome.toUnitId, atTop: outcome.atTop ?? false };
   }
   const repeat = /^repeat-(\d+)-(\d+)$/.exec(name);
   if (repeat && Number(repeat[1]) === state.level) return { ...state, repeats: Math.max(state.repeats, Number(repeat[2])) };

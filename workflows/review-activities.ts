@@ -39,7 +39,7 @@ async function problemsAsOf(store: EventStore, asOf: number): Promise<ProblemSum
     if (Date.parse(e.metadata.occurredAt) >= asOf) continue;
     const current = byStream.get(e.streamId) ?? { state: problemDecider.initialState, foundAt: 0 };
     const event = decodeEvent(e.type, e.metadata.schemaVersion, e.data) as ProblemEvent;
-    if (event.type === 'ProblemFound') current.foundAt = Date.parse(e.metadata.occurredAt);
+    if (event.type === 'ProblemFound') current.foundAt = Date.parse(event.data.foundAt ?? e.metadata.occurredAt);
     current.state = problemDecider.evolve(current.state, event);
     byStream.set(e.streamId, current);
   }

@@ -43,6 +43,16 @@ export function overdueReminderDueAt(p: Clocked, level: number, n: number): stri
   return at;
 }
 
+/**
+ * How many overdue reminders at `level` fell due before `at`: those a clock that started later (an item
+ * recorded after its deadline) does not send late. Bounded, so a decade-old deadline costs little.
+ */
+export function overdueRemindersBefore(p: Clocked, level: number, at: string): number {
+  let n = 0;
+  while (n < 10_000 && toEpochMs(overdueReminderDueAt(p, level, n + 1)) < toEpochMs(at)) n++;
+  return n;
+}
+
 /** When a measure's assignee is reminded that its deadline approaches: the policy's nearest offset before it. */
 export function measureReminderDueAt(p: Timed, measureDeadline: string): string | undefined {
   const [nearest] = deadlineReminders({ ...p, deadline: measureDeadline }).slice(-1);

@@ -56,7 +56,10 @@ const ruleZh: Record<string, string> = {
   'household.not_found': '该户未登记',
   'household.measure.duplicate': '措施编号已存在',
   'household.measure.unknown_unit': '责任单位未登记',
-  'household.measure.deadline_passed': '完成时限已过',
+  'household.measure.deadline_passed': '完成时限已过（历史方案请填写制定时间，时限须在其之后）',
+  'household.measure.planned_in_future': '制定时间晚于今天',
+  'problem.find.deadline_passed': '整改时限已过（历史问题请填写发现时间，时限须在其之后）',
+  'problem.find.found_in_future': '发现时间晚于今天',
   'listing.list.duplicate': '挂牌编号已存在',
   'listing.list.supervisor_not_above': '督战单位不在挂牌对象之上',
 };

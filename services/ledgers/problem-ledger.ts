@@ -39,7 +39,7 @@ export function evolveProblemRow(
       measuresTotal: 0,
       measuresDone: 0,
       measures: {},
-      foundAt: at,
+      foundAt: d.foundAt ?? at,
       clearedAt: null,
       reopenCount: 0,
       missedDeadlines: [],

@@ -67,6 +67,7 @@ export const kindSheets: Record<ImportKind, { sheet: string; fields: readonly Fi
       f('deadline', '完成时限', 'deadline', 'date', true, '2027-06-30'),
       f('completed', '是否完成', 'completed', 'bool', false, '否'),
       f('evidence', '佐证材料', 'evidence', 'evidence', false, ''),
+      f('plannedAt', '制定时间', 'plannedAt', 'date', false, ''),
     ],
   },
   assessments: {
@@ -84,6 +85,7 @@ export const kindSheets: Record<ImportKind, { sheet: string; fields: readonly Fi
       f('severity', '严重程度', 'severity', { enum: 'severity' }, true, '严重'),
       f('description', '问题描述', 'description', 'text', true, '危房改造未完成'),
       f('deadline', '整改时限', 'deadline', 'date', true, '2027-06-30'),
+      f('foundAt', '发现时间', 'foundAt', 'date', false, ''),
     ],
   },
   listings: {
