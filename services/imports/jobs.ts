@@ -31,6 +31,16 @@ export interface JobRunner {
   run(read: ReadSheet, options: ImportOptions): Promise<ImportReport>;
 }
 
+/**
+ * The id of a job's progress as a server-sent event: it only grows while the job runs, across a restart
+ * too (a job taken up again checks its rows again, under a higher `resumed`), so a client that sends its
+ * Last-Event-ID back is told only what is newer. The final event (done or failed) has the highest.
+ */
+export function progressEventId(job: Job): number {
+  const rank = job.status !== 'running' ? 3 : job.phase === 'appending' ? 2 : job.phase === 'checking' ? 1 : 0;
+  return (job.resumed * 4 + rank) * 1_000_000_000 + (rank === 3 ? 0 : (job.done ?? 0));
+}
+
 /** Jobs kept (with their files, for the annotated workbook); the oldest finished ones go first. */
 const KEEP = 20;
 
@@ -43,6 +53,11 @@ const KEEP = 20;
 export function createImportJobs(runner: JobRunner, dir?: string) {
   const jobs = new Map<string, Job>();
   const files = new Map<string, Buffer>();
+  /** Who follows each job's progress (its server-sent events). */
+  const watchers = new Map<string, Set<(job: Job) => void>>();
+  const tell = (job: Job) => {
+    for (const watcher of watchers.get(job.id) ?? []) watcher(job);
+  };
   /** Once closing, a job cut short stays `running` on disk, to be taken up again on the next start. */
   let closing = false;
   if (dir) mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -73,6 +88,7 @@ export function createImportJobs(runner: JobRunner, dir?: string) {
         correlationId: job.correlationId,
         onProgress(progress) {
           Object.assign(job, progress);
+          tell(job);
           if (Date.now() - lastSaved > 500) {
             lastSaved = Date.now();
             save(job);
@@ -89,6 +105,7 @@ export function createImportJobs(runner: JobRunner, dir?: string) {
       .finally(() => {
         if (closing) return;
         save(job);
+        tell(job);
         prune();
       });
     return done;
@@ -105,6 +122,15 @@ export function createImportJobs(runner: JobRunner, dir?: string) {
       return { job, done: execute(job, read) };
     },
     get: (id: string): Job | undefined => jobs.get(id),
+    /** Calls `watcher` with the job at every step of its progress and when it ends; returns the unwatch. */
+    watch(id: string, watcher: (job: Job) => void): () => void {
+      const set = watchers.get(id) ?? new Set();
+      watchers.set(id, set.add(watcher));
+      return () => {
+        set.delete(watcher);
+        if (set.size === 0) watchers.delete(id);
+      };
+    },
     /** The file a job was started with. */
     file(id: string): Buffer | undefined {
       if (files.has(id)) return files.get(id);

@@ -5,7 +5,7 @@ import { contentTypes } from '../../spreadsheets/write.js';
 import multipart from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import { annotatedWorkbook } from '../../imports/annotate.js';
-import type { Job } from '../../imports/jobs.js';
+import { progressEventId, type Job } from '../../imports/jobs.js';
 import { NotASpreadsheet } from '../../imports/read.js';
 import { templateWorkbook } from '../../imports/template.js';
 import { sendProblem } from '../plugins/errors.js';
@@ -139,6 +139,74 @@ export const importRoutes: FastifyPluginAsyncZod = async (app) => {
       const job = ownJob(request, request.params.id);
       if (!job) return sendProblem(request, reply, problem('not_found', noSuchImport));
       return reply.send(jobView(job));
+    },
+  );
+
+  // Progress streams end with their job; those still open when the server closes are ended first.
+  const openStreams = new Set<() => void>();
+  app.addHook('preClose', async () => {
+    for (const close of [...openStreams]) close();
+  });
+
+  app.get(
+    '/imports/:id/events',
+    {
+      schema: {
+        operationId: 'streamImportProgress',
+        responseDocs: { 200: { mediaTypes: ['text/event-stream'] } },
+        summary: 'An import job’s progress as server-sent events, ending with its report',
+        description:
+          'text/event-stream. `event: progress` while the job runs (data: id, status, phase, done, total, resumed), at once and then ' +
+          'every 200 rows; then one final `event: done` (data: the job with its report) or `event: failed` (with error), and the stream ends. ' +
+          'Each message has an `id` that only grows; send the last one back as Last-Event-ID to resume: only newer progress comes. ' +
+          'A job whose final event was already received answers 204 (an EventSource then stops reconnecting). Only the job’s owner sees it.',
+        tags: ['data'],
+        params: z.strictObject({ id: z.uuid() }),
+        headers: z.object({ 'last-event-id': z.string().regex(/^\d{1,19}$/).optional() }),
+        response: { 200: z.string().describe('Server-sent events: id, event and data lines, and comment heartbeats'), 204: z.null().describe('The final event was already received'), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const job = ownJob(request, request.params.id);
+      if (!job) return sendProblem(request, reply, problem('not_found', noSuchImport));
+      let lastSent = Number(request.headers['last-event-id'] ?? -1);
+      if (job.status !== 'running' && progressEventId(job) <= lastSent) return reply.code(204).send(null);
+
+      reply.hijack();
+      const raw = reply.raw;
+      raw.writeHead(200, {
+        ...(reply.getHeaders() as Record<string, string>),
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      raw.write(': connected\n\n');
+      let closed = false;
+      const heartbeat = setInterval(() => raw.write(': ping\n\n'), 15_000);
+      let unwatch = () => {};
+      const close = () => {
+        if (closed) return;
+        closed = true;
+        clearInterval(heartbeat);
+        unwatch();
+        openStreams.delete(close);
+        raw.end();
+      };
+      const send = (current: Job) => {
+        const id = progressEventId(current);
+        if (closed || id <= lastSent) return;
+        lastSent = id;
+        const running = current.status === 'running';
+        const { id: jobId, status, phase, done, total, resumed } = current;
+        const data = running ? { id: jobId, status, phase: phase ?? null, done: done ?? 0, total: total ?? null, resumed } : jobView(current);
+        raw.write(`id: ${id}\nevent: ${running ? 'progress' : current.status}\ndata: ${JSON.stringify(data)}\n\n`);
+        if (!running) close();
+      };
+      openStreams.add(close);
+      request.raw.on('close', close);
+      unwatch = imports.jobs.watch(job.id, send);
+      send(job);
     },
   );
 
