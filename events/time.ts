@@ -285,6 +285,19 @@ function checkedWallClock(parts: (string | undefined)[], text: string): WallCloc
  * with offset is kept as that instant. The result is ISO 8601 with the zone's offset.
  */
 export function resolveDeadline(dateOrDateTime: string, timeZone: string = DEFAULT_TIME_ZONE): string {
+  // An import resolves the same few deadlines (30 April, 30 June) for every row, twice: keep the answers.
+  const key = `${timeZone}\n${dateOrDateTime}`;
+  let resolved = resolvedDeadlines.get(key);
+  if (resolved === undefined) {
+    resolved = resolveDeadlineOnce(dateOrDateTime, timeZone);
+    if (resolvedDeadlines.size >= 1000) resolvedDeadlines.clear();
+    resolvedDeadlines.set(key, resolved);
+  }
+  return resolved;
+}
+const resolvedDeadlines = new Map<string, string>();
+
+function resolveDeadlineOnce(dateOrDateTime: string, timeZone: string): string {
   const date = datePattern.exec(dateOrDateTime);
   if (date) {
     const wall = checkedWallClock(date.slice(1), dateOrDateTime);

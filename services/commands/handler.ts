@@ -155,7 +155,8 @@ export function createCommandHandler(deps: CommandHandlerDeps) {
       state = kind.decider.evolve(state, decodeEvent(event.type, event.metadata.schemaVersion, event.data) as unknown as E);
       revision = event.revision;
     }
-    if (recorded.length > 0) remember(streamId, state, revision);
+    // A stream not found is remembered too (revision -1), so the command that creates it trusts the cache.
+    if (recorded.length > 0 || !cached) remember(streamId, state, revision);
     return { state, revision };
   }
 

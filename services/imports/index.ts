@@ -65,7 +65,7 @@ const ruleZh: Record<string, string> = {
 };
 
 const DONE_EVERY = 200;
-const IN_FLIGHT = 64;
+const IN_FLIGHT = 256;
 
 /** The unit tree with the units an import registers before they are stored (a dry run's view). */
 function overlay(base: HierarchyView) {
@@ -110,7 +110,8 @@ export function createImports(deps: ImportDeps) {
 
   async function check(read: ReadSheet, options: ImportOptions) {
     const { actor } = options;
-    const tree = overlay(deps.hierarchy.view);
+    // Only a units import registers units as it goes; the others decide on the tree as it is, unwrapped.
+    const tree = options.kind === 'units' ? overlay(deps.hierarchy.view) : { view: deps.hierarchy.view, add: () => undefined };
     const states = new Map<string, unknown>();
     const issues: RowIssue[] = [];
     const toRun: { row: number; commands: PlannedCommand[] }[] = [];
@@ -121,6 +122,19 @@ export function createImports(deps: ImportDeps) {
     await deps.hierarchy.ensure(named);
     const context = { now: now().toISOString(), actor, hierarchy: tree.view, ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) };
 
+    // The rows of a file name the same few hundred units over and over: each is looked up once. A unit the
+    // file registers is placed in the tree before any row below it names it, so the answer never changes.
+    const scope = new Map<string, boolean>();
+    const inScope = (id: string) => {
+      let known = scope.get(id);
+      if (known === undefined) {
+        if (tree.view.levelOf(id) === undefined) return true; // unknown yet: the decider refuses it by name
+        known = isWithin(tree.view, actor.unitId, id);
+        scope.set(id, known);
+      }
+      return known;
+    };
+
     let done = 0;
     for (const { row, plan } of plans) {
       if (++done % DONE_EVERY === 0) options.onProgress?.({ phase: 'checking', done, total: plans.length });
@@ -129,7 +143,7 @@ export function createImports(deps: ImportDeps) {
         continue;
       }
       // Every unit the row names must lie in the importer's subtree, whatever the command.
-      const outside = plan.commands.flatMap((c) => unitsOfCommand(c.command)).find((id) => tree.view.levelOf(id) !== undefined && !isWithin(tree.view, actor.unitId, id));
+      const outside = plan.commands.flatMap((c) => unitsOfCommand(c.command)).find((id) => !inScope(id));
       if (outside !== undefined) {
         issues.push({ row, column: null, rule: 'access.scope', message: `unit ${outside} is outside the subtree of ${actor.unitId}`, message_zh: ruleZh['access.scope']! });
         continue;
