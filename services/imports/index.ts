@@ -180,15 +180,25 @@ export function createImports(deps: ImportDeps) {
   }
 
   async function commit(toRun: { row: number; commands: PlannedCommand[] }[], options: ImportOptions) {
-    const inFlight = new Set<Promise<unknown>>();
     let failure: { err: unknown } | undefined;
     let done = 0;
+    // Commands in flight, and the wait for one of them to finish. A counter, not Promise.race over the set:
+    // each race hangs one more reaction on every command still in flight, so it costs the window per command.
+    let inFlight = 0;
+    let wake: (() => void) | undefined;
+    const settled = () => {
+      inFlight--;
+      wake?.();
+      wake = undefined;
+    };
+    const oneFinished = () => new Promise<void>((resolve) => (wake = resolve));
     // Units are sent in order (a parent before its children); the handler keeps the order of commands on
     // one stream, so other kinds go many at a time and the store commits them in groups.
     const window = options.kind === 'units' ? 1 : IN_FLIGHT;
     for (const { commands } of toRun) {
       for (const planned of commands) {
-        const sent = deps.handler
+        inFlight++;
+        void deps.handler
           .run(planned.stream, planned.streamId, planned.command, {
             actor: options.actor,
             correlationId: options.correlationId,
@@ -196,15 +206,14 @@ export function createImports(deps: ImportDeps) {
             eventIdSeed: planned.seed,
           })
           .catch((err: unknown) => void (failure ??= { err }))
-          .finally(() => inFlight.delete(sent));
-        inFlight.add(sent);
-        if (inFlight.size >= window) await Promise.race(inFlight);
+          .finally(settled);
+        while (inFlight >= window) await oneFinished();
         if (failure) break;
       }
       if (failure) break;
       if (++done % DONE_EVERY === 0) options.onProgress?.({ phase: 'appending', done, total: toRun.length });
     }
-    await Promise.all(inFlight);
+    while (inFlight > 0) await oneFinished();
     if (failure) throw failure.err;
     options.onProgress?.({ phase: 'appending', done: toRun.length, total: toRun.length });
   }
