@@ -31,24 +31,24 @@ export function evolveHouseholdRow(
     };
   }
   if (!row) throw new ApplyError(`${event.type} for a household that was never registered (${event.streamId})`);
-  const next: HouseholdRow = { ...row, lastEventAt: at };
+  // One copy of the row per event (each case spreads it once).
   switch (event.type) {
     case 'HouseholdCategoryChanged':
-      return { ...next, category: event.data.to };
+      return { ...row, lastEventAt: at, category: event.data.to };
     case 'PlanMeasureAdded':
       if (event.data.measureId in row.plan) throw new ApplyError(`plan measure ${event.data.measureId} added twice`);
-      return { ...next, plan: { ...row.plan, [event.data.measureId]: false }, planTotal: row.planTotal + 1 };
+      return { ...row, lastEventAt: at, plan: { ...row.plan, [event.data.measureId]: false }, planTotal: row.planTotal + 1 };
     case 'PlanMeasureCompleted':
       if (row.plan[event.data.measureId] !== false) {
         throw new ApplyError(`plan measure ${event.data.measureId} is unknown or already completed`);
       }
-      return { ...next, plan: { ...row.plan, [event.data.measureId]: true }, planDone: row.planDone + 1 };
+      return { ...row, lastEventAt: at, plan: { ...row.plan, [event.data.measureId]: true }, planDone: row.planDone + 1 };
     case 'HouseholdAssessed':
-      return { ...next, assessment: { ...event.data, assessedAt: at }, meetsStandard: event.data.meetsStandard };
+      return { ...row, lastEventAt: at, assessment: { ...event.data, assessedAt: at }, meetsStandard: event.data.meetsStandard };
     case 'MonitoringFlagRaised':
-      return { ...next, monitored: true, monitoringReason: event.data.reason };
+      return { ...row, lastEventAt: at, monitored: true, monitoringReason: event.data.reason };
     case 'MonitoringFlagCleared':
-      return { ...next, monitored: false, monitoringReason: null };
+      return { ...row, lastEventAt: at, monitored: false, monitoringReason: null };
     default: {
       const unknown: never = event;
       throw new ApplyError(`unhandled household event ${(unknown as { type: string }).type}`);

@@ -47,27 +47,27 @@ export function evolveProblemRow(
     };
   }
   if (!row) throw new ApplyError(`${event.type} for a problem that was never found (${event.streamId})`);
-  const next: ProblemRow = { ...row, lastEventAt: at };
+  // One copy of the row per event (each case spreads it once).
   switch (event.type) {
     case 'ProblemAcknowledged':
-      return { ...next, acknowledged: true, status: row.status === 'open' ? 'acknowledged' : row.status };
+      return { ...row, lastEventAt: at, acknowledged: true, status: row.status === 'open' ? 'acknowledged' : row.status };
     case 'MeasureAssigned': {
       if (event.data.measureId in row.measures) throw new ApplyError(`measure ${event.data.measureId} assigned twice`);
-      return { ...next, measures: { ...row.measures, [event.data.measureId]: false }, measuresTotal: row.measuresTotal + 1 };
+      return { ...row, lastEventAt: at, measures: { ...row.measures, [event.data.measureId]: false }, measuresTotal: row.measuresTotal + 1 };
     }
     case 'MeasureCompleted': {
       if (row.measures[event.data.measureId] !== false) {
         throw new ApplyError(`measure ${event.data.measureId} is unknown or already completed`);
       }
-      return { ...next, measures: { ...row.measures, [event.data.measureId]: true }, measuresDone: row.measuresDone + 1 };
+      return { ...row, lastEventAt: at, measures: { ...row.measures, [event.data.measureId]: true }, measuresDone: row.measuresDone + 1 };
     }
     case 'RectificationSubmitted':
-      return { ...next, status: 'submitted', submittedAt: event.data.submittedAt ?? at };
+      return { ...row, lastEventAt: at, status: 'submitted', submittedAt: event.data.submittedAt ?? at };
     case 'RectificationRejected':
-      return { ...next, status: row.acknowledged ? 'acknowledged' : 'open', submittedAt: null };
+      return { ...row, lastEventAt: at, status: row.acknowledged ? 'acknowledged' : 'open', submittedAt: null };
     case 'ProblemCleared':
       return {
-        ...next,
+        ...row, lastEventAt: at,
         status: 'cleared',
         open: false,
         colour: 'none',
@@ -77,7 +77,7 @@ export function evolveProblemRow(
     case 'ProblemReopened':
       // A look-back reopens with a new deadline: the clock restarts, escalation starts over.
       return {
-        ...next,
+        ...row, lastEventAt: at,
         status: 'open',
         acknowledged: false,
         open: true,
@@ -90,7 +90,7 @@ export function evolveProblemRow(
       };
     case 'DeadlineExtended':
       return {
-        ...next,
+        ...row, lastEventAt: at,
         deadline: event.data.deadline,
         // The lateness already incurred stays on record; the new deadline starts a fresh clock.
         missedDeadlines: missed(row, at),
@@ -98,13 +98,13 @@ export function evolveProblemRow(
         escalationLevel: 0,
       };
     case 'ReminderIssued':
-      return next;
+      return { ...row, lastEventAt: at };
     case 'ProblemEscalated':
       // A lapsed verification window is the verifier's: the item's level and colour stay.
-      if (event.data.stage === 'verification') return next;
-      return { ...next, escalationLevel: Math.max(row.escalationLevel, event.data.level), colour: event.data.colour };
+      if (event.data.stage === 'verification') return { ...row, lastEventAt: at };
+      return { ...row, lastEventAt: at, escalationLevel: Math.max(row.escalationLevel, event.data.level), colour: event.data.colour };
     case 'WarningColourChanged':
-      return { ...next, colour: event.data.colour };
+      return { ...row, lastEventAt: at, colour: event.data.colour };
     default: {
       const unknown: never = event;
       throw new ApplyError(`unhandled problem event ${(unknown as { type: string }).type}`);

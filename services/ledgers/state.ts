@@ -78,24 +78,31 @@ function itemId(event: LedgerEvent, prefix: string): string {
   return event.streamId.slice(prefix.length);
 }
 
+// Module-level, not closures made per event: applyEvent runs once for every event of a rebuild.
+const noUnits = (): string[] => [];
+
+function unitRowOf(rows: LedgerState['rows'], event: LedgerEvent, unitId: string): UnitRow {
+  const unit = rows.unit.get(unitId);
+  if (!unit) throw new ApplyError(`${event.type} refers to unknown unit ${unitId}`);
+  return unit;
+}
+
+/** Units from the root down to `unitId` (its row's), for an item's first event. */
+const ancestorsOf = (rows: LedgerState['rows'], event: LedgerEvent, unitId: string) => () => unitRowOf(rows, event, unitId).ancestors;
+
+/** A unit's problems (events/access.ts): the units at or above the problem's target or responsible unit. */
+const holdersOf = (rows: LedgerState['rows'], event: LedgerEvent, problem: ProblemUnits) => () => {
+  unitRowOf(rows, event, problem.targetUnitId);
+  unitRowOf(rows, event, problem.responsibleUnitId);
+  return unitsHoldingProblem(unitTree(rows.unit), problem);
+};
+
 /**
  * Applies one event to every ledger it touches. All new rows are computed before any is stored, so an event
  * that cannot be applied (ApplyError) leaves the state exactly as it was; the caller parks it.
  */
 export function applyEvent(state: LedgerState, event: LedgerEvent, dirty?: Dirty): void {
   const { rows } = state;
-  const unitRow = (unitId: string) => {
-    const unit = rows.unit.get(unitId);
-    if (!unit) throw new ApplyError(`${event.type} refers to unknown unit ${unitId}`);
-    return unit;
-  };
-  const ancestorsOf = (unitId: string) => () => unitRow(unitId).ancestors;
-  /** A unit's problems (events/access.ts): the units at or above the problem's target or responsible unit. */
-  const holdersOf = (problem: ProblemUnits) => () => {
-    unitRow(problem.targetUnitId);
-    unitRow(problem.responsibleUnitId);
-    return unitsHoldingProblem(unitTree(rows.unit), problem);
-  };
   const puts: RowWrite[] = [];
   let delta: Partial<RollupCounts> = {};
   let deltaAncestors: readonly string[] = [];
@@ -118,7 +125,7 @@ export function applyEvent(state: LedgerState, event: LedgerEvent, dirty?: Dirty
   } else if (isProblemEvent(event)) {
     const id = event.type === 'ProblemFound' ? event.data.problemId : itemId(event, 'problem-');
     const before = rows.problem.get(id);
-    const after = evolveProblemRow(before, event, event.type === 'ProblemFound' ? holdersOf(event.data) : () => []);
+    const after = evolveProblemRow(before, event, event.type === 'ProblemFound' ? holdersOf(rows, event, event.data) : noUnits);
     const deadlineBefore = before ? overdueFrom(before) : null;
     const deadlineAfter = overdueFrom(after);
     puts.push({
@@ -141,14 +148,14 @@ export function applyEvent(state: LedgerState, event: LedgerEvent, dirty?: Dirty
   } else if (isHouseholdEvent(event)) {
     const id = event.type === 'HouseholdRegistered' ? event.data.householdId : itemId(event, 'household-');
     const before = rows.household.get(id);
-    const after = evolveHouseholdRow(before, event, ancestorsOf(event.type === 'HouseholdRegistered' ? event.data.villageId : ''));
+    const after = evolveHouseholdRow(before, event, event.type === 'HouseholdRegistered' ? ancestorsOf(rows, event, event.data.villageId) : noUnits);
     puts.push({ collection: 'household', key: id, row: after, ancestors: after.ancestors, isNew: before === undefined });
     delta = countsDelta(householdContribution(before), householdContribution(after));
     deltaAncestors = after.ancestors;
   } else if (isListingEvent(event)) {
     const id = event.data.listingId;
     const before = rows.listing.get(id);
-    const after = evolveListingRow(before, event, ancestorsOf(event.type === 'TargetListed' ? event.data.targetUnitId : ''));
+    const after = evolveListingRow(before, event, event.type === 'TargetListed' ? ancestorsOf(rows, event, event.data.targetUnitId) : noUnits);
     puts.push({ collection: 'listing', key: id, row: after, ancestors: after.ancestors, isNew: before === undefined });
     delta = countsDelta(listingContribution(before), listingContribution(after));
     deltaAncestors = after.ancestors;
