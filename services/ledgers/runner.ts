@@ -1,9 +1,9 @@
 import { pino, type Logger } from 'pino';
-import { linkBreak } from '../../infra/event-store/audit-chain.js';
 import type { RecordedEvent } from '../../events/envelope.js';
 import { eventsBehind, type EventStore, type Subscription } from '../ports/event-store.js';
 import type { KeyspaceWriter, ParkedEvent, ReadModelStore } from '../ports/read-model.js';
 import { decodeRecorded } from './decode.js';
+import { auditLinkBreak } from './link-check.js';
 import { applyEvent, createLedgerState, type Dirty, type LedgerState, recordedAtUtc, serializeState, skipEvent } from './state.js';
 
 export interface ProjectionDeps {
@@ -235,7 +235,7 @@ class ProjectionLoop {
   private apply(state: LedgerState, raw: RecordedEvent, dirty: Dirty, parked: ParkedEvent[]): void {
     try {
       // An event whose audit link does not verify is parked, never turned into ledger state.
-      const broken = linkBreak(raw, this.links.get(raw.streamId));
+      const broken = auditLinkBreak(raw, this.links.get(raw.streamId));
       if (this.links.size >= LINKS_KEPT) this.links.clear();
       if (typeof raw.metadata?.hash === 'string') this.links.set(raw.streamId, raw.metadata.hash);
       if (broken) throw new Error(broken);
