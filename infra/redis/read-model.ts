@@ -11,6 +11,7 @@ import type {
   RowOf,
   RowWrite,
   Snapshot,
+  SnapshotPieces,
   SubtreePage,
 } from '../../services/ports/read-model.js';
 import { collections } from '../../services/ports/read-model.js';
@@ -153,6 +154,28 @@ export function createRedisReadModel(options: RedisReadModelOptions): ReadModelS
 
   function writer(id: number): KeyspaceWriter {
     const p = ksPrefix(id);
+  async function findSnapshotPieces(at: { position?: bigint; time?: string }): Promise<SnapshotPieces | undefined> {
+      const max = at.position === undefined ? '+inf' : at.position.toString();
+      // Few snapshots exist (one per many thousand events), so walking them newest first is cheap.
+      const positions = await redis.zrevrangebyscore(`${p}snap:index`, max, '-inf');
+      if (positions.length === 0) return undefined;
+      const times = await redis.hmget(`${p}snap:meta`, ...positions);
+      for (let i = 0; i < positions.length; i++) {
+        const time = times[i];
+        if (time === null || time === undefined) continue;
+        if (at.time !== undefined && time > at.time) continue;
+        const key = `${p}snap:${positions[i]}`;
+        if ((await redis.exists(key)) === 0) continue;
+        return {
+          position: BigInt(positions[i]!),
+          recordedAt: time,
+          // GETRANGE's end is inclusive, and -1 is the last byte.
+          read: (start, end) => (end !== undefined && end <= start ? Promise.resolve(Buffer.alloc(0)) : redis.getrangeBuffer(key, start, end === undefined ? -1 : end - 1)),
+        };
+      }
+      return undefined;
+    }
+
     return {
       id,
       ...reader(async () => id),
@@ -199,21 +222,10 @@ export function createRedisReadModel(options: RedisReadModelOptions): ReadModelS
           .exec();
       },
       async findSnapshot(at: { position?: bigint; time?: string }) {
-        const max = at.position === undefined ? '+inf' : at.position.toString();
-        // Few snapshots exist (one per many thousand events), so walking them newest first is cheap.
-        const positions = await redis.zrevrangebyscore(`${p}snap:index`, max, '-inf');
-        if (positions.length === 0) return undefined;
-        const times = await redis.hmget(`${p}snap:meta`, ...positions);
-        for (let i = 0; i < positions.length; i++) {
-          const time = times[i];
-          if (time === null || time === undefined) continue;
-          if (at.time !== undefined && time > at.time) continue;
-          const state = await redis.getBuffer(`${p}snap:${positions[i]}`);
-          if (state === null) continue;
-          return { position: BigInt(positions[i]!), recordedAt: time, state };
-        }
-        return undefined;
+        const found = await findSnapshotPieces(at);
+        return found && { position: found.position, recordedAt: found.recordedAt, state: await found.read(0) };
       },
+      findSnapshotPieces,
     };
   }
 

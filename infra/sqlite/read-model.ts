@@ -9,6 +9,7 @@ import type {
   RowOf,
   RowWrite,
   Snapshot,
+  SnapshotPieces,
   SubtreePage,
 } from '../../services/ports/read-model.js';
 
@@ -99,6 +100,14 @@ export function createSqliteReadModel(options: SqliteReadModelOptions): ReadMode
         'SELECT position, recorded_at, state FROM rm_snapshot WHERE ks = ? AND position <= ? AND recorded_at <= ? ORDER BY position DESC LIMIT 1',
       )
       .safeIntegers(true),
+    findSnapshotRef: db
+      .prepare<[number, bigint, string], { position: bigint; recorded_at: string }>(
+        'SELECT position, recorded_at FROM rm_snapshot WHERE ks = ? AND position <= ? AND recorded_at <= ? ORDER BY position DESC LIMIT 1',
+      )
+      .safeIntegers(true),
+    snapshotBytes: db.prepare<[number, number, number, bigint], { bytes: Buffer | null }>(
+      'SELECT substr(state, ?, ?) AS bytes FROM rm_snapshot WHERE ks = ? AND position = ?',
+    ),
     dropKs: [
       'DELETE FROM rm_row WHERE ks = ?',
       'DELETE FROM rm_subtree WHERE ks = ?',
@@ -205,6 +214,20 @@ export function createSqliteReadModel(options: SqliteReadModelOptions): ReadMode
         // '~' sorts after every ISO time, so "no time bound" is just a bound that everything meets.
         const row = stmt.findSnapshot.get(id, at.position ?? BigInt(Number.MAX_SAFE_INTEGER), at.time ?? '~');
         return row ? { position: row.position, recordedAt: row.recorded_at, state: row.state } : undefined;
+      },
+      async findSnapshotPieces(at: { position?: bigint; time?: string }): Promise<SnapshotPieces | undefined> {
+        const row = stmt.findSnapshotRef.get(id, at.position ?? BigInt(Number.MAX_SAFE_INTEGER), at.time ?? '~');
+        if (!row) return undefined;
+        const position = row.position;
+        return {
+          position,
+          recordedAt: row.recorded_at,
+          // substr counts a blob's bytes from 1.
+          read: async (start, end) => {
+            const length = end === undefined ? Number.MAX_SAFE_INTEGER : Math.max(0, end - start);
+            return stmt.snapshotBytes.get(start + 1, length, id, position)?.bytes ?? Buffer.alloc(0);
+          },
+        };
       },
     };
   }

@@ -2,7 +2,7 @@ import { toEpochMs } from '../../events/time.js';
 import type { EventStore } from '../ports/event-store.js';
 import type { ReadModelStore } from '../ports/read-model.js';
 import { decodeRecorded } from './decode.js';
-import { applyEvent, createLedgerState, deserializeState, firstInBranch, type LedgerState, skipEvent, touchesBranch } from './state.js';
+import { applyEvent, createLedgerState, firstInBranch, type LedgerState, readSnapshotState, skipEvent, touchesBranch } from './state.js';
 
 export interface InspectionDeps {
   eventStore: EventStore;
@@ -37,8 +37,8 @@ export function createInspector(deps: InspectionDeps) {
     const timeMs = at.time === undefined ? undefined : toEpochMs(at.time);
     const time = timeMs === undefined ? undefined : new Date(timeMs).toISOString();
     const keyspace = deps.readModel.keyspace(await deps.readModel.activeKeyspace());
-    const snapshot = await keyspace.findSnapshot({ position: at.position, time });
-    const state: LedgerState & { branch?: string } = snapshot ? deserializeState(snapshot.state, at.unitId) : createLedgerState();
+    const snapshot = await keyspace.findSnapshotPieces({ position: at.position, time });
+    const state: LedgerState & { branch?: string } = snapshot ? await readSnapshotState(snapshot.read, at.unitId) : createLedgerState();
     const branch = state.branch;
     const events = deps.eventStore.readAll({
       ...(snapshot ? { fromPosition: snapshot.position } : {}),

@@ -234,6 +234,16 @@ export interface KeyspaceWriter extends ReadModelReader {
   saveSnapshot(snapshot: Snapshot): Promise<void>;
   /** The newest snapshot at or before the position or time given (both when both given). */
   findSnapshot(at: { position?: bigint; time?: string }): Promise<Snapshot | undefined>;
+  /**
+   * The same snapshot, its state left in the store and read in pieces: an inspection of one county reads the
+   * header and two parts of it, not every county's rows.
+   */
+  findSnapshotPieces(at: { position?: bigint; time?: string }): Promise<SnapshotPieces | undefined>;
+}
+
+export interface SnapshotPieces extends Omit<Snapshot, 'state'> {
+  /** Bytes [start, end) of the stored state (to its end without `end`; fewer when it is shorter). */
+  read(start: number, end?: number): Promise<Buffer>;
 }
 
 export interface ReadModelStore {
