@@ -28,12 +28,14 @@ import { seedPrefecture, simulatedClock } from '../test/fixtures/prefecture.js';
  *   BENCH_EVENTS   events in the history (default 1,000,000)
  *   BENCH_KEEP=1   keep the generated event store in data/ and reuse it next time (same size, same seed)
  *   REDIS_URL      use this Redis instead of starting redis-server
+ *   BENCH_EMBEDDED=0  leave out the embedded store's rebuild and as-of (its figures print as null)
  *
  * The history is seeded in a child process, so `peak_rss_mb` (this process's high-water mark) is the
  * replay's, the two rebuilds' and the inspections'; `peak_rss_mb_by_phase` gives each phase's own peak.
  */
 const target = Number(process.env['BENCH_EVENTS'] ?? 1_000_000);
 const keep = process.env['BENCH_KEEP'] === '1';
+const withEmbedded = process.env['BENCH_EMBEDDED'] !== '0';
 const batchSize = Number(process.env['BENCH_BATCH'] ?? 5000);
 const snapshotEvery = Number(process.env['BENCH_SNAPSHOT_EVERY'] ?? Math.max(5_000, Math.round(target / 20)));
 const log = (message: string) => process.stderr.write(`[bench:ledgers] ${message}\n`);
@@ -168,9 +170,11 @@ async function main() {
 
   const dir = await mkdtemp(join(tmpdir(), 'duban-bench-rm-'));
   const embedded = createSqliteReadModel({ path: join(dir, 'read-model.db') });
-  const embeddedRun = await rebuild(eventStore, embedded);
-  endPhase('embedded_rebuild');
-  log(`embedded rebuild in ${(embeddedRun.ms / 1000).toFixed(1)} s`);
+  const embeddedRun = withEmbedded ? await rebuild(eventStore, embedded) : null;
+  if (embeddedRun) {
+    endPhase('embedded_rebuild');
+    log(`embedded rebuild in ${(embeddedRun.ms / 1000).toFixed(1)} s`);
+  }
 
   const redisService = await provideRedis({ url: process.env['REDIS_URL'] });
   if (isUnavailable(redisService)) throw new Error(`Redis unavailable: ${redisService.unavailable}`);
@@ -188,8 +192,8 @@ async function main() {
   const asOf = await createLedgerQueries({ eventStore, readModel: redis }).rollup({ unitId: county, asOf: mid });
   const asOfMs = performance.now() - began;
   began = performance.now();
-  await createLedgerQueries({ eventStore, readModel: embedded }).rollup({ unitId: county, asOf: mid });
-  const asOfEmbeddedMs = performance.now() - began;
+  if (embeddedRun) await createLedgerQueries({ eventStore, readModel: embedded }).rollup({ unitId: county, asOf: mid });
+  const asOfEmbeddedMs = embeddedRun ? performance.now() - began : null;
   began = performance.now();
   await createLedgerQueries({ eventStore, readModel: redis }).rollup({ unitId: county });
   const liveMs = performance.now() - began;
@@ -197,7 +201,7 @@ async function main() {
 
   const replayEps = baseline.events / (baseline.ms / 1000);
   const redisEps = baseline.events / (redisRun.ms / 1000);
-  const embeddedEps = baseline.events / (embeddedRun.ms / 1000);
+  const embeddedEps = embeddedRun ? baseline.events / (embeddedRun.ms / 1000) : null;
   const round = (n: number, digits = 0) => Number(n.toFixed(digits));
   console.log(
     JSON.stringify({
@@ -209,14 +213,14 @@ async function main() {
       redis_rebuild_ms: round(redisRun.ms),
       redis_rebuild_eps: round(redisEps),
       redis_rebuild_ratio: round(redisEps / replayEps, 3),
-      embedded_rebuild_ms: round(embeddedRun.ms),
-      embedded_rebuild_eps: round(embeddedEps),
-      embedded_rebuild_ratio: round(embeddedEps / replayEps, 3),
+      embedded_rebuild_ms: embeddedRun && round(embeddedRun.ms),
+      embedded_rebuild_eps: embeddedEps && round(embeddedEps),
+      embedded_rebuild_ratio: embeddedEps && round(embeddedEps / replayEps, 3),
       as_of: { unitId: county, time: mid, position: asOf.position },
       as_of_ms: round(asOfMs, 1),
       as_of_ratio: round(asOfMs / redisRun.ms, 4),
-      as_of_embedded_ms: round(asOfEmbeddedMs, 1),
-      as_of_embedded_ratio: round(asOfEmbeddedMs / embeddedRun.ms, 4),
+      as_of_embedded_ms: asOfEmbeddedMs && round(asOfEmbeddedMs, 1),
+      as_of_embedded_ratio: asOfEmbeddedMs && embeddedRun && round(asOfEmbeddedMs / embeddedRun.ms, 4),
       live_rollup_ms: round(liveMs, 1),
       batch_size: batchSize,
       snapshot_every: snapshotEvery,
