@@ -83,7 +83,7 @@ export const internedPolicyCount = () => interned.size;
  * `compiledWithoutPolicy` (events/fast-parse.ts) parses the rest when it is sure of zod's answer.
  */
 export function parseWithInternedPolicy<Out extends { policy: EscalationPolicy }>(
-  schema: z.ZodType<Out>,
+  schema: z.ZodObject & z.ZodType<Out>,
   withoutPolicy: z.ZodType<Omit<Out, 'policy'>>,
   data: unknown,
   compiledWithoutPolicy?: FastParser,
@@ -102,5 +102,11 @@ export function parseWithInternedPolicy<Out extends { policy: EscalationPolicy }
   const { policy: _validatedBefore, ...rest } = data as { policy: unknown };
   const parsed = safeParseWith(withoutPolicy, compiledWithoutPolicy, rest);
   if (!parsed.success) return parsed as z.ZodSafeParseResult<Out>;
-  return { success: true, data: { ...parsed.data, policy: known } as Out };
+  // The schema's own key order, as its parse gives it: `policy` need not be the last key.
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(schema.shape)) {
+    if (key === 'policy') out[key] = known;
+    else if (Object.hasOwn(parsed.data, key)) out[key] = (parsed.data as Record<string, unknown>)[key];
+  }
+  return { success: true, data: out as Out };
 }

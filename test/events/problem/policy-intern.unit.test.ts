@@ -40,6 +40,13 @@ describe('ProblemFound decoding shares one validated policy per distinct content
     expect(b.data.problemId).toBe('P-2');
   });
 
+  it('given a cached policy and a key after it (foundAt), when decoded, then the keys come in the schema order, as zod gives them', () => {
+    const late = { ...found, problemId: 'P-3', foundAt: '2026-04-20T00:00:00+08:00' };
+    decodeFound(stored(late));
+    const repeated = decodeFound(stored({ ...late, problemId: 'P-4' }));
+    expect(Object.keys(repeated.data)).toEqual(Object.keys(problemFoundSchema.parse(stored(late))));
+  });
+
   it('given a different policy, when decoded, then it is validated and kept distinct', () => {
     const v1 = decodeFound(stored(found)).data.policy;
     const other = decodeFound(stored({ ...found, policy: { ...POLICY_V1, version: 2, acknowledgeWithin: 'P5D' } })).data
