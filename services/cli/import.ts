@@ -152,11 +152,23 @@ export async function runImport(argv: string[], io: ImportIo): Promise<number> {
     return fail(`cannot read ${file}: ${(err as Error).message}`, exitCodes.usage);
   }
   const auth = { authorization: `Bearer ${token}` };
-  const bar = new cliProgress.SingleBar(
-    { stream: io.stderr, format: '{phase} [{bar}] {percentage}% | {value}/{total} rows | {duration_formatted}', hideCursor: false, noTTYOutput: true, notTTYSchedule: 2000 },
-    cliProgress.Presets.shades_classic,
-  );
+  const newBar = () =>
+    new cliProgress.SingleBar(
+      { stream: io.stderr, format: '{phase} [{bar}] {percentage}% | {value}/{total} rows | {duration_formatted}', hideCursor: false, noTTYOutput: true, notTTYSchedule: 2000 },
+      cliProgress.Presets.shades_classic,
+    );
+  const bar = newBar();
   let barStarted = false;
+  // A phase that ran between two polls is shown as finished, so the bar always tells both phases.
+  const seen = new Set<string>();
+  const labels: Record<string, string> = { checking: 'checking ', appending: 'appending' };
+  const showFinished = (phase: string, total: number) => {
+    if (!showProgress || seen.has(phase)) return;
+    seen.add(phase);
+    const line = newBar();
+    line.start(total, total, { phase: labels[phase] });
+    line.stop();
+  };
   try {
     const query = new URLSearchParams({ kind, dryRun: String(values['dry-run']), async: 'true', ...(values.charset ? { charset: values.charset } : {}) });
     const started = await call(`${base}/v1/imports?${query}`, { method: 'POST', headers: { ...auth, 'content-type': typeOf(file) }, body });
@@ -168,9 +180,11 @@ export async function runImport(argv: string[], io: ImportIo): Promise<number> {
     for (;;) {
       const res = await call(`${base}/v1/imports/${id}`, { headers: auth });
       if (res.status !== 200) throw await refusal(res);
-      const job = (await res.json()) as { status: string; phase?: string; done?: number; total?: number; report?: Report; error?: string };
+      const job = (await res.json()) as { status: string; phase?: string; done?: number; total?: number; rows?: number; report?: Report; error?: string };
+      if (job.phase === 'appending' && job.rows !== undefined) showFinished('checking', job.rows);
       if (showProgress && job.phase && job.total) {
-        const label = job.phase === 'checking' ? 'checking ' : 'appending';
+        const label = labels[job.phase] ?? job.phase;
+        seen.add(job.phase);
         if (!barStarted) bar.start(job.total, 0, { phase: label });
         else if (job.phase !== phase) bar.setTotal(job.total);
         barStarted = true;
@@ -186,6 +200,8 @@ export async function runImport(argv: string[], io: ImportIo): Promise<number> {
     }
     if (barStarted) bar.stop();
     barStarted = false;
+    showFinished('checking', report.rows);
+    if (report.appended) showFinished('appending', report.rowsToAppend);
 
     if (values.report) await writeFile(values.report, JSON.stringify(report, null, 2));
     if (!report.valid && values.annotated) {

@@ -22,6 +22,8 @@ export interface Job extends JobRequest, Partial<ImportProgress> {
   createdAt: string;
   /** Times it was taken up again after a restart. */
   resumed: number;
+  /** Rows in the file, known once they are all checked (a client that missed the checking phase can still show it). */
+  rows?: number;
   report?: ImportReport;
   error?: string;
 }
@@ -88,6 +90,7 @@ export function createImportJobs(runner: JobRunner, dir?: string) {
         correlationId: job.correlationId,
         onProgress(progress) {
           Object.assign(job, progress);
+          if (progress.phase === 'checking' && progress.done === progress.total) job.rows = progress.total;
           tell(job);
           if (Date.now() - lastSaved > 500) {
             lastSaved = Date.now();
