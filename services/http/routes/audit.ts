@@ -8,6 +8,7 @@ import { exportLines } from '../../audit/export.js';
 import { readsWholeLog, unitsOpenedBy } from '../../audit/scope.js';
 import { StreamNotFoundError, type Subscription } from '../../ports/event-store.js';
 import { commandErrorResponses, errorResponses } from '../problem-details.js';
+import { eventStreams } from '../sse.js';
 import { actorOf, emptyBody } from './common.js';
 
 const digestSchema = z
@@ -48,14 +49,13 @@ export const auditVerificationSchema = z
 const hexHash = z.string().regex(/^[0-9a-f]{64}$/);
 const count = z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
 
-const HEARTBEAT_MS = 15_000;
 const SCOPE_CACHE_LIMIT = 100_000;
 
 /** Signed digests, proofs, verification and export of the record; live events for dashboards. */
 export const auditRoutes: FastifyPluginAsyncZod = async (app) => {
   const { store, hierarchy } = app.duban;
   const tags = ['audit'];
-  const openStreams = new Set<() => void>();
+  const openEventStream = eventStreams(app);
 
   const audit = (): AuditService => {
     if (!app.duban.audit) throw notFound('audit.not_configured', 'this service keeps no audit tree');
@@ -302,33 +302,11 @@ export const auditRoutes: FastifyPluginAsyncZod = async (app) => {
       const fromCheckpoint = resumeFrom !== undefined ? BigInt(resumeFrom) : await store.headPosition();
       const subscription: Subscription = store.subscribeToAll({ fromCheckpoint });
 
-      reply.hijack();
-      const raw = reply.raw;
-      raw.writeHead(200, {
-        ...(reply.getHeaders() as Record<string, string>),
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache, no-transform',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-      });
-      raw.write(': connected\n\n');
-
-      let closed = false;
-      const heartbeat = setInterval(() => raw.write(': ping\n\n'), HEARTBEAT_MS);
-      const close = () => {
-        if (closed) return;
-        closed = true;
-        clearInterval(heartbeat);
-        openStreams.delete(close);
-        void subscription.close();
-        raw.end();
-      };
-      openStreams.add(close);
-      request.raw.on('close', close);
+      const stream = openEventStream(request, reply, () => void subscription.close());
 
       try {
         for await (const event of subscription) {
-          if (closed) break;
+          if (stream.closed) break;
           const units = await unitsOf(event);
           await hierarchy.ensure(units);
           if (!units.some((unitId) => isAuthorized(actor, 'read', [unitId], hierarchy.view))) continue;
@@ -342,18 +320,13 @@ export const auditRoutes: FastifyPluginAsyncZod = async (app) => {
             correlationId: event.metadata.correlationId,
             actor: { unitId: event.metadata.actor.unitId, role: event.metadata.actor.role },
           };
-          raw.write(`id: ${message.position}\nevent: ${event.type}\ndata: ${JSON.stringify(message)}\n\n`);
+          stream.send(message.position, event.type, message);
         }
       } catch (err) {
         request.log.warn({ err }, 'event stream ended by an error');
       } finally {
-        close();
+        stream.close();
       }
     },
   );
-
-  // Live streams never end by themselves: end them before the server waits for its connections to close.
-  app.addHook('preClose', async () => {
-    for (const close of [...openStreams]) close();
-  });
 };

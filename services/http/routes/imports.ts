@@ -10,6 +10,7 @@ import { NotASpreadsheet } from '../../imports/read.js';
 import { templateWorkbook } from '../../imports/template.js';
 import { sendProblem } from '../plugins/errors.js';
 import { problem, commandErrorResponses, errorResponses } from '../problem-details.js';
+import { eventStreams } from '../sse.js';
 import { actorOf } from './common.js';
 
 /** Largest upload: a prefecture's plan measures as CSV fit several times over. */
@@ -143,10 +144,7 @@ export const importRoutes: FastifyPluginAsyncZod = async (app) => {
   );
 
   // Progress streams end with their job; those still open when the server closes are ended first.
-  const openStreams = new Set<() => void>();
-  app.addHook('preClose', async () => {
-    for (const close of [...openStreams]) close();
-  });
+  const openEventStream = eventStreams(app);
 
   app.get(
     '/imports/:id/events',
@@ -172,40 +170,20 @@ export const importRoutes: FastifyPluginAsyncZod = async (app) => {
       let lastSent = Number(request.headers['last-event-id'] ?? -1);
       if (job.status !== 'running' && progressEventId(job) <= lastSent) return reply.code(204).send(null);
 
-      reply.hijack();
-      const raw = reply.raw;
-      raw.writeHead(200, {
-        ...(reply.getHeaders() as Record<string, string>),
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache, no-transform',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-      });
-      raw.write(': connected\n\n');
-      let closed = false;
-      const heartbeat = setInterval(() => raw.write(': ping\n\n'), 15_000);
       let unwatch = () => {};
-      const close = () => {
-        if (closed) return;
-        closed = true;
-        clearInterval(heartbeat);
-        unwatch();
-        openStreams.delete(close);
-        raw.end();
-      };
+      const stream = openEventStream(request, reply, () => unwatch());
       const send = (current: Job) => {
         const id = progressEventId(current);
-        if (closed || id <= lastSent) return;
+        if (stream.closed || id <= lastSent) return;
         lastSent = id;
         const running = current.status === 'running';
         const { id: jobId, status, phase, done, total, resumed } = current;
         const data = running ? { id: jobId, status, phase: phase ?? null, done: done ?? 0, total: total ?? null, resumed } : jobView(current);
-        raw.write(`id: ${id}\nevent: ${running ? 'progress' : current.status}\ndata: ${JSON.stringify(data)}\n\n`);
-        if (!running) close();
+        stream.send(id, running ? 'progress' : current.status, data);
+        if (!running) stream.close();
       };
-      openStreams.add(close);
-      request.raw.on('close', close);
       unwatch = imports.jobs.watch(job.id, send);
+      if (stream.closed) unwatch();
       send(job);
     },
   );
