@@ -7,6 +7,18 @@ import type { NewEvent } from '../events/envelope.js';
 import { POLICY_V1 } from '../events/problem/policy.js';
 
 let seed = 42;
+
+/** The body of `POST /v1/problems` the load benchmarks send: a housing problem of a village, due far ahead. */
+export const loadProblemBody = (problemId: string, village: string) => ({
+  problemId,
+  targetUnitId: village,
+  responsibleUnitId: village,
+  category: 'housing',
+  source: 'inspection',
+  description: '持续负载测试问题',
+  severity: 'medium',
+  deadline: '2099-06-30',
+});
 export const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
 export const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 const hex64 = () => randomUUID().replaceAll('-', '') + randomUUID().replaceAll('-', '');

@@ -1,4 +1,5 @@
 import autocannon from 'autocannon';
+import { loadProblemBody } from './fixtures.js';
 
 /**
  * The load generator for bench/http.ts, run in its own process so it does not share the event loop or
@@ -50,16 +51,7 @@ function mixedRequest(i: number) {
       method: 'POST',
       path: '/v1/problems',
       headers: { ...json, authorization: `Bearer ${job.supervisorToken}` },
-      body: JSON.stringify({
-        problemId: `soak-${job.runId}-${i}`,
-        targetUnitId: village,
-        responsibleUnitId: village,
-        category: 'housing',
-        source: 'inspection',
-        description: '持续负载测试问题',
-        severity: 'medium',
-        deadline: '2099-06-30',
-      }),
+      body: JSON.stringify(loadProblemBody(`soak-${job.runId}-${i}`, village)),
     };
   }
   const healthy = i % 5 !== 0;

@@ -31,6 +31,7 @@ import { signToken } from '../services/auth/tokens.js';
 import type { Role } from '../services/auth/principal.js';
 import { REACTOR_SUBSCRIBER_ID } from '../services/reactor.js';
 import { clockEventTypes } from '../workflows/clock.js';
+import { loadProblemBody } from './fixtures.js';
 
 const CONNECTIONS = 32;
 const DURATION_S = Number(process.env['BENCH_DURATION_S'] ?? 60);
@@ -145,16 +146,7 @@ try {
   );
   await inPool(PROBLEMS, CONNECTIONS, async (p) => {
     const village = villages[p % villages.length]!;
-    await post(tokens.supervisor, '/v1/problems', {
-      problemId: `sp${p}`,
-      targetUnitId: village,
-      responsibleUnitId: village,
-      category: 'housing',
-      source: 'inspection',
-      description: '持续负载测试问题',
-      severity: 'medium',
-      deadline: '2099-06-30',
-    });
+    await post(tokens.supervisor, '/v1/problems', loadProblemBody(`sp${p}`, village));
     for (let m = 0; m < MEASURES; m++) {
       await post(tokens.cadre, `/v1/problems/sp${p}/measures`, { measureId: `m${m}`, description: '措施', assigneeUnitId: village, deadline: '2099-06-01' });
     }
