@@ -48,6 +48,8 @@ describe('HTTP edge', () => {
     await app.register(openapiPlugin);
     app.get('/health', async () => ({ ok: true }));
     app.post('/public/echo', { config: { public: true } }, async (request) => ({ echoed: request.body }));
+    // A parameter with a pattern: only digits reach this route.
+    app.get('/v1/numbered/:n(^\\d+)', async (request) => ({ n: (request.params as { n: string }).n }));
     const typed = app.withTypeProvider<ZodTypeProvider>();
     typed.post(
       '/v1/things',
@@ -181,6 +183,27 @@ describe('HTTP edge', () => {
       expect(nowhere.statusCode).toBe(404);
       const stranger = await app.inject({ method: 'TRACE', url: '/v1/things' });
       expect(stranger.statusCode).toBe(401);
+    });
+
+    // Allow must name only methods that would find a route for this very path: the router decides, not a
+    // second matcher that reads route paths its own way.
+    it.each([
+      ['a trailing slash the router does not ignore', '/v1/things/', 'POST'],
+      ['a parameter outside its pattern', '/v1/numbered/abc', 'GET'],
+    ])('answers 404, not 405, for %s', async (_what, url, method) => {
+      const routed = await app.inject({ method: method as 'GET' | 'POST', url, headers: { authorization: `Bearer ${token}` } });
+      expect(routed.statusCode).toBe(404);
+      const res = await app.inject({ method: 'TRACE', url, headers: { authorization: `Bearer ${token}` } });
+      expect(res.statusCode).toBe(404);
+      expect(res.headers['allow']).toBeUndefined();
+    });
+
+    it('answers 405 with Allow for a parameter inside its pattern, and a clear 400 for a malformed escape', async () => {
+      const res = await app.inject({ method: 'DELETE', url: '/v1/numbered/42?x=1', headers: { authorization: `Bearer ${token}` } });
+      expect(res.statusCode).toBe(405);
+      expect(res.headers['allow']).toBe('GET, HEAD');
+      const bad = await app.inject({ method: 'DELETE', url: '/v1/nowhere/%E0%A4%A', headers: { authorization: `Bearer ${token}` } });
+      expect(bad.statusCode).toBe(400);
     });
   });
 

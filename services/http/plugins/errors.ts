@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin';
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { DubanError } from '../../../events/errors.js';
 import type { DependencyUnavailableError } from '../../ports/unavailable.js';
@@ -48,36 +48,6 @@ const kindByStatus: Record<number, ProblemKind> = {
 
 /** The zod issue path ("/members/0") read back as a dotted path ("members.0"). */
 const issuePath = (instancePath: string) => instancePath.replace(/^\//, '').replaceAll('/', '.');
-
-/** A route path (`/v1/problems/:id/clear`, `/docs/*`) as a regex over request paths. */
-function routePattern(url: string): RegExp {
-  const source = url
-    .split('/')
-    .map((segment) => (segment === '*' ? '.*' : segment.startsWith(':') ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
-    .join('/');
-  return new RegExp(`^${source}/?$`);
-}
-
-/**
- * The methods each route path answers, so that a request with another method learns them from a 405 and its
- * `Allow` header (RFC 9110 §15.5.6) instead of a 404.
- */
-function methodsByPath() {
-  const routes = new Map<string, { pattern: RegExp; methods: Set<string> }>();
-  return {
-    add(url: string, methods: string | string[]) {
-      const route = routes.get(url) ?? { pattern: routePattern(url), methods: new Set<string>() };
-      for (const m of typeof methods === 'string' ? [methods] : methods) route.methods.add(m);
-      routes.set(url, route);
-    },
-    /** Methods of the routes matching the path, in a stable order; empty when no route matches. */
-    allowed(path: string): string[] {
-      const found = new Set<string>();
-      for (const route of routes.values()) if (route.pattern.test(path)) for (const m of route.methods) found.add(m);
-      return [...found].sort();
-    },
-  };
-}
 
 /**
  * One handler at the edge turns every failure into RFC 9457 problem details. Only DubanErrors and
@@ -135,8 +105,17 @@ export const errorsPlugin = fp(
       return sendProblem(request, reply, problem('internal', { detail: 'the server failed; the failure is logged' }));
     });
 
-    const known = methodsByPath();
-    app.addHook('onRoute', (route) => known.add(route.url, route.method));
+    // The methods some route answers; fastify's router says which of them match a given path, so a 405 and
+    // its `Allow` header (RFC 9110 §15.5.6) name exactly the methods that would find a route, and there is one
+    // way to match paths.
+    const methods = new Set<string>();
+    app.addHook('onRoute', (route) => {
+      for (const m of typeof route.method === 'string' ? [route.method] : route.method) methods.add(m.toUpperCase());
+    });
+    const allowedFor = (url: string): string[] => {
+      const path = url.split('?')[0] ?? '';
+      return [...methods].filter((method) => app.findRoute({ method: method as HTTPMethods, url: path }) !== null).sort();
+    };
     const methodNotAllowed = (request: FastifyRequest, reply: FastifyReply, allowed: string[]) => {
       reply.header('allow', allowed.join(', '));
       return sendProblem(request, reply, problem('method_not_allowed', { detail: `${request.method} is not a method of ${request.url.split('?')[0]}; use ${allowed.join(', ')}`, rule: 'http.method' }));
@@ -145,11 +124,11 @@ export const errorsPlugin = fp(
     // a content-type check (QUERY without a body answered 400).
     app.addHook('preParsing', async (request, reply) => {
       if (!request.is404) return;
-      const allowed = known.allowed(request.url.split('?')[0] ?? '');
+      const allowed = allowedFor(request.url);
       if (allowed.length > 0) await methodNotAllowed(request, reply, allowed);
     });
     app.setNotFoundHandler((request, reply) => {
-      const allowed = known.allowed(request.url.split('?')[0] ?? '');
+      const allowed = allowedFor(request.url);
       if (allowed.length > 0) return methodNotAllowed(request, reply, allowed);
       return sendProblem(request, reply, problem('route_not_found', { detail: `no route ${request.method} ${request.url.split('?')[0]}`, rule: 'http.route' }));
     });
