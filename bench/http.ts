@@ -34,7 +34,8 @@ import { createMetrics } from '../services/metrics.js';
  *
  * The rate limit counts every request as in production, with a ceiling the bench never reaches (one user
  * sends all the load). The loads interleave: BENCH_ROUNDS times (default 3) the bare route, the read and a
- * share of the commands, each read and bare load BENCH_DURATION_S long (default 5). BENCH_CPU_PROF=<dir> writes one .cpuprofile per measured load of the service
+ * share of the commands, each read and bare load BENCH_DURATION_S long (default 5); with them a bare route that
+ * sends the read's own headers and body (`read_ratio_same_bytes`: the read's cost with the answer's size taken out). BENCH_CPU_PROF=<dir> writes one .cpuprofile per measured load of the service
  * of the first round (hello, read, command) there; bench/profile-top.ts summarises one.
  */
 const CONNECTIONS = 64;
@@ -85,6 +86,10 @@ await app.register(httpApi, {
 await app.listen({ host: '127.0.0.1', port: 0 });
 const hello = Fastify({ logger: false });
 hello.get('/hello', async () => ({ hello: 'world' }));
+// The bare route again, answering with the read's own bytes (its headers and body, copied below once the
+// fixtures exist): what fastify and the socket cost for an answer of that size, with none of Duban's work.
+const sized = { headers: {} as Record<string, string>, body: '' };
+hello.get('/sized', async (_request, reply) => reply.headers(sized.headers).send(sized.body));
 await hello.listen({ host: '127.0.0.1', port: 0 });
 const portOf = (server: typeof app.server) => (server.address() as { port: number }).port;
 const apiUrl = `http://127.0.0.1:${portOf(app.server)}`;
@@ -223,16 +228,38 @@ const commandJob = (round: number) => ({
 });
 await load({ ...helloJob, duration: 2 });
 await load({ ...readJob, duration: 2 });
+/** One answer's size on the wire, status line and headers included: the socket write of each request. */
+async function answerOf(instance: { inject: typeof hello.inject }, url: string, token?: string) {
+  const res = await instance.inject({ url, ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}) });
+  const head = Object.entries(res.headers).reduce((n, [k, v]) => n + k.length + String(v).length + 4, 17);
+  return { head, body: res.rawPayload.length, headers: res.headers, text: res.payload };
+}
+const readAnswer = await answerOf(app, '/v1/ledgers/units/c0', supervisorToken);
+const perConnection = new Set(['content-length', 'date', 'connection', 'keep-alive']);
+for (const [name, value] of Object.entries(readAnswer.headers)) if (!perConnection.has(name)) sized.headers[name] = String(value);
+sized.body = readAnswer.text;
+const sizedAnswer = await answerOf(hello, '/sized');
+const helloAnswer = await answerOf(hello, '/hello');
+const responseBytes = {
+  hello: { head: helloAnswer.head, body: helloAnswer.body },
+  sized: { head: sizedAnswer.head, body: sizedAnswer.body },
+  read: { head: readAnswer.head, body: readAnswer.body },
+};
+const sizedJob = { kind: 'get', url: `${helloUrl.replace(/\/hello$/, '')}/sized`, connections: CONNECTIONS };
+await load({ ...sizedJob, duration: 1 });
 const helloRuns = [];
+const sizedRuns = [];
 const readRuns = [];
 const commandRuns = [];
 for (let round = 0; round < ROUNDS; round++) {
   const profile = (name: string) => (round === 0 ? name : undefined);
   helloRuns.push(await load({ ...helloJob, duration: DURATION_S }, profile('hello')));
+  sizedRuns.push(await load({ ...sizedJob, duration: DURATION_S }, profile('sized')));
   readRuns.push(await load({ ...readJob, duration: DURATION_S }, profile('read')));
   commandRuns.push(await load(commandJob(round), profile('command')));
 }
 const helloRun = total(helloRuns);
+const sizedRun = total(sizedRuns);
 const readRun = total(readRuns);
 const commandRun = total(commandRuns);
 
@@ -252,7 +279,7 @@ await storeAsWritten.close();
 rmSync(dataDir, { recursive: true, force: true });
 
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
-const failedShares = { hello: helloRun.failed_share, read: readRun.failed_share, command: commandRun.failed_share };
+const failedShares = { hello: helloRun.failed_share, sized: sizedRun.failed_share, read: readRun.failed_share, command: commandRun.failed_share };
 const invalid = Object.entries(failedShares).filter(([, share]) => share > MAX_FAILED_SHARE);
 const result = {
   valid: invalid.length === 0,
@@ -263,6 +290,9 @@ const result = {
   hello_rps: round(helloRun.rps),
   command_ratio: round(commandRun.rps / helloRun.rps, 3),
   read_ratio: round(readRun.rps / helloRun.rps, 3),
+  /** The read over the bare route sending the read's own headers and body: Duban's share, size aside. */
+  read_ratio_same_bytes: round(readRun.rps / sizedRun.rps, 3),
+  sized_rps: round(sizedRun.rps),
   targets: { read_ratio: 0.5, command_ratio: 0.2 },
   met: { read_ratio: readRun.rps / helloRun.rps >= 0.5, command_ratio: commandRun.rps / helloRun.rps >= 0.2 },
   connections: CONNECTIONS,
@@ -277,9 +307,11 @@ const result = {
   status_codes: { hello: helloRun.statusCodes, read: readRun.statusCodes, command: commandRun.statusCodes },
   command_p50_ms: commandRun.p50_ms,
   read_p50_ms: readRun.p50_ms,
-  cpu_us_per_req: { hello: helloRun.cpu_us_per_req, read: readRun.cpu_us_per_req, command: commandRun.cpu_us_per_req },
+  response_bytes: responseBytes,
+  cpu_us_per_req: { hello: helloRun.cpu_us_per_req, sized: sizedRun.cpu_us_per_req, read: readRun.cpu_us_per_req, command: commandRun.cpu_us_per_req },
   cpu_ratio: {
     read: round(helloRun.cpu_us_per_req / readRun.cpu_us_per_req, 3),
+    read_same_bytes: round(sizedRun.cpu_us_per_req / readRun.cpu_us_per_req, 3),
     command: round(helloRun.cpu_us_per_req / commandRun.cpu_us_per_req, 3),
   },
   load_average: loadavg().map((l) => round(l, 2)),

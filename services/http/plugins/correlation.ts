@@ -46,7 +46,8 @@ class AccessLog extends LogController {
       return;
     }
     // The request's own logger decides the level (a route may log at warn only).
-    if (typeof reply.log.isLevelEnabled === 'function' && !reply.log.isLevelEnabled('info')) return;
+    const log = reply.log as FastifyBaseLogger & { isLevelEnabled?: (level: string) => boolean };
+    if (log.isLevelEnabled && !log.isLevelEnabled('info')) return;
     accessLogger(request.server.log).info(
       { correlationId: request.id, req: logSerializers.req(request), res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime },
       'request completed',

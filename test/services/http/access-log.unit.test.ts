@@ -1,12 +1,12 @@
 import { Writable } from 'node:stream';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify from 'fastify';
 import { pino } from 'pino';
 import { afterEach, describe, expect, test } from 'vitest';
 import { correlationIdOptions, logRedactPaths } from '../../../services/http/plugins/correlation.js';
 import { logSerializers } from '../../../services/http/plugins/hardening.js';
 
 /** A fastify instance with the service's logger options, logging into `lines` (one parsed object each). */
-async function logged(lines: Record<string, unknown>[]): Promise<FastifyInstance> {
+async function logged(lines: Record<string, unknown>[]) {
   const logger = pino(
     { level: 'info', redact: logRedactPaths, serializers: logSerializers, base: { role: 'api' } },
     new Writable({
@@ -27,7 +27,7 @@ async function logged(lines: Record<string, unknown>[]): Promise<FastifyInstance
 }
 
 describe('the access line', () => {
-  let app: FastifyInstance | undefined;
+  let app: Awaited<ReturnType<typeof logged>> | undefined;
   afterEach(async () => {
     await app?.close();
     app = undefined;
