@@ -233,10 +233,11 @@ interface SerializedStateV1 {
   rows: { [C in Collection]: [string, RowOf[C]][] };
 }
 
-/** Rows of one part of a snapshot: every unit, or the rows beneath one unit just below the root. */
+/** Rows of one part of a v2 snapshot: every unit, or the rows beneath one unit just below the root. */
 type SnapshotPart = { [C in Collection]?: [string, RowOf[C]][] };
 interface SnapshotHeader {
-  v: 2;
+  /** 2: each part one JSON document; 3: each part one line per row, `collection TAB key-as-JSON TAB row-as-JSON`. */
+  v: 2 | 3;
   position: string;
   recordedAt: string | null;
   /** Part name -> [byte offset after the header line, byte length]. */
@@ -248,33 +249,86 @@ const partOf = (branch: string) => `branch:${branch}`;
 /** The unit just below the root that a unit lies beneath ('' for the root itself). */
 const branchOfUnit = (unit: UnitRow) => unit.ancestors[1] ?? '';
 
+/** A row as its snapshot stored it, not parsed yet. */
+class RowText {
+  constructor(readonly text: string) {}
+}
+
 /**
- * A snapshot is a header line and then one JSON part per branch of the tree (each unit just below the root,
- * a county, with every row beneath it), plus one part of all units, so an inspection of one county reads the
+ * The rows of a part read from a snapshot, each parsed the first time it is asked for: an inspection of one
+ * county touches a few of the rows it loads (the items of the events after the snapshot, and the ones a
+ * query reads), so the others stay text. A Map like any other to its readers; iterating parses every row.
+ */
+class SnapshotRows<V> extends Map<string, V> {
+  /** Stores a row as text, to be parsed on first use. */
+  putText(key: string, text: string): void {
+    super.set(key, new RowText(text) as V);
+  }
+  override get(key: string): V | undefined {
+    const value = super.get(key);
+    if (!(value instanceof RowText)) return value;
+    const row = JSON.parse(value.text) as V;
+    super.set(key, row);
+    return row;
+  }
+  override *values(): MapIterator<V> {
+    for (const key of super.keys()) yield this.get(key)!;
+  }
+  override *entries(): MapIterator<[string, V]> {
+    for (const key of super.keys()) yield [key, this.get(key)!];
+  }
+  override [Symbol.iterator](): MapIterator<[string, V]> {
+    return this.entries();
+  }
+  override forEach(callback: (value: V, key: string, map: Map<string, V>) => void, thisArg?: unknown): void {
+    for (const [key, value] of this.entries()) callback.call(thisArg, value, key, this);
+  }
+}
+
+/** A state whose non-unit rows are parsed on first use (units are changed in place, so they are parsed at once). */
+function snapshotState(): LedgerState & { branch?: string } {
+  const state: LedgerState & { branch?: string } = createLedgerState();
+  for (const c of collections) if (c !== 'unit') (state.rows as Record<Collection, Map<string, AnyRow>>)[c] = new SnapshotRows<AnyRow>();
+  return state;
+}
+
+/**
+ * A snapshot is a header line and then one part per branch of the tree (each unit just below the root, a
+ * county, with every row beneath it), plus one part of all units, so an inspection of one county reads the
  * unit tree and that county's part only. A row beneath two branches (a problem found in one county and
- * handed to another) is in both.
+ * handed to another) is in both. Each part is one line per row, so a reader can keep rows as text until
+ * it needs them; each row is serialised once however many parts hold it.
  */
 export function serializeState(state: LedgerState): Buffer {
   const branches = new Set<string>();
   for (const unit of state.rows.unit.values()) if (unit.ancestors.length === 2) branches.add(unit.unitId);
-  const parts = new Map<string, SnapshotPart>([[UNITS_PART, { unit: [...state.rows.unit.entries()] }]]);
+  const parts = new Map<string, string[]>([[UNITS_PART, []]]);
+  const add = (name: string, line: string) => {
+    let lines = parts.get(name);
+    if (!lines) parts.set(name, (lines = []));
+    lines.push(line);
+  };
   for (const c of collections) {
-    if (c === 'unit') continue;
     for (const [key, row] of state.rows[c] as Map<string, AnyRow>) {
+      const line = `${c}\t${JSON.stringify(key)}\t${JSON.stringify(row)}\n`;
+      if (c === 'unit') {
+        add(UNITS_PART, line);
+        continue;
+      }
       let placed = false;
       for (const a of row.ancestors) {
         if (!branches.has(a)) continue;
         placed = true;
-        addToPart(parts, partOf(a), c, key, row);
+        add(partOf(a), line);
       }
-      if (!placed) addToPart(parts, partOf(''), c, key, row);
+      if (!placed) add(partOf(''), line);
     }
   }
-  const header: SnapshotHeader = { v: 2, position: state.position.toString(), recordedAt: state.recordedAt, parts: {} };
+  const header: SnapshotHeader = { v: 3, position: state.position.toString(), recordedAt: state.recordedAt, parts: {} };
   const bodies: Buffer[] = [];
   let offset = 0;
-  for (const [name, part] of parts) {
-    const body = Buffer.from(JSON.stringify(part));
+  for (const [name, lines] of parts) {
+    const body = Buffer.from(lines.join(''));
     parts.delete(name);
     header.parts[name] = [offset, body.length];
     offset += body.length;
@@ -283,21 +337,15 @@ export function serializeState(state: LedgerState): Buffer {
   return Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`), ...bodies]);
 }
 
-function addToPart(parts: Map<string, SnapshotPart>, name: string, c: Collection, key: string, row: AnyRow): void {
-  let part = parts.get(name);
-  if (!part) parts.set(name, (part = {}));
-  ((part[c] ??= []) as [string, AnyRow][]).push([key, row]);
-}
-
 /**
  * The state a snapshot was taken of; with `unitId`, only what an inspection of that unit's subtree needs:
  * every unit, and the rows of the branch it lies in (the whole state for the root, or a unit the snapshot
  * does not know). Rows and roll-ups are then exact for that subtree only (see `branchOf`).
  */
 export function deserializeState(buffer: Buffer, unitId?: string): LedgerState & { branch?: string } {
-  const state: LedgerState & { branch?: string } = createLedgerState();
   const newline = buffer.indexOf(10);
-  if (newline < 0) return deserializeV1(buffer, state);
+  if (newline < 0) return deserializeV1(buffer, createLedgerState());
+  const state = snapshotState();
   const header = snapshotHeader(buffer.subarray(0, newline));
   const body = newline + 1;
   const part = (name: string) => {
@@ -305,14 +353,14 @@ export function deserializeState(buffer: Buffer, unitId?: string): LedgerState &
     return range && buffer.subarray(body + range[0], body + range[0] + range[1]);
   };
   const units = part(UNITS_PART);
-  if (units) loadPart(state, units);
+  if (units) loadPart(state, header, units);
   const branch = branchOf(state, unitId);
   if (branch !== '') {
     const rows = part(partOf(branch));
-    if (rows) loadPart(state, rows);
+    if (rows) loadPart(state, header, rows);
     state.branch = branch;
   } else {
-    for (const name of Object.keys(header.parts)) if (name !== UNITS_PART) loadPart(state, part(name)!);
+    for (const name of Object.keys(header.parts)) if (name !== UNITS_PART) loadPart(state, header, part(name)!);
   }
   state.position = BigInt(header.position);
   state.recordedAt = header.recordedAt;
@@ -343,16 +391,16 @@ export async function readSnapshotState(
     const range = header.parts[name];
     return range ? read(body + range[0], body + range[0] + range[1]) : undefined;
   };
-  const state: LedgerState & { branch?: string } = createLedgerState();
+  const state = snapshotState();
   const units = await part(UNITS_PART);
-  if (units) loadPart(state, units);
+  if (units) loadPart(state, header, units);
   const branch = branchOf(state, unitId);
   if (branch !== '') {
     const rows = await part(partOf(branch));
-    if (rows) loadPart(state, rows);
+    if (rows) loadPart(state, header, rows);
     state.branch = branch;
   } else {
-    for (const name of Object.keys(header.parts)) if (name !== UNITS_PART) loadPart(state, (await part(name))!);
+    for (const name of Object.keys(header.parts)) if (name !== UNITS_PART) loadPart(state, header, (await part(name))!);
   }
   state.position = BigInt(header.position);
   state.recordedAt = header.recordedAt;
@@ -361,15 +409,38 @@ export async function readSnapshotState(
 
 function snapshotHeader(line: Buffer): SnapshotHeader {
   const header = JSON.parse(line.toString('utf8')) as SnapshotHeader;
-  if (header.v !== 2) throw new Error(`unknown snapshot version ${String(header.v)}`);
+  if (header.v !== 2 && header.v !== 3) throw new Error(`unknown snapshot version ${String(header.v)}`);
   return header;
 }
 
-function loadPart(state: LedgerState, bytes: Buffer): void {
+function loadPart(state: LedgerState, header: SnapshotHeader, bytes: Buffer): void {
+  if (header.v === 3) return loadLines(state, bytes.toString('utf8'));
   const part = JSON.parse(bytes.toString('utf8')) as SnapshotPart;
   for (const c of collections) {
     const map = state.rows[c] as Map<string, AnyRow>;
     for (const [k, row] of (part[c] ?? []) as [string, AnyRow][]) map.set(k, row);
+  }
+}
+
+/** A v3 part: units are parsed, other rows kept as text until first asked for. */
+function loadLines(state: LedgerState, text: string): void {
+  const rows = state.rows as Record<Collection, Map<string, AnyRow>>;
+  let start = 0;
+  while (start < text.length) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    const tab1 = text.indexOf('\t', start);
+    const tab2 = text.indexOf('\t', tab1 + 1);
+    if (tab1 < 0 || tab2 < 0 || tab2 > end) throw new Error('malformed snapshot row');
+    const c = text.slice(start, tab1) as Collection;
+    const quoted = text.slice(tab1 + 1, tab2);
+    // Keys are ids: plain text needs no JSON.parse, anything escaped gets one.
+    const key = quoted.includes('\\') ? (JSON.parse(quoted) as string) : quoted.slice(1, -1);
+    const map = rows[c];
+    if (!map) throw new Error(`unknown snapshot collection ${c}`);
+    if (map instanceof SnapshotRows) map.putText(key, text.slice(tab2 + 1, end));
+    else map.set(key, JSON.parse(text.slice(tab2 + 1, end)) as AnyRow);
+    start = end + 1;
   }
 }
 
