@@ -1,7 +1,5 @@
 import type { Collection, ReadModelReader, RowOf, SubtreePage } from '../ports/read-model.js';
-import { toEpochMs } from '../../events/time.js';
-import type { LedgerState } from './state.js';
-import { overdueFrom } from './problem-ledger.js';
+import { countOpenDeadlinesBefore, type LedgerState } from './state.js';
 
 /**
  * Reads a ledger state held in memory (an inspection's "as of" state) through the same interface as the
@@ -41,12 +39,7 @@ export function memoryReader(state: LedgerState): ReadModelReader {
       return out;
     },
     async countOpenDeadlinesBefore(unitId: string, epochMs: number) {
-      let n = 0;
-      for (const p of state.rows.problem.values()) {
-        const from = overdueFrom(p);
-        if (from !== null && p.ancestors.includes(unitId) && toEpochMs(from) < epochMs) n++;
-      }
-      return n;
+      return countOpenDeadlinesBefore(state.rows.problem, unitId, epochMs);
     },
     async checkpoint() {
       return state.position;

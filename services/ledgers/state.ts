@@ -236,7 +236,10 @@ interface SerializedStateV1 {
 /** Rows of one part of a v2 snapshot: every unit, or the rows beneath one unit just below the root. */
 type SnapshotPart = { [C in Collection]?: [string, RowOf[C]][] };
 interface SnapshotHeader {
-  /** 2: each part one JSON document; 3: each part one line per row, `collection TAB key-as-JSON TAB row-as-JSON`. */
+  /**
+   * 2: each part one JSON document; 3: each part one line per row,
+   * `collection TAB key-as-JSON TAB open-deadline-ms (problems; empty for none) TAB row-as-JSON`.
+   */
   v: 2 | 3;
   position: string;
   recordedAt: string | null;
@@ -251,7 +254,11 @@ const branchOfUnit = (unit: UnitRow) => unit.ancestors[1] ?? '';
 
 /** A row as its snapshot stored it, not parsed yet. */
 class RowText {
-  constructor(readonly text: string) {}
+  constructor(
+    readonly text: string,
+    /** A problem's open deadline (epoch ms), null for none: read without parsing the row. */
+    readonly deadlineMs: number | null,
+  ) {}
 }
 
 /**
@@ -261,8 +268,12 @@ class RowText {
  */
 class SnapshotRows<V> extends Map<string, V> {
   /** Stores a row as text, to be parsed on first use. */
-  putText(key: string, text: string): void {
-    super.set(key, new RowText(text) as V);
+  putText(key: string, text: string, deadlineMs: number | null): void {
+    super.set(key, new RowText(text, deadlineMs) as V);
+  }
+  /** Each row's key and its value, or its open deadline when it is still text. */
+  *peek(): Generator<[string, V | RowText]> {
+    yield* super.entries() as Iterable<[string, V | RowText]>;
   }
   override get(key: string): V | undefined {
     const value = super.get(key);
@@ -310,7 +321,8 @@ export function serializeState(state: LedgerState): Buffer {
   };
   for (const c of collections) {
     for (const [key, row] of state.rows[c] as Map<string, AnyRow>) {
-      const line = `${c}\t${JSON.stringify(key)}\t${JSON.stringify(row)}\n`;
+      const from = c === 'problem' ? overdueFrom(row as RowOf['problem']) : null;
+      const line = `${c}\t${JSON.stringify(key)}\t${from === null ? '' : toEpochMs(from)}\t${JSON.stringify(row)}\n`;
       if (c === 'unit') {
         add(UNITS_PART, line);
         continue;
@@ -431,17 +443,41 @@ function loadLines(state: LedgerState, text: string): void {
     if (end < 0) end = text.length;
     const tab1 = text.indexOf('\t', start);
     const tab2 = text.indexOf('\t', tab1 + 1);
-    if (tab1 < 0 || tab2 < 0 || tab2 > end) throw new Error('malformed snapshot row');
+    const tab3 = tab2 < 0 ? -1 : text.indexOf('\t', tab2 + 1);
+    if (tab1 < 0 || tab2 < 0 || tab3 < 0 || tab3 > end) throw new Error('malformed snapshot row');
     const c = text.slice(start, tab1) as Collection;
     const quoted = text.slice(tab1 + 1, tab2);
     // Keys are ids: plain text needs no JSON.parse, anything escaped gets one.
     const key = quoted.includes('\\') ? (JSON.parse(quoted) as string) : quoted.slice(1, -1);
     const map = rows[c];
     if (!map) throw new Error(`unknown snapshot collection ${c}`);
-    if (map instanceof SnapshotRows) map.putText(key, text.slice(tab2 + 1, end));
-    else map.set(key, JSON.parse(text.slice(tab2 + 1, end)) as AnyRow);
+    if (map instanceof SnapshotRows) map.putText(key, text.slice(tab3 + 1, end), tab3 === tab2 + 1 ? null : Number(text.slice(tab2 + 1, tab3)));
+    else map.set(key, JSON.parse(text.slice(tab3 + 1, end)) as AnyRow);
     start = end + 1;
   }
+}
+
+/**
+ * Open problems beneath `unitId` whose deadline is before `epochMs`. A problem still held as snapshot text is
+ * parsed only when its deadline (stored beside it) is before `epochMs`, to look at its units.
+ */
+export function countOpenDeadlinesBefore(problems: ReadonlyMap<string, RowOf['problem']>, unitId: string, epochMs: number): number {
+  let n = 0;
+  const counts = (p: RowOf['problem']) => {
+    const from = overdueFrom(p);
+    return from !== null && p.ancestors.includes(unitId) && toEpochMs(from) < epochMs;
+  };
+  if (!(problems instanceof SnapshotRows)) {
+    for (const p of problems.values()) if (counts(p)) n++;
+    return n;
+  }
+  const rows = problems as SnapshotRows<RowOf['problem']>;
+  for (const [key, value] of rows.peek()) {
+    if (value instanceof RowText) {
+      if (value.deadlineMs !== null && value.deadlineMs < epochMs && rows.get(key)!.ancestors.includes(unitId)) n++;
+    } else if (counts(value)) n++;
+  }
+  return n;
 }
 
 /** The branch an inspection of `unitId` reads ('' for all: the root, no unit, or a unit the snapshot does not know). */

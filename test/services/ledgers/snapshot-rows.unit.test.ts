@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { memoryReader } from '../../../services/ledgers/memory-reader.js';
 import { createLedgerState, deserializeState, serializeState } from '../../../services/ledgers/state.js';
 import { emptyCounts } from '../../../services/ledgers/unit-rollup.js';
 import type { HouseholdRow, ProblemRow, UnitRow } from '../../../services/ports/read-model.js';
@@ -88,6 +89,26 @@ describe('snapshot rows', () => {
     expect(state.rows.problem.get('a7')).toBe(row);
     expect(parsedRow('a7')).toBe(1);
     expect(parsedRow('a8')).toBe(0);
+  });
+
+  it('counting overdue problems parses only those whose deadline is due, and counts as the state it was taken of', async () => {
+    const state = sampleState();
+    state.rows.problem.set('a1', { ...problem('a1', ['P', 'A']), deadline: '2020-03-31T15:59:59.999Z' });
+    state.rows.problem.set('a2', { ...problem('a2', ['P', 'A']), deadline: '2020-03-31T15:59:59.999Z', open: false, status: 'cleared' });
+    state.rows.problem.set('a3', { ...problem('a3', ['P', 'A']), deadline: '2020-03-31T15:59:59.999Z', status: 'submitted', submittedAt: '2020-03-01T00:00:00.000Z' });
+    state.rows.problem.set('a4', { ...problem('a4', ['P', 'A']), deadline: '2020-04-30T15:59:59.999Z', status: 'submitted', submittedAt: '2020-05-02T00:00:00.000Z' });
+    const bytes = serializeState(state);
+    for (const epochMs of [Date.parse('2020-01-01T00:00:00Z'), Date.parse('2020-04-10T00:00:00Z'), Date.parse('2020-05-10T00:00:00Z'), Date.parse('2020-08-01T00:00:00Z')]) {
+      for (const unitId of ['P', 'A', 'B']) {
+        const expected = await memoryReader(state).countOpenDeadlinesBefore(unitId, epochMs);
+        expect(await memoryReader(deserializeState(bytes, unitId)).countOpenDeadlinesBefore(unitId, epochMs), `${unitId} ${epochMs}`).toBe(expected);
+      }
+    }
+    const parse = vi.spyOn(JSON, 'parse');
+    const parsed = () => parse.mock.calls.filter(([text]) => String(text).includes('"problemId"')).map(([text]) => (JSON.parse.call(JSON, String(text)) as ProblemRow).problemId);
+    const a = deserializeState(bytes, 'A');
+    expect(await memoryReader(a).countOpenDeadlinesBefore('A', Date.parse('2020-04-10T00:00:00Z'))).toBe(1);
+    expect(parsed().sort()).toEqual(['a1']);
   });
 
   it('behave as a Map once loaded: set, delete, iteration and forEach see the rows parsed', () => {
