@@ -238,7 +238,7 @@ type SnapshotPart = { [C in Collection]?: [string, RowOf[C]][] };
 interface SnapshotHeader {
   /**
    * 2: each part one JSON document; 3: each part one line per row,
-   * `collection TAB key-as-JSON TAB open-deadline-ms (problems; empty for none) TAB row-as-JSON`.
+   * `collection TAB key-as-JSON TAB open deadline as stored (problems; empty for none) TAB row-as-JSON`.
    */
   v: 2 | 3;
   position: string;
@@ -256,8 +256,8 @@ const branchOfUnit = (unit: UnitRow) => unit.ancestors[1] ?? '';
 class RowText {
   constructor(
     readonly text: string,
-    /** A problem's open deadline (epoch ms), null for none: read without parsing the row. */
-    readonly deadlineMs: number | null,
+    /** A problem's open deadline as its row holds it (`overdueFrom`), null for none: read without parsing the row. */
+    readonly deadline: string | null,
   ) {}
 }
 
@@ -268,8 +268,8 @@ class RowText {
  */
 class SnapshotRows<V> extends Map<string, V> {
   /** Stores a row as text, to be parsed on first use. */
-  putText(key: string, text: string, deadlineMs: number | null): void {
-    super.set(key, new RowText(text, deadlineMs) as V);
+  putText(key: string, text: string, deadline: string | null): void {
+    super.set(key, new RowText(text, deadline) as V);
   }
   /** Each row's key and its value, or its open deadline when it is still text. */
   *peek(): Generator<[string, V | RowText]> {
@@ -322,7 +322,8 @@ export function serializeState(state: LedgerState): Buffer {
   for (const c of collections) {
     for (const [key, row] of state.rows[c] as Map<string, AnyRow>) {
       const from = c === 'problem' ? overdueFrom(row as RowOf['problem']) : null;
-      const line = `${c}\t${JSON.stringify(key)}\t${from === null ? '' : toEpochMs(from)}\t${JSON.stringify(row)}\n`;
+      // The deadline is an ISO time (no tab or newline); it is turned into a moment only when read.
+      const line = `${c}\t${JSON.stringify(key)}\t${from ?? ''}\t${JSON.stringify(row)}\n`;
       if (c === 'unit') {
         add(UNITS_PART, line);
         continue;
@@ -451,7 +452,7 @@ function loadLines(state: LedgerState, text: string): void {
     const key = quoted.includes('\\') ? (JSON.parse(quoted) as string) : quoted.slice(1, -1);
     const map = rows[c];
     if (!map) throw new Error(`unknown snapshot collection ${c}`);
-    if (map instanceof SnapshotRows) map.putText(key, text.slice(tab3 + 1, end), tab3 === tab2 + 1 ? null : Number(text.slice(tab2 + 1, tab3)));
+    if (map instanceof SnapshotRows) map.putText(key, text.slice(tab3 + 1, end), tab3 === tab2 + 1 ? null : text.slice(tab2 + 1, tab3));
     else map.set(key, JSON.parse(text.slice(tab3 + 1, end)) as AnyRow);
     start = end + 1;
   }
@@ -474,7 +475,7 @@ export function countOpenDeadlinesBefore(problems: ReadonlyMap<string, RowOf['pr
   const rows = problems as SnapshotRows<RowOf['problem']>;
   for (const [key, value] of rows.peek()) {
     if (value instanceof RowText) {
-      if (value.deadlineMs !== null && value.deadlineMs < epochMs && rows.get(key)!.ancestors.includes(unitId)) n++;
+      if (value.deadline !== null && toEpochMs(value.deadline) < epochMs && rows.get(key)!.ancestors.includes(unitId)) n++;
     } else if (counts(value)) n++;
   }
   return n;
