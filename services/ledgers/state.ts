@@ -338,16 +338,28 @@ export function serializeState(state: LedgerState): Buffer {
     }
   }
   const header: SnapshotHeader = { v: 3, position: state.position.toString(), recordedAt: state.recordedAt, parts: {} };
-  const bodies: Buffer[] = [];
+  // Each part is joined (its lines let go) and measured, then written straight into the one buffer returned:
+  // the snapshot is held once as text and once as bytes, not a second time as per-part buffers to concatenate.
+  const texts: [string, string][] = [];
   let offset = 0;
   for (const [name, lines] of parts) {
-    const body = Buffer.from(lines.join(''));
+    const text = lines.join('');
     parts.delete(name);
-    header.parts[name] = [offset, body.length];
-    offset += body.length;
-    bodies.push(body);
+    const length = Buffer.byteLength(text);
+    header.parts[name] = [offset, length];
+    offset += length;
+    texts.push([name, text]);
   }
-  return Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`), ...bodies]);
+  const head = `${JSON.stringify(header)}\n`;
+  const headLength = Buffer.byteLength(head);
+  const out = Buffer.allocUnsafe(headLength + offset);
+  out.write(head, 0);
+  for (let i = 0; i < texts.length; i++) {
+    const [name, text] = texts[i]!;
+    out.write(text, headLength + header.parts[name]![0]);
+    texts[i] = [name, ''];
+  }
+  return out;
 }
 
 /**
