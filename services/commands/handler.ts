@@ -205,97 +205,149 @@ export function createCommandHandler(deps: CommandHandlerDeps) {
   const backoff = (retry: number) =>
     new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(maxBackoffMs, FIRST_BACKOFF_MS * 2 ** retry)));
 
+  /**
+   * One stream's commands, in order, as one attempt: one read, each command guarded and decided on the
+   * state the commands before it produced (exactly as separate calls in a row would be), one append of all
+   * their events conditional on the revision read. A version conflict starts the whole batch again from the
+   * read. A command refused (by If-Match, the guard, the decider or the registry) ends the batch: the events
+   * of the commands before it are appended, as separate calls would have appended them, and then its error
+   * is thrown; the commands after it are not run. A command the decider finds not due, or that a seed says
+   * ran before, is answered as a separate call would be and the batch goes on.
+   */
   async function attempt<C extends object, E extends DomainEvent, S>(
     kind: StreamKind<C, E, S>,
     streamId: string,
-    command: C,
-    meta: CommandMeta,
-  ): Promise<CommandOutcome> {
+    items: readonly { command: C; meta: CommandMeta }[],
+  ): Promise<CommandOutcome[]> {
     const started = performance.now();
-    await hierarchy.ensure([meta.actor.unitId, ...unitsOfCommand(command)]);
-    const context: DecideContext = {
-      now: meta.at ?? now().toISOString(),
+    const named = new Set<string>();
+    for (const { command, meta } of items) for (const id of [meta.actor.unitId, ...unitsOfCommand(command)]) named.add(id);
+    await hierarchy.ensure([...named]);
+    const clock = now().toISOString();
+    const contexts: DecideContext[] = items.map(({ meta }) => ({
+      now: meta.at ?? clock,
       actor: meta.actor,
       hierarchy: hierarchy.view,
       ...(deps.timeZone ? { timeZone: deps.timeZone } : {}),
+    }));
+    const pinned = items.some(({ meta }) => meta.expectedRevision !== undefined);
+    /** The commands one by one, each its own attempt: for the rare answers that name one command's seed. */
+    const separately = async () => {
+      const outcomes: CommandOutcome[] = [];
+      for (const item of items) outcomes.push(...(await attempt(kind, streamId, [item])));
+      return outcomes;
     };
+
     for (let retry = 0; ; retry++) {
       let { state, revision } = await load(kind, streamId, { trustCache: retry === 0 });
       // A cached revision other than the caller's may just be behind: ask the store before refusing.
-      if (meta.expectedRevision !== undefined && meta.expectedRevision !== revision && retry === 0) {
+      const firstPin = items[0]?.meta.expectedRevision;
+      if (firstPin !== undefined && firstPin !== revision && retry === 0) {
         ({ state, revision } = await load(kind, streamId));
       }
-      if (meta.expectedRevision !== undefined && meta.expectedRevision !== revision) {
-        throw new DubanError(
-          'precondition_failed',
-          'http.if_match',
-          `the item is at revision ${revision}, not ${meta.expectedRevision}; re-read it before changing it`,
-          { actualRevision: revision },
-        );
+      const read = revision;
+      const events: NewEvent[] = [];
+      // Per command: its answer, or (for a command that appends) how many of the batch's events are its.
+      const answers: (CommandOutcome | { from: number; to: number })[] = [];
+      let refusal: { err: unknown } | undefined;
+      for (const [i, { command, meta }] of items.entries()) {
+        const context = contexts[i]!;
+        const at = read + events.length;
+        try {
+          if (meta.expectedRevision !== undefined && meta.expectedRevision !== at) {
+            throw new DubanError(
+              'precondition_failed',
+              'http.if_match',
+              `the item is at revision ${at}, not ${meta.expectedRevision}; re-read it before changing it`,
+              { actualRevision: at },
+            );
+          }
+          const missing = kind.unitsOfState(state).filter((id) => hierarchy.view.levelOf(id) === undefined);
+          // Units registered through another process a moment ago: load them before deciding.
+          if (missing.length > 0) await hierarchy.ensure(missing);
+          kind.guard?.(state, meta.actor, hierarchy.view);
+          let decided: E[];
+          try {
+            decided = kind.decider.decide(command, state, context);
+          } catch (err) {
+            if (!(err instanceof DubanError)) throw err;
+            const answer = await unchanged(streamId, at, meta, err instanceof StepNotDue ? err : undefined);
+            if (!answer) throw err;
+            answers.push(answer);
+            continue;
+          }
+          if (decided.length === 0) {
+            answers.push((await unchanged(streamId, at, meta)) ?? { streamId, revision: at, position: null, events: [] });
+            continue;
+          }
+          const encoded = decided.map((event, index): NewEvent => {
+            const { type, data, schemaVersion } = encodeEvent(event.type as EventType, event.data);
+            return {
+              type,
+              data,
+              metadata: {
+                eventId: meta.eventIdSeed !== undefined ? seededEventId(meta.eventIdSeed, index) : randomUUID(),
+                occurredAt: context.now,
+                actor: meta.actor,
+                correlationId: meta.correlationId,
+                causationId: meta.causationId ?? meta.correlationId,
+                schemaVersion,
+                ...(meta.eventIdSeed !== undefined && meta.requestFingerprint !== undefined ? { requestFingerprint: meta.requestFingerprint } : {}),
+              },
+            };
+          });
+          // The next command is decided on the state these events make, as it would be after they were read back.
+          for (const event of encoded) state = kind.decider.evolve(state, { type: event.type, data: event.data } as E);
+          answers.push({ from: events.length, to: events.length + encoded.length });
+          events.push(...encoded);
+        } catch (err) {
+          refusal = { err };
+          break;
+        }
       }
-      const missing = kind.unitsOfState(state).filter((id) => hierarchy.view.levelOf(id) === undefined);
-      // Units registered through another process a moment ago: load them before deciding.
-      if (missing.length > 0) await hierarchy.ensure(missing);
-      kind.guard?.(state, meta.actor, hierarchy.view);
-      let decided: E[];
-      try {
-        decided = kind.decider.decide(command, state, context);
-      } catch (err) {
-        if (!(err instanceof DubanError)) throw err;
-        const answer = await unchanged(streamId, revision, meta, err instanceof StepNotDue ? err : undefined);
-        if (answer) return answer;
-        throw err;
-      }
-      if (decided.length === 0) {
-        return (await unchanged(streamId, revision, meta)) ?? { streamId, revision, position: null, events: [] };
+      if (events.length === 0) {
+        if (refusal) throw refusal.err;
+        return answers as CommandOutcome[];
       }
 
-      const events: NewEvent[] = decided.map((event, index) => {
-        const encoded = encodeEvent(event.type as EventType, event.data);
-        return {
-          type: encoded.type,
-          data: encoded.data,
-          metadata: {
-            eventId: meta.eventIdSeed !== undefined ? seededEventId(meta.eventIdSeed, index) : randomUUID(),
-            occurredAt: context.now,
-            actor: meta.actor,
-            correlationId: meta.correlationId,
-            causationId: meta.causationId ?? meta.correlationId,
-            schemaVersion: encoded.schemaVersion,
-            ...(meta.eventIdSeed !== undefined && meta.requestFingerprint !== undefined ? { requestFingerprint: meta.requestFingerprint } : {}),
-          },
-        };
-      });
       try {
-        const result = await store.append(streamId, events, revision === -1 ? expected.noStream : expected.exact(revision));
-        const repeated = result.nextRevision !== revision + events.length;
-        // The store matched these ids on type and data; whether the same request sent them is in the metadata.
-        if (repeated && meta.requestFingerprint !== undefined) {
-          const answer = await unchanged(streamId, revision, meta);
-          if (answer) return answer;
+        const result = await store.append(streamId, events, read === -1 ? expected.noStream : expected.exact(read));
+        const repeated = result.nextRevision !== read + events.length;
+        if (repeated) {
+          // The store matched these ids on type and data: answered command by command, each by its seed.
+          states.delete(streamId);
+          if (items.length > 1) return await separately();
+          const meta = items[0]!.meta;
+          // Whether the same request sent them is in the metadata.
+          if (meta.requestFingerprint !== undefined) {
+            const answer = await unchanged(streamId, read, meta);
+            if (answer) return [answer];
+          }
+          return [{ streamId, revision: result.nextRevision, position: result.position.toString(), events: events.map((e) => ({ eventId: e.metadata.eventId, type: e.type })) }];
         }
-        let after = state;
-        for (const event of events) after = kind.decider.evolve(after, { type: event.type, data: event.data } as E);
-        // A repeated seeded batch is answered with the original result; the cache catches up on the next read.
-        if (!repeated) remember(streamId, after, result.nextRevision);
-        else states.delete(streamId);
+        remember(streamId, state, result.nextRevision);
         for (const event of events) hierarchy.apply(event);
         deps.metrics?.appendDuration.observe({ stream: kind.name }, (performance.now() - started) / 1000);
         deps.metrics?.eventsAppended.inc({ stream: kind.name }, events.length);
-        return {
-          streamId,
-          revision: result.nextRevision,
-          position: result.position.toString(),
-          events: events.map((e) => ({ eventId: e.metadata.eventId, type: e.type })),
-        };
+        const position = result.position.toString();
+        const outcomes = answers.map((answer): CommandOutcome => {
+          if (!('from' in answer)) return answer;
+          const own = events.slice(answer.from, answer.to);
+          // One append, one position: the store names the last event's, which every command of the batch shares.
+          return { streamId, revision: read + answer.to, position, events: own.map((e) => ({ eventId: e.metadata.eventId, type: e.type })) };
+        });
+        if (refusal) throw refusal.err;
+        return outcomes;
       } catch (err) {
+        if (refusal && err === refusal.err) throw err;
         // The seeded ids are stored with other content: this seed ran before, deciding otherwise then (the
         // clock moved, or it is another request under the same key). The first run's answer, or the 422.
-        if (err instanceof DubanError && SEED_TAKEN.has(err.rule) && meta.eventIdSeed !== undefined) {
-          const answer = await unchanged(streamId, revision, meta);
-          if (answer) return answer;
+        if (err instanceof DubanError && SEED_TAKEN.has(err.rule) && items.some(({ meta }) => meta.eventIdSeed !== undefined)) {
+          if (items.length > 1) return await separately();
+          const answer = await unchanged(streamId, read, items[0]!.meta);
+          if (answer) return [answer];
         }
-        const retryable = err instanceof WrongExpectedVersionError && meta.expectedRevision === undefined && retry < maxRetries;
+        const retryable = err instanceof WrongExpectedVersionError && !pinned && retry < maxRetries;
         if (!retryable) throw err;
         await backoff(retry);
       }
@@ -303,8 +355,17 @@ export function createCommandHandler(deps: CommandHandlerDeps) {
   }
 
   return {
-    run<C extends object, E extends DomainEvent, S>(kind: StreamKind<C, E, S>, streamId: string, command: C, meta: CommandMeta) {
-      return serialized(streamId, () => attempt(kind, streamId, command, meta));
+    async run<C extends object, E extends DomainEvent, S>(kind: StreamKind<C, E, S>, streamId: string, command: C, meta: CommandMeta) {
+      const [outcome] = await serialized(streamId, () => attempt(kind, streamId, [{ command, meta }]));
+      return outcome!;
+    },
+    /**
+     * One stream's commands together (an import's rows on one household): one read, one decide-fold, one
+     * append, the same checks, ids and answers as `run` for each in turn. See `attempt` for a refusal.
+     */
+    runAll<C extends object, E extends DomainEvent, S>(kind: StreamKind<C, E, S>, streamId: string, items: readonly { command: C; meta: CommandMeta }[]) {
+      if (items.length === 0) return Promise.resolve([]);
+      return serialized(streamId, () => attempt(kind, streamId, items));
     },
     /** The stream's current state and revision, read through the same cache (always asks the store). */
     load: <C, E extends DomainEvent, S>(kind: StreamKind<C, E, S>, streamId: string) => load(kind, streamId),

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Decider } from '../../../events/decider.js';
-import type { Actor } from '../../../events/envelope.js';
+import type { Actor, RecordedEvent } from '../../../events/envelope.js';
 import { notDue, refuse } from '../../../events/errors.js';
 import type { ReminderIssued } from '../../../events/problem/events.js';
 import { openSqliteEventStore } from '../../../infra/sqlite/event-store.js';
@@ -29,6 +29,19 @@ const decider: Decider<Remind, ReminderIssued, Reminders> = {
   },
 };
 const reminders: StreamKind<Remind, ReminderIssued, Reminders> = { name: 'test', decider, unitsOfState: () => [] };
+
+
+/** Decides on the state before it: each reminder's level counts the reminders already on the stream. */
+const stacked: StreamKind<Remind, ReminderIssued, Reminders> = {
+  name: 'test',
+  decider: {
+    ...decider,
+    decide(command, state) {
+      return [{ type: 'ReminderIssued', data: { kind: 'overdue', level: command.level + state.levels.length, recipients: ['533423'] } }];
+    },
+  },
+  unitsOfState: () => [],
+};
 
 const actor: Actor = { userId: 'system', unitId: '533400', role: 'system' };
 const meta = { actor, correlationId: 'corr' };
@@ -169,5 +182,84 @@ describe('the command handler', () => {
       notDue: { rule: 'test.not_due', message: 'the top was reached' },
     });
     expect(await store.readStream('problem-P7')).toHaveLength(1);
+  });
+
+  describe('given one stream\'s commands together (runAll)', () => {
+    const seeded = (i: number, at = '2026-07-01T09:00:00.000+08:00') => ({ ...meta, eventIdSeed: `import/test/${i}`, at, causationId: 'import:corr' });
+    const commands = [2, 0, 3, 1, 0].map((level) => ({ type: 'remind' as const, level }));
+    /** What two runs may differ in: where and when the store put the event, and the hash chain over it. */
+    const comparable = (events: RecordedEvent[]) =>
+      events.map(({ type, data, revision, metadata: { recordedAt: _r, prevHash: _p, hash: _h, ...metadata } }) => ({ type, data, revision, metadata }));
+
+    it('then the events (ids, types, data, metadata) are exactly those of the same commands sent one by one, from one read and one append', async () => {
+      const h = handler();
+      const one = [];
+      for (const [i, command] of commands.entries()) one.push(await h.run(stacked, 'problem-B1', command, seeded(i)));
+      const separate = comparable(await store.readStream('problem-B1'));
+
+      const otherDir = await mkdtemp(join(tmpdir(), 'duban-handler-'));
+      const other = openSqliteEventStore({ path: join(otherDir, 'events.db') });
+      try {
+        const calls = { append: 0, read: 0 };
+        const counted: EventStore = {
+          ...other,
+          append: (...args) => (calls.append++, other.append(...args)),
+          readStream: (...args) => (calls.read++, other.readStream(...args)),
+        };
+        const together = await createCommandHandler({ store: counted, hierarchy: createUnitHierarchy({ store: other }) }).runAll(
+          stacked,
+          'problem-B1',
+          commands.map((command, i) => ({ command, meta: seeded(i) })),
+        );
+        expect(comparable(await other.readStream('problem-B1'))).toEqual(separate);
+        expect(separate.map((e) => (e.data as { level: number }).level)).toEqual([2, 1, 5, 4, 4]);
+        expect(calls).toEqual({ append: 1, read: 1 });
+        expect(together.map(({ revision, events }) => ({ revision, events }))).toEqual(one.map(({ revision, events }) => ({ revision, events })));
+      } finally {
+        await other.close();
+        await rm(otherDir, { recursive: true, force: true });
+      }
+    });
+
+    it('when a command in the middle is refused, then the commands before it are appended, its error is thrown, and the ones after it are not run', async () => {
+      const h = handler();
+      const batch = [1, 2, 1, 3].map((level, i) => ({ command: { type: 'remind' as const, level }, meta: seeded(i) }));
+      await expect(h.runAll(reminders, 'problem-B2', batch)).rejects.toMatchObject({ rule: 'test.repeat_level' });
+      const stored = await store.readStream('problem-B2');
+      expect(stored.map((e) => (e.data as { level: number }).level)).toEqual([1, 2]);
+      expect(stored.map((e) => e.metadata.eventId)).toEqual([seededEventId('import/test/0', 0), seededEventId('import/test/1', 0)]);
+      // Sent again (an import resumed after fixing its file), the appended commands are answered by their seeds.
+      const again = await h.runAll(reminders, 'problem-B2', [batch[0]!, batch[1]!, batch[3]!]);
+      expect(again.map((o) => o.events.map((e) => e.eventId))).toEqual([
+        [seededEventId('import/test/0', 0)],
+        [seededEventId('import/test/1', 0)],
+        [seededEventId('import/test/3', 0)],
+      ]);
+      expect(await store.readStream('problem-B2')).toHaveLength(3);
+    });
+
+    it('when another writer appends between the read and the append, then the whole batch is read, decided and appended again', async () => {
+      const rival = handler();
+      const appends: number[] = [];
+      let raced = false;
+      const racing: EventStore = {
+        ...store,
+        async append(streamId, events, expectedRevision) {
+          appends.push(events.length);
+          if (!raced) {
+            raced = true;
+            await rival.run(stacked, streamId, { type: 'remind', level: 7 }, meta);
+          }
+          return store.append(streamId, events, expectedRevision);
+        },
+      };
+      const h = createCommandHandler({ store: racing, hierarchy: createUnitHierarchy({ store }) });
+      const outcomes = await h.runAll(stacked, 'problem-B3', commands.slice(0, 3).map((command, i) => ({ command, meta: seeded(i) })));
+      const stored = await store.readStream('problem-B3');
+      // The rival's event first; the batch decided again on the state that includes it.
+      expect(stored.map((e) => (e.data as { level: number }).level)).toEqual([7, 3, 2, 6]);
+      expect(appends).toEqual([3, 3]);
+      expect(outcomes.map((o) => o.revision)).toEqual([1, 2, 3]);
+    });
   });
 });
