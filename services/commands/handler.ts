@@ -5,6 +5,7 @@ import { DubanError, StepNotDue } from '../../events/errors.js';
 import { decodeEvent, encodeEvent, type EventType } from '../../events/registry.js';
 import type { Metrics } from '../metrics.js';
 import type { UnitHierarchy } from '../hierarchy.js';
+import type { UnitLevel } from '../../events/unit/hierarchy.js';
 import { expected, StreamNotFoundError, WrongExpectedVersionError, type EventStore } from '../ports/event-store.js';
 import { nameBasedUuid } from './ids.js';
 
@@ -223,11 +224,20 @@ export function createCommandHandler(deps: CommandHandlerDeps) {
     const named = new Set<string>();
     for (const { command, meta } of items) for (const id of [meta.actor.unitId, ...unitsOfCommand(command)]) named.add(id);
     await hierarchy.ensure([...named]);
+    // The units this batch registers, seen by the commands after it (as separate calls see what `apply` added).
+    const registering = new Map<string, { parentId: string | null; level: UnitLevel; name: string }>();
+    const base = hierarchy.view;
+    const view: UnitHierarchy['view'] = {
+      ...base,
+      parentOf: (id) => (registering.size > 0 && registering.has(id) ? registering.get(id)!.parentId : base.parentOf(id)),
+      levelOf: (id) => (registering.size > 0 && registering.has(id) ? registering.get(id)!.level : base.levelOf(id)),
+      nameOf: (id) => (registering.size > 0 && registering.has(id) ? registering.get(id)!.name : base.nameOf(id)),
+    };
     const clock = now().toISOString();
     const contexts: DecideContext[] = items.map(({ meta }) => ({
       now: meta.at ?? clock,
       actor: meta.actor,
-      hierarchy: hierarchy.view,
+      hierarchy: view,
       ...(deps.timeZone ? { timeZone: deps.timeZone } : {}),
     }));
     const pinned = items.some(({ meta }) => meta.expectedRevision !== undefined);
@@ -246,6 +256,7 @@ export function createCommandHandler(deps: CommandHandlerDeps) {
         ({ state, revision } = await load(kind, streamId));
       }
       const read = revision;
+      registering.clear();
       const events: NewEvent[] = [];
       // Per command: its answer, or (for a command that appends) how many of the batch's events are its.
       const answers: (CommandOutcome | { from: number; to: number })[] = [];
@@ -262,10 +273,10 @@ export function createCommandHandler(deps: CommandHandlerDeps) {
               { actualRevision: at },
             );
           }
-          const missing = kind.unitsOfState(state).filter((id) => hierarchy.view.levelOf(id) === undefined);
+          const missing = kind.unitsOfState(state).filter((id) => view.levelOf(id) === undefined);
           // Units registered through another process a moment ago: load them before deciding.
           if (missing.length > 0) await hierarchy.ensure(missing);
-          kind.guard?.(state, meta.actor, hierarchy.view);
+          kind.guard?.(state, meta.actor, view);
           let decided: E[];
           try {
             decided = kind.decider.decide(command, state, context);
@@ -297,7 +308,13 @@ export function createCommandHandler(deps: CommandHandlerDeps) {
             };
           });
           // The next command is decided on the state these events make, as it would be after they were read back.
-          for (const event of encoded) state = kind.decider.evolve(state, { type: event.type, data: event.data } as E);
+          for (const event of encoded) {
+            state = kind.decider.evolve(state, { type: event.type, data: event.data } as E);
+            if (event.type === 'UnitRegistered') {
+              const unit = event.data as { unitId: string; parentId: string | null; level: UnitLevel; name: string };
+              registering.set(unit.unitId, unit);
+            }
+          }
           answers.push({ from: events.length, to: events.length + encoded.length });
           events.push(...encoded);
         } catch (err) {

@@ -77,36 +77,50 @@ function overlay(base: HierarchyView) {
   return { view, add: (id: string, parentId: string | null, level: UnitLevel) => added.set(id, { parentId, level }) };
 }
 
-/** Streams whose commands are sent together: about one window, so their states stay in the handler's cache. */
-const STREAMS_TOGETHER = IN_FLIGHT;
+/** One stream's commands of an import, in file order, with the rows they come from: one handler call. */
+interface StreamBatch {
+  stream: PlannedCommand['stream'];
+  streamId: string;
+  items: { row: number; planned: PlannedCommand }[];
+}
 
 /**
- * The order the commands are sent in. Units in file order (a parent before its children). Every other kind
- * touches one stream per command and no row needs another stream's row, so the commands are taken stream by
- * stream, a few hundred streams at a time, each stream's in file order: a household's measures listed far
- * apart in the file (or 40,000 households round-robin) then find its state cached by the command before,
- * instead of reading its stream again, while the streams of a chunk still share group commits.
+ * The order the commands are sent in: each stream's commands together (a household's measures listed far
+ * apart in the file are one read, one decide-fold and one append), in waves that may run in parallel. Every
+ * kind but units touches one stream per row and no row needs another stream's: one wave. Units need their
+ * parent registered first: one wave per depth below the units this file does not register, so a level's
+ * units go together and the next level waits for them.
  */
-function* sendingOrder(toRun: { row: number; commands: PlannedCommand[] }[], kind: ImportKind): Generator<{ row: number; planned: PlannedCommand }> {
-  if (kind === 'units') {
-    for (const { row, commands } of toRun) for (const planned of commands) yield { row, planned };
-    return;
-  }
-  const byStream = new Map<string, { row: number; planned: PlannedCommand }[]>();
+function waves(toRun: { row: number; commands: PlannedCommand[] }[], kind: ImportKind): StreamBatch[][] {
+  const byStream = new Map<string, StreamBatch>();
   for (const { row, commands } of toRun) {
     for (const planned of commands) {
-      const list = byStream.get(planned.streamId);
-      if (list) list.push({ row, planned });
-      else byStream.set(planned.streamId, [{ row, planned }]);
+      const batch = byStream.get(planned.streamId);
+      if (batch) batch.items.push({ row, planned });
+      else byStream.set(planned.streamId, { stream: planned.stream, streamId: planned.streamId, items: [{ row, planned }] });
     }
   }
-  const streams = [...byStream.values()];
-  for (let i = 0; i < streams.length; i += STREAMS_TOGETHER) {
-    const chunk = streams.slice(i, i + STREAMS_TOGETHER);
-    for (let round = 0; chunk.some((list) => round < list.length); round++) {
-      for (const list of chunk) if (round < list.length) yield list[round]!;
+  const batches = [...byStream.values()];
+  if (kind !== 'units') return [batches];
+  // The parents this file registers (the check let no row name a parent registered below it, so no cycle).
+  const parentOf = new Map<string, string | null>();
+  for (const { items } of batches) {
+    for (const { planned } of items) {
+      const { command } = planned;
+      if (command.type === 'registerUnit') parentOf.set(command['unitId'] as string, (command['parentId'] as string | null) ?? null);
     }
   }
+  const depthOf = (unitId: string): number => {
+    let depth = 0;
+    for (let parent = parentOf.get(unitId); typeof parent === 'string' && parentOf.has(parent) && depth < parentOf.size; parent = parentOf.get(parent)) depth++;
+    return depth;
+  };
+  const byDepth: StreamBatch[][] = [];
+  for (const batch of batches) {
+    const unitId = batch.items[0]!.planned.command['unitId'] as string;
+    (byDepth[depthOf(unitId)] ??= []).push(batch);
+  }
+  return byDepth.filter((wave) => wave !== undefined);
 }
 
 export interface ImportDeps {
@@ -214,8 +228,8 @@ export function createImports(deps: ImportDeps) {
   async function commit(toRun: { row: number; commands: PlannedCommand[] }[], options: ImportOptions) {
     let failure: { err: unknown } | undefined;
     let done = 0;
-    // Commands in flight, and the wait for one of them to finish. A counter, not Promise.race over the set:
-    // each race hangs one more reaction on every command still in flight, so it costs the window per command.
+    // Streams in flight, and the wait for one of them to finish. A counter, not Promise.race over the set:
+    // each race hangs one more reaction on every call still in flight, so it costs the window per call.
     let inFlight = 0;
     let wake: (() => void) | undefined;
     const settled = () => {
@@ -224,29 +238,35 @@ export function createImports(deps: ImportDeps) {
       wake = undefined;
     };
     const oneFinished = () => new Promise<void>((resolve) => (wake = resolve));
-    // Units are sent in order (a parent before its children); the handler keeps the order of commands on
-    // one stream, so other kinds go many at a time and the store commits them in groups.
-    const window = options.kind === 'units' ? 1 : IN_FLIGHT;
-    // Rows still sending, by row: a row counts as done once its last command is sent.
+    const meta = {
+      actor: options.actor,
+      correlationId: options.correlationId,
+      causationId: `import:${options.correlationId}`,
+    };
+    // Rows still sending, by row: a row counts as done once its last command is stored.
     const left = new Map(toRun.map(({ row, commands }) => [row, commands.length]));
-    for (const { row, planned } of sendingOrder(toRun, options.kind)) {
-      inFlight++;
-      void deps.handler
-        .run(planned.stream, planned.streamId, planned.command, {
-          actor: options.actor,
-          correlationId: options.correlationId,
-          causationId: `import:${options.correlationId}`,
-          eventIdSeed: planned.seed,
-        })
-        .catch((err: unknown) => void (failure ??= { err }))
-        .finally(settled);
-      while (inFlight >= window) await oneFinished();
+    const stored = (items: StreamBatch['items']) => {
+      for (const { row } of items) {
+        const rest = left.get(row)! - 1;
+        left.set(row, rest);
+        if (rest === 0 && ++done % DONE_EVERY === 0) options.onProgress?.({ phase: 'appending', done, total: toRun.length });
+      }
+    };
+    for (const wave of waves(toRun, options.kind)) {
+      // Many streams at a time: the store commits their appends in groups.
+      for (const batch of wave) {
+        inFlight++;
+        void deps.handler
+          .runAll(batch.stream, batch.streamId, batch.items.map(({ planned }) => ({ command: planned.command, meta: { ...meta, eventIdSeed: planned.seed } })))
+          .then(() => stored(batch.items))
+          .catch((err: unknown) => void (failure ??= { err }))
+          .finally(settled);
+        while (inFlight >= IN_FLIGHT) await oneFinished();
+        if (failure) break;
+      }
+      while (inFlight > 0) await oneFinished();
       if (failure) break;
-      const rest = left.get(row)! - 1;
-      left.set(row, rest);
-      if (rest === 0 && ++done % DONE_EVERY === 0) options.onProgress?.({ phase: 'appending', done, total: toRun.length });
     }
-    while (inFlight > 0) await oneFinished();
     if (failure) throw failure.err;
     options.onProgress?.({ phase: 'appending', done: toRun.length, total: toRun.length });
   }
