@@ -78,5 +78,14 @@ export function makeEvent<T extends string, S extends z.ZodType>(
       issues: parsed.error.issues.map((i) => ({ path: i.path.map(String), message: i.message })),
     });
   }
+  if (typeof parsed.data === 'object' && parsed.data !== null) validated.set(parsed.data, schema);
   return { type, data: parsed.data };
 }
+
+// Data makeEvent built, with the schema it passed: the registry takes it on the way into the store without
+// a second zod pass (deciders are pure and never change an event once made).
+const validated = new WeakMap<object, z.ZodType>();
+
+/** The schema `data` was built and validated with by makeEvent, if it was. */
+export const validatedWith = (data: unknown): z.ZodType | undefined =>
+  typeof data === 'object' && data !== null ? validated.get(data) : undefined;

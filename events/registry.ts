@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { validatedWith } from './common.js';
 import { DubanError, invalid } from './errors.js';
 import { compileParser, type FastParser, safeParseWith } from './fast-parse.js';
 import { type HouseholdEvent, householdEventSchemas } from './household/events.js';
@@ -92,7 +93,10 @@ export function encodeEvent<T extends EventType>(
   type: T,
   data: unknown,
 ): { type: T; data: EventData<T>; schemaVersion: number } {
-  const parsed = schemaFor(type, 'event.encode').safeParse(data);
+  const schema = schemaFor(type, 'event.encode');
+  // A decider's event, validated by makeEvent against this very schema a moment ago.
+  if (validatedWith(data) === schema) return { type, data: data as EventData<T>, schemaVersion: currentVersion(type) };
+  const parsed = schema.safeParse(data);
   if (!parsed.success) {
     throw invalid('event.encode', `invalid ${type}: ${z.prettifyError(parsed.error)}`, {
       type,

@@ -1,4 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { makeEvent } from '../../events/common.js';
+import { unitRegisteredSchema } from '../../events/unit/events.js';
 import { POLICY_V1 } from '../../events/problem/policy.js';
 import { currentVersion, decodeEvent, encodeEvent, eventTypes } from '../../events/registry.js';
 
@@ -56,6 +58,25 @@ describe('event registry', () => {
     const stored = JSON.parse(JSON.stringify(encoded.data)) as unknown;
     expect(decodeEvent('UnitRegistered', 1, stored)).toEqual({ type: 'UnitRegistered', data: encoded.data });
     expect(encoded.data.name).toBe('维西傈僳族自治县');
+  });
+
+  it("takes a decider's event (made by makeEvent with the type's schema) without a second zod pass; other data is parsed", () => {
+    const data = { unitId: '533423', name: '维西傈僳族自治县', level: 'county', parentId: '533400' };
+    const parse = vi.spyOn(unitRegisteredSchema, 'safeParse');
+    try {
+      const made = makeEvent('UnitRegistered', unitRegisteredSchema, data);
+      expect(parse).toHaveBeenCalledTimes(1);
+      expect(encodeEvent('UnitRegistered', made.data)).toEqual({ type: 'UnitRegistered', data: made.data, schemaVersion: 1 });
+      expect(parse).toHaveBeenCalledTimes(1);
+      // The same fields in a fresh object (not made by makeEvent) are validated as always.
+      encodeEvent('UnitRegistered', { ...made.data });
+      expect(parse).toHaveBeenCalledTimes(2);
+      // Data made with another schema is not taken for this type's.
+      const other = makeEvent('UnitRegistered', unitRegisteredSchema.extend({}), data);
+      expect(() => encodeEvent('HouseholdRegistered', other.data)).toThrow(/invalid HouseholdRegistered/);
+    } finally {
+      parse.mockRestore();
+    }
   });
 
   it('rejects unknown fields, unknown types and bad values with a rule', () => {
