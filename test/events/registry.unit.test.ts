@@ -61,7 +61,7 @@ describe('event registry', () => {
   });
 
   it("takes a decider's event (made by makeEvent with the type's schema) without a second zod pass; other data is parsed", () => {
-    const data = { unitId: '533423', name: '维西傈僳族自治县', level: 'county', parentId: '533400' };
+    const data = { unitId: '533423', name: '维西傈僳族自治县', level: 'county' as const, parentId: '533400' };
     const parse = vi.spyOn(unitRegisteredSchema, 'safeParse');
     try {
       const made = makeEvent('UnitRegistered', unitRegisteredSchema, data);
