@@ -166,7 +166,8 @@ export function createActivities(deps: ActivityDeps) {
         throw err;
       }
       let clock: ClockState | undefined;
-      for (const e of events) clock = applyEvent(clock, clockEventOf(e));
+      // An activity's answer is recorded in the run's history, so the rule applies here without a patch.
+      for (const e of events) clock = applyEvent(clock, clockEventOf(e), { ackFromFoundAt: true });
       if (clock && clock.level > 0) clock = { ...clock, atTop: clock.level >= (await ladderOf(clock)).length };
       return clock;
     },

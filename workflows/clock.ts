@@ -226,7 +226,15 @@ export const stepCausationId = (step: Pick<Step, 'anchor' | 'name'>) => `clock:$
  * Applies one problem event. Events at or below the applied revision are ignored, so delivering an
  * event twice changes nothing. Returns undefined while no ProblemFound has been seen.
  */
-export function applyEvent(state: ClockState | undefined, event: ClockEvent): ClockState | undefined {
+export function applyEvent(
+  state: ClockState | undefined,
+  event: ClockEvent,
+  /**
+   * `ackFromFoundAt`: an item recorded with the moment it was found (an import's 发现时间) has its acknowledge
+   * window run from that moment, not from the recording. Off for runs recorded before the rule (a patch).
+   */
+  options: { ackFromFoundAt?: boolean } = {},
+): ClockState | undefined {
   if (state && event.revision <= state.revision) return state;
   if (event.type === 'ProblemFound') {
     const d = event.data;
@@ -239,7 +247,7 @@ export function applyEvent(state: ClockState | undefined, event: ClockEvent): Cl
       status: 'open',
       acknowledged: false,
       ackAnchor: event.eventId,
-      ackFrom: event.occurredAt,
+      ackFrom: options.ackFromFoundAt && d.foundAt !== undefined ? d.foundAt : event.occurredAt,
       ackReminderDone: false,
       deadline: d.deadline,
       cycleId: event.eventId,

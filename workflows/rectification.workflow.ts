@@ -48,6 +48,11 @@ const { performStep } = proxyActivities<Activities>({ startToCloseTimeout: '30 s
  * Runs recorded before it go on with the activities they scheduled (patched() is false while they replay).
  */
 export const LOCAL_STEPS_PATCH = 'local-steps';
+/**
+ * An item recorded with the moment it was found has its acknowledge window run from that moment (an import
+ * of an office's old list). Runs recorded before it keep the window from the recording while they replay.
+ */
+export const ACK_FROM_FOUND_AT_PATCH = 'ack-from-found-at';
 const { performStep: performStepLocally } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: stepRetry,
@@ -94,7 +99,9 @@ export async function rectificationWorkflow(input: RectificationInput): Promise<
       seen.push(event.eventId);
       if (seen.length > SEEN_KEPT) seen.splice(0, seen.length - SEEN_KEPT);
       try {
-        state = applyEvent(state, event);
+        // Asked only where it matters, so runs of items without a found moment record no marker.
+        const fromFound = event.type === 'ProblemFound' && event.data.foundAt !== undefined && patched(ACK_FROM_FOUND_AT_PATCH);
+        state = applyEvent(state, event, { ackFromFoundAt: fromFound });
       } catch (err) {
         // A malformed event must not fail every workflow task from now on: record it and go on.
         log.error('event not applied to the clock', { eventId: event.eventId, type: event.type, error: String(err) });

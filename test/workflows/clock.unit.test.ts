@@ -52,6 +52,22 @@ describe('rectification clock', () => {
     expect(nextStep(state)).toMatchObject({ kind: 'acknowledge_reminder', at: '2020-06-03T09:00:00.000+08:00', colour: 'yellow' });
   });
 
+  it('given an imported item that says when it was found: the acknowledge window runs from then, not from the import', () => {
+    const imported = (ackFromFoundAt?: boolean) => {
+      revision = 0;
+      const e = event(
+        'ProblemFound',
+        { problemId: 'p1', responsibleUnitId: 'v1', targetUnitId: 'v1', severity: 'medium', deadline: '2020-07-30T23:59:59.999+08:00', policy, foundAt: '2020-06-20T00:00:00.000+08:00' },
+        '2020-07-05T10:00:00.000+08:00',
+        'found',
+      );
+      return applyEvent(undefined, e, ackFromFoundAt === undefined ? undefined : { ackFromFoundAt })!;
+    };
+    expect(nextStep(imported(true))).toMatchObject({ kind: 'acknowledge_reminder', at: '2020-06-22T00:00:00.000+08:00', since: '2020-06-20T00:00:00.000+08:00', colour: 'yellow' });
+    // Runs recorded before the rule (the workflow's patch is off while they replay) keep the window from the recording.
+    expect(nextStep(imported(false))).toMatchObject({ kind: 'acknowledge_reminder', at: '2020-07-07T10:00:00.000+08:00', since: '2020-07-05T10:00:00.000+08:00' });
+  });
+
   it('given an item escalated once: reminders repeat daily at that level, and the one falling on the next escalation gives way', () => {
     let state = given(found('2020-06-01T09:00:00+08:00', '2020-06-30T23:59:59.999+08:00'), acknowledged('2020-06-01T10:00:00+08:00'));
     state = markStepDone(state, { anchor: 'found', name: 'blue-1' }, { recorded: true });

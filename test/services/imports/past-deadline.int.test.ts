@@ -92,7 +92,9 @@ describe('importing problems whose deadlines have passed', () => {
       ran.push({ step: step.name, at: step.at, recorded: outcome.recorded });
     }
     // Deadline 30 June, escalation every 3 days (medium): levels 1 (30 June) and 2 (3 July) fell due, 3 (6 July) not yet.
+    // The acknowledge window (2 days) ran from the day it was found (20 April), so its reminder is due at once too.
     expect(ran).toEqual([
+      { step: 'ack', at: RECORDED, recorded: true },
       { step: 'esc-1', at: RECORDED, recorded: true },
       { step: 'esc-2', at: RECORDED, recorded: true },
     ]);
@@ -100,7 +102,7 @@ describe('importing problems whose deadlines have passed', () => {
     expect(nextStep(clock)).toMatchObject({ kind: 'overdue_reminder', name: 'repeat-2-2', at: '2020-07-05T23:59:59.999+08:00' });
 
     const stream = await store.readStream(problemStreamId('p-old'));
-    expect(stream.map((e) => e.type)).toEqual(['ProblemFound', 'WarningColourChanged', 'ProblemEscalated', 'ProblemEscalated']);
+    expect(stream.map((e) => e.type)).toEqual(['ProblemFound', 'WarningColourChanged', 'ReminderIssued', 'ProblemEscalated', 'ProblemEscalated']);
     expect(stream.every((e) => e.metadata.occurredAt === RECORDED)).toBe(true);
     expect(stream.filter((e) => e.type === 'ProblemEscalated').map((e) => (e.data as { toUnitId: string }).toUnitId)).toEqual([TACHENG, WEIXI]);
     await projections.caughtUp(await store.headPosition());
