@@ -13,11 +13,16 @@ export interface ReactorDeps {
   /** Name of this subscriber's checkpoint. Default `rectification-reactor`. */
   subscriberId?: string;
   /**
-   * Signals in flight at once (events of one problem still go one after another). Default 256: each
-   * signal-with-start waits on the Temporal server's persistence, which takes more of them together
-   * (on the dev server with its SQLite file, 25/s at 32 in flight, 42/s at 256 and 72/s at 512, load ~20).
+   * Problems with a signal in flight at once. Default 256: each signal-with-start waits on the Temporal
+   * server's persistence, which takes more of them together (on the dev server with its SQLite file,
+   * 25/s at 32 in flight, 42/s at 256 and 72/s at 512, load ~20). Events of one problem go one signal
+   * after another; those that queue up meanwhile go together in the next one.
    */
   concurrency?: number;
+  /** Most events of one problem in one signal (default 100; a signal's payload is bounded). */
+  maxBatch?: number;
+  /** Most events read but not yet accepted by the engine (default 8 × concurrency), to bound memory. */
+  maxBuffered?: number;
   /**
    * Least time between two checkpoint saves, in ms (default 100). A save is a durable write (an fsync
    * with SQLite, on the event loop); under load the checkpoint moves on every signal, and saving each
@@ -52,15 +57,58 @@ export function toClockDelivery(event: RecordedEvent): ClockDelivery {
 }
 
 /**
+ * Runs `run` at most once per `intervalMs`: the first request after a quiet spell runs at once, later
+ * ones fold into one run at the end of the interval (or after the run in progress). `flush` runs what
+ * was requested now and waits for it.
+ */
+function throttle(run: () => Promise<void>, intervalMs: number) {
+  let lastRunAt = -Infinity;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  let wanted = false;
+  const fire = () => {
+    timer = undefined;
+    wanted = false;
+    running = run().finally(() => {
+      lastRunAt = Date.now();
+      running = undefined;
+      if (wanted) request();
+    });
+  };
+  const request = () => {
+    wanted = true;
+    if (running || timer) return;
+    const wait = lastRunAt + intervalMs - Date.now();
+    if (wait > 0) timer = setTimeout(fire, wait);
+    else fire();
+  };
+  return {
+    request,
+    async flush() {
+      while (running || wanted) {
+        clearTimeout(timer);
+        timer = undefined;
+        if (running) await running;
+        else fire();
+      }
+    },
+  };
+}
+
+/**
  * Forwards every clock-moving problem event to its item's clock (the workflow engine starts it if need be).
  *
  * Delivery is at least once: the checkpoint moves past an event only once the engine accepted it
  * and every earlier one, so a crash at any point replays from the last saved position and the
- * clock drops what it has already seen. Events of one problem are signalled strictly in order.
+ * clock drops what it has already seen. Events of one problem are signalled strictly in order (those
+ * that queued up behind a signal in flight go together in the next one); problems do not wait for
+ * each other, and the checkpoint moves over the prefix that is finished.
  */
 export async function startReactor(deps: ReactorDeps): Promise<Reactor> {
   const subscriberId = deps.subscriberId ?? REACTOR_SUBSCRIBER_ID;
   const concurrency = deps.concurrency ?? 256;
+  const maxBatch = deps.maxBatch ?? 100;
+  const maxBuffered = deps.maxBuffered ?? 8 * concurrency;
   const checkpointIntervalMs = deps.checkpointIntervalMs ?? 100;
   const log = deps.logger.child({ component: 'reactor', subscriberId });
   let committed = await deps.checkpoints.load(subscriberId);
@@ -74,74 +122,93 @@ export async function startReactor(deps: ReactorDeps): Promise<Reactor> {
     });
   log.info({ from: committed?.toString() ?? 'start' }, 'reactor started');
 
-  // Events in flight, in store order; the checkpoint advances over the finished prefix.
-  const inFlight: Array<{ position: bigint; done: boolean }> = [];
-  const tailByProblem = new Map<string, Promise<void>>();
+  interface Entry {
+    event: RecordedEvent;
+    done: boolean;
+  }
+  // Events read and not yet all accepted, in store order; the checkpoint advances over the finished prefix.
+  const inFlight: Entry[] = [];
+  // Per problem with a signal in flight: its events still to send, in stream order.
+  const queues = new Map<string, Entry[]>();
   const running = new Set<Promise<void>>();
-  // The one consumer waiting for a free slot (Promise.race over every task in flight would add a
-  // reaction to each of them for every event).
-  let slotFreed: (() => void) | undefined;
-  let saving: Promise<void> | undefined;
+  // The one consumer waiting for room (Promise.race over every task in flight would add a reaction to
+  // each of them for every event).
+  let roomFreed: (() => void) | undefined;
+  const wake = () => {
+    const resolve = roomFreed;
+    roomFreed = undefined;
+    resolve?.();
+  };
   let toSave: bigint | undefined;
 
-  let lastSavedAt = 0;
-  let pause: { timer: NodeJS.Timeout; end: () => void } | undefined;
-  const saveCheckpoint = () => {
-    if (saving) return;
-    saving = (async () => {
-      while (toSave !== undefined && toSave !== committed) {
-        // One save per interval at most, of the newest position by then; stop() ends the wait at once.
-        const wait = lastSavedAt + checkpointIntervalMs - Date.now();
-        if (wait > 0 && !stopping) {
-          await new Promise<void>((resolve) => {
-            pause = { timer: setTimeout(resolve, wait), end: resolve };
-          });
-          pause = undefined;
-        }
-        const position = toSave;
-        try {
-          await deps.checkpoints.save(subscriberId, position);
-          committed = position;
-          lastSavedAt = Date.now();
-        } catch (err) {
-          // The events stay signalled; only the restart point lags. Try again on the next event.
-          log.error({ err }, 'checkpoint not saved');
-          break;
-        }
-      }
-      saving = undefined;
-    })();
-  };
+  // One save per interval at most, of the newest position by then; stop() saves at once.
+  const checkpointSaves = throttle(async () => {
+    const position = toSave;
+    if (position === undefined || position === committed) return;
+    try {
+      await deps.checkpoints.save(subscriberId, position);
+      committed = position;
+    } catch (err) {
+      // The events stay signalled; only the restart point lags. Tried again on the next event.
+      log.error({ err }, 'checkpoint not saved');
+    }
+  }, checkpointIntervalMs);
 
   const advance = () => {
     let moved = false;
     while (inFlight[0]?.done) {
-      toSave = inFlight.shift()?.position;
+      toSave = inFlight.shift()?.event.position;
       moved = true;
     }
-    if (moved) saveCheckpoint();
+    if (moved) {
+      checkpointSaves.request();
+      wake();
+    }
   };
 
-  const signal = async (event: RecordedEvent, problemId: string) => {
-    let delivery: ClockDelivery;
+  const decoded = (event: RecordedEvent): ClockDelivery | undefined => {
     try {
-      delivery = toClockDelivery(event);
+      return toClockDelivery(event);
     } catch (err) {
       // An event that does not decode can never move a clock; retrying would stop every later one.
       log.error({ err, eventId: event.metadata.eventId, streamId: event.streamId }, 'problem event does not decode; skipped');
-      return;
+      return undefined;
     }
+  };
+
+  const signal = async (events: RecordedEvent[], problemId: string) => {
+    const deliveries = events.map(decoded).filter((delivery) => delivery !== undefined);
+    if (deliveries.length === 0) return;
     for (let attempt = 0; ; attempt++) {
       try {
-        await deps.workflows.deliverToClock(problemId, delivery);
+        await deps.workflows.deliverToClock(problemId, deliveries);
         return;
       } catch (err) {
         if (stopping) throw err;
         const delay = Math.min(100 * 2 ** attempt, 5_000);
-        log.warn({ err, eventId: event.metadata.eventId, attempt, delay }, 'signal not accepted; retrying');
+        log.warn({ err, eventIds: deliveries.map((d) => d.eventId), attempt, delay }, 'signal not accepted; retrying');
         await new Promise((resolve) => setTimeout(resolve, delay));
         if (stopping) throw err;
       }
+    }
+  };
+
+  // Sends the problem's queue, a batch at a time, until it is empty. A failed signal (only when
+  // stopping) leaves its entries unfinished: the checkpoint stays before them.
+  const drain = async (problemId: string, queue: Entry[]) => {
+    try {
+      while (queue.length > 0) {
+        const batch = queue.splice(0, maxBatch);
+        await signal(
+          batch.map((entry) => entry.event),
+          problemId,
+        );
+        for (const entry of batch) entry.done = true;
+        advance();
+      }
+    } finally {
+      queues.delete(problemId);
+      wake();
     }
   };
 
@@ -150,27 +217,23 @@ export async function startReactor(deps: ReactorDeps): Promise<Reactor> {
       if (stopping) break;
       if (!event.streamId.startsWith(problemPrefix)) continue;
       const problemId = event.streamId.slice(problemPrefix.length);
-      while (running.size >= concurrency) await new Promise<void>((resolve) => (slotFreed = resolve));
-      const entry = { position: event.position, done: false };
+      // A problem already in flight takes the event into its queue; a new one needs a free slot.
+      while (!stopping && (inFlight.length >= maxBuffered || (!queues.has(problemId) && queues.size >= concurrency))) {
+        await new Promise<void>((resolve) => (roomFreed = resolve));
+      }
+      if (stopping) break;
+      const entry: Entry = { event, done: false };
       inFlight.push(entry);
-      const previous = tailByProblem.get(problemId) ?? Promise.resolve();
-      const task: Promise<void> = previous
-        .then(() => signal(event, problemId))
-        .then(() => {
-          entry.done = true;
-          advance();
-        })
-        .finally(() => {
-          running.delete(task);
-          if (tailByProblem.get(problemId) === task) tailByProblem.delete(problemId);
-          const wake = slotFreed;
-          slotFreed = undefined;
-          wake?.();
-        });
-      // A failed signal (only when stopping) leaves its entry unfinished: the checkpoint stays before it.
+      const queue = queues.get(problemId);
+      if (queue) {
+        queue.push(entry);
+        continue;
+      }
+      const fresh = [entry];
+      queues.set(problemId, fresh);
+      const task = drain(problemId, fresh).finally(() => running.delete(task));
       task.catch(() => undefined);
       running.add(task);
-      tailByProblem.set(problemId, task);
     }
   };
 
@@ -196,16 +259,11 @@ export async function startReactor(deps: ReactorDeps): Promise<Reactor> {
     checkpoint: () => committed,
     async stop() {
       stopping = true;
-      if (pause) {
-        clearTimeout(pause.timer);
-        pause.end();
-      }
+      wake();
       await subscription?.close();
       await loop;
       await Promise.allSettled([...running]);
-      await saving;
-      saveCheckpoint();
-      await saving;
+      await checkpointSaves.flush();
       log.info({ checkpoint: committed?.toString() }, 'reactor stopped');
     },
   };

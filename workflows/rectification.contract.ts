@@ -14,6 +14,14 @@ export const rectificationWorkflowId = (problemId: string) => `rectification-${p
 /** Every clock-moving event of the problem, forwarded by the reactor (at least once, in stream order). */
 export const problemEventSignal = defineSignal<[ClockEvent]>('problemEvent');
 
+/**
+ * Several of the problem's events in one signal, in stream order: what the reactor sends (one
+ * signal-with-start for every event of the problem that queued up while the previous one was in flight).
+ * A handler emits no command, so runs recorded before it replay the same; a worker must know it before a
+ * reactor sends it (both run in one `npm start` process).
+ */
+export const problemEventsSignal = defineSignal<[ClockEvent[]]>('problemEvents');
+
 /** The clock: next action and when, escalation level, colour (null before the ProblemFound arrived). */
 export const clockQuery = defineQuery<ClockView | null>('clock');
 

@@ -15,6 +15,7 @@ import type { Activities } from './activities.js';
 import {
   clockQuery,
   problemEventSignal,
+  problemEventsSignal,
   type RectificationInput,
   type RectificationResult,
 } from './rectification.contract.js';
@@ -83,6 +84,9 @@ export async function rectificationWorkflow(input: RectificationInput): Promise<
 
   setHandler(problemEventSignal, (event) => {
     inbox.push(event);
+  });
+  setHandler(problemEventsSignal, (events) => {
+    inbox.push(...events);
   });
   setHandler(clockQuery, () => (state ? viewOf(state) : null));
 

@@ -2,7 +2,7 @@ import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type Schedu
 import type { ReviewSchedule, WorkflowEngine } from '../../services/ports/workflow-engine.js';
 import { applyEvent, clockEventTypes, type ClockEvent } from '../../workflows/clock.js';
 import {
-  problemEventSignal,
+  problemEventsSignal,
   rectificationWorkflowId,
   rectificationWorkflowType,
   type RectificationInput,
@@ -34,17 +34,19 @@ export function createTemporalWorkflowEngine(deps: { client: Client; taskQueue: 
   const { client, taskQueue } = deps;
   return {
     clockEventTypes,
-    async deliverToClock(problemId, event) {
+    async deliverToClock(problemId, events) {
       // Started by its ProblemFound (the usual case), the workflow is findable from its first moment.
-      // The reactor decoded and upcast the event, so it is a ClockEvent.
-      const found = event.type === 'ProblemFound' ? applyEvent(undefined, event as ClockEvent) : undefined;
+      // The reactor decoded and upcast the events, so they are ClockEvents.
+      const first = events[0];
+      if (!first) return;
+      const found = first.type === 'ProblemFound' ? applyEvent(undefined, first as ClockEvent) : undefined;
       await client.workflow.signalWithStart(rectificationWorkflowType, {
         workflowId: rectificationWorkflowId(problemId),
         taskQueue,
         ...(found ? { typedSearchAttributes: searchAttributesOf(found) } : {}),
         args: [{ problemId } satisfies RectificationInput],
-        signal: problemEventSignal,
-        signalArgs: [event],
+        signal: problemEventsSignal,
+        signalArgs: [events as ClockEvent[]],
       });
     },
     async upsertReviewSchedule(schedule) {

@@ -29,10 +29,11 @@ export interface WorkflowEngine {
   /** Problem event types that move a clock; every other event is of no interest to the engine. */
   readonly clockEventTypes: readonly string[];
   /**
-   * Delivers one event to its problem's clock, starting the clock if it is not running. At least once:
-   * the clock drops what it has already seen. Throws when the engine did not accept it.
+   * Delivers events of one problem, in stream order, to its clock in one go, starting the clock if it is
+   * not running. At least once: the clock drops what it has already seen. Throws when the engine did not
+   * accept them (then none or all of them were accepted).
    */
-  deliverToClock(problemId: string, event: ClockDelivery): Promise<void>;
+  deliverToClock(problemId: string, events: readonly ClockDelivery[]): Promise<void>;
   /** Creates the schedule, or brings an existing one with the same id up to date. */
   upsertReviewSchedule(schedule: ReviewSchedule): Promise<'created' | 'updated'>;
 }

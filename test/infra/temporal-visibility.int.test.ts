@@ -49,7 +49,8 @@ describeWithService('temporal', "Temporal visibility: a unit's workflows by Duba
     const workflows = createTemporalWorkflowEngine({ client, taskQueue: `visibility-${run}` });
     const now = Date.now();
     const find = async (problemId: string, unitId: string) => {
-      await workflows.deliverToClock(problemId, {
+      await workflows.deliverToClock(problemId, [
+        {
         eventId: randomUUID(),
         revision: 0,
         type: 'ProblemFound',
@@ -65,7 +66,8 @@ describeWithService('temporal', "Temporal visibility: a unit's workflows by Duba
           deadline: formatInstant(now + 30 * DAY, 'Asia/Shanghai'),
           policy: testPolicy,
         },
-      });
+        },
+      ]);
       started.push(rectificationWorkflowId(problemId));
     };
     await find(`p-${run}-a1`, unitA);
