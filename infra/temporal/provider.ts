@@ -87,6 +87,14 @@ export async function provideTemporal(
   return unavailable(reasons.join('; '));
 }
 
+/**
+ * A dev server with a file keeps it in SQLite's write-ahead log instead of its default rollback journal:
+ * a commit then syncs the log once instead of journal and database, and readers do not wait on writers.
+ * synchronous=FULL, named so it cannot change under us: what the server acknowledged (a signal the reactor
+ * then checkpointed past) is on disk before the answer, so it survives a crash or power loss.
+ */
+const sqliteWal = ['--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=full'];
+
 async function startDevServer(
   cli: string,
   namespace: string,
@@ -101,7 +109,7 @@ async function startDevServer(
   let uiUrl: string | undefined;
   if (options.dbFilename) {
     const uiPort = await freePort('127.0.0.1', 8233);
-    args.push('--db-filename', options.dbFilename, '--ui-port', String(uiPort));
+    args.push('--db-filename', options.dbFilename, '--ui-port', String(uiPort), ...sqliteWal);
     uiUrl = `http://127.0.0.1:${uiPort}`;
   } else {
     args.push('--headless');
@@ -158,7 +166,11 @@ async function startSdkDownload(namespace: string, dbFilename: string | undefine
   // A devDependency: present for tests and development, absent from production installs.
   const { TestWorkflowEnvironment } = await import('@temporalio/testing');
   const env = await TestWorkflowEnvironment.createLocal({
-    server: { namespace, searchAttributes: Object.values(searchAttributeKeys), ...(dbFilename ? { dbFilename, ui: true } : {}) },
+    server: {
+      namespace,
+      searchAttributes: Object.values(searchAttributeKeys),
+      ...(dbFilename ? { dbFilename, ui: true, extraArgs: sqliteWal } : {}),
+    },
   });
   return {
     address: env.address,
