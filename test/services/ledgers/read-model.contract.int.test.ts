@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ProblemRow, RowWrite, UnitRow } from '../../../services/ports/read-model.js';
-import { emptyCounts } from '../../../services/ledgers/unit-rollup.js';
+import type { ProblemRow, RowWrite } from '../../../services/ports/read-model.js';
+import { problemRow as row, unitRow } from './rows.js';
 import { requireService } from '../../setup/services.js';
 import { redisAdapter, sqliteAdapter, type StoreAdapter, type StoreFixture } from './stores.js';
 
@@ -8,39 +8,8 @@ import { redisAdapter, sqliteAdapter, type StoreAdapter, type StoreFixture } fro
 const redisUrl = requireService('redis');
 const adapters: StoreAdapter[] = [sqliteAdapter, ...(redisUrl ? [redisAdapter(redisUrl)] : [])];
 
-const unitRow = (unitId: string, ancestors: string[]): UnitRow => ({
-  unitId,
-  name: `单位${unitId}`,
-  level: 'village',
-  parentId: ancestors.at(-2) ?? null,
-  ancestors,
-  children: [],
-  counts: emptyCounts(),
-});
-const problemRow = (problemId: string, ancestors: string[], deadline: string, open = true): ProblemRow => ({
-  problemId,
-  unitId: ancestors.at(-1)!,
-  responsibleUnitId: ancestors.at(-1)!,
-  ancestors,
-  category: 'housing',
-  source: 'inspection',
-  severity: 'low',
-  description: '问题',
-  deadline,
-  status: open ? 'open' : 'cleared',
-  acknowledged: false,
-  open,
-  colour: 'none',
-  escalationLevel: 0,
-  measuresTotal: 0,
-  measuresDone: 0,
-  measures: {},
-  foundAt: '2020-01-01T00:00:00.000Z',
-  clearedAt: null,
-  reopenCount: 0,
-  missedDeadlines: [],
-  lastEventAt: '2020-01-01T00:00:00.000Z',
-});
+const problemRow = (problemId: string, ancestors: string[], deadline: string, open = true): ProblemRow =>
+  row(problemId, ancestors, { description: '问题', deadline, open, status: open ? 'open' : 'cleared' });
 const putProblem = (row: ProblemRow): RowWrite => ({
   collection: 'problem',
   key: row.problemId,

@@ -1,7 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { emptyCounts } from '../../../services/ledgers/unit-rollup.js';
 import { createLedgerState, deserializeState, readSnapshotState, serializeState } from '../../../services/ledgers/state.js';
-import type { ProblemRow, UnitRow } from '../../../services/ports/read-model.js';
+import { problemRow, unitRow } from './rows.js';
 import { requireService } from '../../setup/services.js';
 import { redisAdapter, sqliteAdapter, type StoreAdapter, type StoreFixture } from './stores.js';
 
@@ -9,39 +8,8 @@ import { redisAdapter, sqliteAdapter, type StoreAdapter, type StoreFixture } fro
 const redisUrl = requireService('redis');
 const adapters: StoreAdapter[] = [sqliteAdapter, ...(redisUrl ? [redisAdapter(redisUrl)] : [])];
 
-const unit = (unitId: string, ancestors: string[]): UnitRow => ({
-  unitId,
-  name: `单位${unitId}`,
-  level: ancestors.length === 1 ? 'prefecture' : 'county',
-  parentId: ancestors.at(-2) ?? null,
-  ancestors,
-  children: [],
-  counts: emptyCounts(),
-});
-const problem = (problemId: string, ancestors: string[]): ProblemRow => ({
-  problemId,
-  unitId: ancestors.at(-1)!,
-  responsibleUnitId: ancestors.at(-1)!,
-  ancestors,
-  category: 'housing',
-  source: 'inspection',
-  severity: 'low',
-  description: '危房未改造',
-  deadline: '2020-06-30T15:59:59.999Z',
-  status: 'open',
-  acknowledged: false,
-  open: true,
-  colour: 'none',
-  escalationLevel: 0,
-  measuresTotal: 0,
-  measuresDone: 0,
-  measures: {},
-  foundAt: '2020-01-01T00:00:00.000Z',
-  clearedAt: null,
-  reopenCount: 0,
-  missedDeadlines: [],
-  lastEventAt: '2020-01-01T00:00:00.000Z',
-});
+const unit = (unitId: string, ancestors: string[]) => unitRow(unitId, ancestors, ancestors.length === 1 ? 'prefecture' : 'county');
+const problem = (problemId: string, ancestors: string[]) => problemRow(problemId, ancestors);
 
 function sampleState() {
   const state = createLedgerState();

@@ -1,44 +1,13 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { memoryReader } from '../../../services/ledgers/memory-reader.js';
 import { createLedgerState, deserializeState, serializeState } from '../../../services/ledgers/state.js';
-import { emptyCounts } from '../../../services/ledgers/unit-rollup.js';
-import type { HouseholdRow, ProblemRow, UnitRow } from '../../../services/ports/read-model.js';
+import type { HouseholdRow, ProblemRow } from '../../../services/ports/read-model.js';
+import { problemRow, unitRow } from './rows.js';
 
 // Snapshot rows are read as text and parsed the first time they are asked for; the state they give is the
 // one the snapshot was taken of, and a snapshot written before rows were kept as text still reads.
-const unit = (unitId: string, ancestors: string[]): UnitRow => ({
-  unitId,
-  name: `单位${unitId}`,
-  level: ancestors.length === 1 ? 'prefecture' : 'county',
-  parentId: ancestors.at(-2) ?? null,
-  ancestors,
-  children: [],
-  counts: emptyCounts(),
-});
-const problem = (problemId: string, ancestors: string[], description = '危房未改造'): ProblemRow => ({
-  problemId,
-  unitId: ancestors.at(-1)!,
-  responsibleUnitId: ancestors.at(-1)!,
-  ancestors,
-  category: 'housing',
-  source: 'inspection',
-  severity: 'low',
-  description,
-  deadline: '2020-06-30T15:59:59.999Z',
-  status: 'open',
-  acknowledged: false,
-  open: true,
-  colour: 'none',
-  escalationLevel: 0,
-  measuresTotal: 0,
-  measuresDone: 0,
-  measures: {},
-  foundAt: '2020-01-01T00:00:00.000Z',
-  clearedAt: null,
-  reopenCount: 0,
-  missedDeadlines: [],
-  lastEventAt: '2020-01-01T00:00:00.000Z',
-});
+const unit = (unitId: string, ancestors: string[]) => unitRow(unitId, ancestors, ancestors.length === 1 ? 'prefecture' : 'county');
+const problem = (problemId: string, ancestors: string[], description = '危房未改造') => problemRow(problemId, ancestors, { description });
 
 function sampleState() {
   const state = createLedgerState();
