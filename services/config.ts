@@ -50,6 +50,8 @@ const EnvSchema = z.object({
   TEMPORAL_PROFILE: optional(z.string().min(1)),
   TEMPORAL_TASK_QUEUE: withDefault(z.string().min(1).max(1000), 'duban-rectification'),
   WORKER_SHUTDOWN_GRACE_MS: withDefault(z.coerce.number().int().min(0).max(3_600_000), 20_000),
+  // At least the SDK's 40 concurrent workflow tasks, which it refuses to run with a smaller cache.
+  WORKER_MAX_CACHED_WORKFLOWS: withDefault(z.coerce.number().int().min(40).max(1_000_000), 1000),
   TEMPORAL_SDK_METRICS_ADDRESS: optional(z.string().regex(/^[\w.-]+:\d{1,5}$/, 'must be host:port')),
   ESCALATION_POLICY: optional(z.string().refine((file) => existsSync(file), 'no such file')),
   TZ_DEFAULT: withDefault(z.string().refine(isTimeZone, 'not an IANA time zone'), 'Asia/Shanghai'),
@@ -127,6 +129,12 @@ export interface Config {
   temporalTaskQueue: string;
   /** After SIGTERM, how long the worker lets activities in flight finish before cancelling them. */
   workerShutdownGraceMs: number;
+  /**
+   * Workflow runs the worker keeps in memory between tasks. A clock sleeps for days between steps, so a run
+   * pushed out of the cache costs one replay of its short history when it wakes, while the SDK's default
+   * (sized from the heap limit) let the process grow past 1 GB with thousands of open items.
+   */
+  workerMaxCachedWorkflows: number;
   /** host:port where the Temporal SDK serves its Prometheus metrics; undefined: not served. */
   temporalSdkMetricsAddress: string | undefined;
   escalationPolicyFile: string | undefined;
@@ -220,6 +228,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ),
     temporalTaskQueue: e.TEMPORAL_TASK_QUEUE,
     workerShutdownGraceMs: e.WORKER_SHUTDOWN_GRACE_MS,
+    workerMaxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
     temporalSdkMetricsAddress: e.TEMPORAL_SDK_METRICS_ADDRESS,
     escalationPolicyFile: e.ESCALATION_POLICY,
     defaultTimeZone: e.TZ_DEFAULT,

@@ -191,6 +191,7 @@ try {
       namespace: temporalNamespace,
       taskQueue: config.temporalTaskQueue,
       shutdownGraceMs: config.workerShutdownGraceMs,
+      maxCachedWorkflows: config.workerMaxCachedWorkflows,
       store,
       notifier,
       logger: log.child({ component: 'worker' }),

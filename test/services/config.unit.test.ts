@@ -26,6 +26,7 @@ describe('configuration from the environment', () => {
       temporalEnv: {},
       temporalTaskQueue: 'duban-rectification',
       workerShutdownGraceMs: 20_000,
+      workerMaxCachedWorkflows: 1000,
       temporalSdkMetricsAddress: undefined,
       defaultTimeZone: 'Asia/Shanghai',
       logLevel: 'info',
@@ -166,7 +167,7 @@ describe('configuration from the environment', () => {
   test('given a grace time the shutdown timeout cannot hold, or bad Temporal variables, then start-up is refused naming each', () => {
     expect(problemsOf({ WORKER_SHUTDOWN_GRACE_MS: '30000' })).toEqual([expect.stringMatching(/^WORKER_SHUTDOWN_GRACE_MS: must be shorter than SHUTDOWN_TIMEOUT_MS/)]);
     expect(loadConfig({ WORKER_SHUTDOWN_GRACE_MS: '30000', SHUTDOWN_TIMEOUT_MS: '45000' }).workerShutdownGraceMs).toBe(30_000);
-    const problems = problemsOf({ TEMPORAL_TLS: 'yes', TEMPORAL_TLS_CLIENT_CERT_PATH: '/no/such/cert.pem', TEMPORAL_SDK_METRICS_ADDRESS: '9464' });
-    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['TEMPORAL_SDK_METRICS_ADDRESS', 'TEMPORAL_TLS', 'TEMPORAL_TLS_CLIENT_CERT_PATH']);
+    const problems = problemsOf({ TEMPORAL_TLS: 'yes', TEMPORAL_TLS_CLIENT_CERT_PATH: '/no/such/cert.pem', TEMPORAL_SDK_METRICS_ADDRESS: '9464', WORKER_MAX_CACHED_WORKFLOWS: '10' });
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['TEMPORAL_SDK_METRICS_ADDRESS', 'TEMPORAL_TLS', 'TEMPORAL_TLS_CLIENT_CERT_PATH', 'WORKER_MAX_CACHED_WORKFLOWS']);
   });
 });
