@@ -1,6 +1,6 @@
 import net from 'node:net';
 
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { type ExistingServerConnectionOptions, TestWorkflowEnvironment } from '@temporalio/testing';
 
 import { installedTool } from '../tools/paths.js';
 import { freePort, startProcess, waitUntilReady } from '../tools/process.js';
@@ -36,6 +36,7 @@ async function startTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
       server: { type: 'existing' },
       address: `127.0.0.1:${port}`,
       supportsTimeSkipping: true,
+      connectionOptions: testServerChannel,
     });
     const teardown = env.teardown.bind(env);
     env.teardown = async () => {
@@ -48,6 +49,17 @@ async function startTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
     throw error;
   }
 }
+
+/**
+ * The client's gRPC channel to the Java test server. The SDK's default pings every 30 s even without calls,
+ * which the server (grpc-java: a ping at most every 5 min, none without calls) answers after two strikes by
+ * closing the connection with the calls on it, and a test then hangs in a wait that never returns. A local
+ * server needs no keepalive at all. `create` hands these options to the client connection as they are (the
+ * native connection ignores them); its type only names apiKey, metadata and tls, hence the cast.
+ */
+const testServerChannel = {
+  channelArgs: { 'grpc.keepalive_permit_without_calls': 0, 'grpc.keepalive_time_ms': 600_000 },
+} as ExistingServerConnectionOptions;
 
 function acceptsConnections(port: number): Promise<boolean> {
   return new Promise((resolve) => {
