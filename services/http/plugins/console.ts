@@ -13,9 +13,10 @@ export async function consolePlugin(app: FastifyInstance, options: { dir: string
     app.log.warn({ dir: options.dir }, 'the console is not built (npm run setup builds it): / is not served');
     return;
   }
-  // The build is public like /docs: it holds no data, every call it makes carries the user's token.
+  // The build is public like /docs: it holds no data, every call it makes carries the user's token. Its
+  // pages and scripts are documents: they get helmet's headers, not the JSON answers' (plugins/hardening.ts).
   app.addHook('onRoute', (route) => {
-    route.config = { ...(route.config as object), public: true } as typeof route.config;
+    route.config = { ...(route.config as object), public: true, document: true } as typeof route.config;
   });
   await app.register(fastifyStatic, {
     root: options.dir,

@@ -191,7 +191,13 @@ export const openapiPlugin = fp(
       },
       transformObject: (input) => finishDocument(jsonSchemaTransformObject(input)),
     });
-    await app.register(swaggerUi, { routePrefix: '/docs' });
+    // Swagger UI's page and assets are documents: helmet's headers, not the JSON answers' (plugins/hardening.ts).
+    await app.register(async (docs) => {
+      docs.addHook('onRoute', (route) => {
+        route.config = { ...(route.config as object), document: true } as typeof route.config;
+      });
+      await docs.register(swaggerUi, { routePrefix: '/docs' });
+    });
     app.get('/openapi.json', { schema: { hide: true }, config: { public: true } }, async () => app.swagger());
   },
   { name: 'duban-openapi', fastify: '5.x' },

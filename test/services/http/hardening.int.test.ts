@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -17,6 +17,7 @@ import { authPlugin } from '../../../services/http/plugins/auth.js';
 import { correlationPlugin } from '../../../services/http/plugins/correlation.js';
 import { errorsPlugin } from '../../../services/http/plugins/errors.js';
 import { hardeningPlugin, logSerializers, rateLimitPlugin } from '../../../services/http/plugins/hardening.js';
+import { openapiPlugin } from '../../../services/http/plugins/openapi.js';
 import { createSqliteIdempotencyStore } from '../../../infra/sqlite/idempotency.js';
 import { openEventStore, prepareDataDir } from '../../../services/stores.js';
 import { requireService } from '../../setup/services.js';
@@ -27,7 +28,9 @@ const redisUrl = requireService('redis');
 const tokenOf = (userId: string) => signToken(secret, { userId, unitId: '533400', role: 'inspector' });
 
 /** The edge as the service assembles it, around one route, logging into `lines`. */
-async function edge(options: { lines?: string[]; perMinute?: number; redis?: Redis; maxEventLoopDelayMs?: number; trustProxy?: boolean } = {}) {
+async function edge(
+  options: { lines?: string[]; perMinute?: number; redis?: Redis; maxEventLoopDelayMs?: number; trustProxy?: boolean; consoleDir?: string } = {},
+) {
   const lines = options.lines ?? [];
   const logger = pino(
     { level: 'info', serializers: logSerializers },
@@ -38,7 +41,12 @@ async function edge(options: { lines?: string[]; perMinute?: number; redis?: Red
       },
     }),
   );
-  const app = await buildApp({ health: [], logger, ...(options.trustProxy ? { trustProxy: true } : {}) });
+  const app = await buildApp({
+    health: [],
+    logger,
+    ...(options.trustProxy ? { trustProxy: true } : {}),
+    ...(options.consoleDir ? { consoleDir: options.consoleDir } : {}),
+  });
   await app.register(errorsPlugin);
   await app.register(correlationPlugin);
   await app.register(hardeningPlugin, { maxEventLoopDelayMs: options.maxEventLoopDelayMs ?? 0 });
@@ -47,6 +55,27 @@ async function edge(options: { lines?: string[]; perMinute?: number; redis?: Red
   app.get('/v1/whoami', async (request) => ({ userId: request.principal.userId, ip: request.ip }));
   return app;
 }
+
+/** The response headers that govern what a browser may do with it: helmet's and OWASP's, and Cache-Control. */
+const securityHeaderNames = new Set([
+  'content-security-policy',
+  'cross-origin-embedder-policy',
+  'cross-origin-opener-policy',
+  'cross-origin-resource-policy',
+  'origin-agent-cluster',
+  'referrer-policy',
+  'strict-transport-security',
+  'x-content-type-options',
+  'x-dns-prefetch-control',
+  'x-download-options',
+  'x-frame-options',
+  'x-permitted-cross-domain-policies',
+  'x-xss-protection',
+  'permissions-policy',
+  'cache-control',
+]);
+const securityHeadersOf = (headers: Record<string, unknown>) =>
+  Object.fromEntries(Object.entries(headers).filter(([name]) => securityHeaderNames.has(name)));
 
 describe('the HTTP edge, hardened', () => {
   let app: FastifyInstance | undefined;
@@ -71,17 +100,59 @@ describe('the HTTP edge, hardened', () => {
     expect(log).not.toContain(token);
   });
 
-  test('every response carries nosniff, a CSP with scripts from this origin only, no framing, and no-store', async () => {
+  test("JSON answers carry OWASP's REST set of headers and none of helmet's others, errors and unknown routes included", async () => {
     app = await edge();
     const token = await tokenOf('inspector@533400');
 
-    for (const url of ['/v1/whoami', '/health', '/no-such-route']) {
+    for (const [url, status] of [['/v1/whoami', 200], ['/health', 200], ['/no-such-route', 404], ['/v1/whoami?access_token=x', 400]] as const) {
       const response = await app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
-      expect(response.headers['x-content-type-options'], url).toBe('nosniff');
-      expect(response.headers['content-security-policy'], url).toMatch(/script-src 'self';/);
-      expect(response.headers['content-security-policy'], url).toMatch(/frame-ancestors 'none'/);
-      expect(response.headers['content-security-policy'], url).not.toMatch(/upgrade-insecure-requests/);
-      expect(response.headers['cache-control'], url).toBe('no-store');
+      expect(response.statusCode, url).toBe(status);
+      expect(securityHeadersOf(response.headers), url).toEqual({
+        'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+        'x-content-type-options': 'nosniff',
+        'x-frame-options': 'DENY',
+        'referrer-policy': 'no-referrer',
+        'strict-transport-security': 'max-age=31536000; includeSubDomains',
+        'cache-control': 'no-store',
+      });
+    }
+    const unauthenticated = await app.inject({ method: 'GET', url: '/v1/whoami' });
+    expect(unauthenticated.statusCode).toBe(401);
+    expect(unauthenticated.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'");
+  });
+
+  test("the console's page and scripts and Swagger UI keep helmet's full set, with a CSP that lets them run scripts from this origin", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'duban-console-'));
+    await mkdir(path.join(dir, 'assets'));
+    await writeFile(path.join(dir, 'index.html'), '<!doctype html><script type="module" src="/assets/app.js"></script>');
+    await writeFile(path.join(dir, 'assets', 'app.js'), 'export {};');
+    app = await edge({ consoleDir: dir });
+    await app.register(openapiPlugin);
+    try {
+      for (const url of ['/', '/assets/app.js', '/docs', '/docs/static/swagger-ui.css']) {
+        const response = await app.inject({ method: 'GET', url });
+        expect(response.statusCode, url).toBe(200);
+        const { 'cache-control': _cache, ...headers } = securityHeadersOf(response.headers);
+        expect(headers, url).toEqual({
+          'content-security-policy':
+            "default-src 'self';script-src 'self';script-src-attr 'none';style-src 'self' 'unsafe-inline';img-src 'self' data:;" +
+            "font-src 'self' data:;connect-src 'self';object-src 'none';base-uri 'self';form-action 'self';frame-ancestors 'none'",
+          'cross-origin-opener-policy': 'same-origin',
+          'cross-origin-resource-policy': 'same-origin',
+          'origin-agent-cluster': '?1',
+          'referrer-policy': 'no-referrer',
+          'strict-transport-security': 'max-age=31536000; includeSubDomains',
+          'x-content-type-options': 'nosniff',
+          'x-dns-prefetch-control': 'off',
+          'x-download-options': 'noopen',
+          'x-frame-options': 'SAMEORIGIN',
+          'x-permitted-cross-domain-policies': 'none',
+          'x-xss-protection': '0',
+        });
+      }
+      expect((await app.inject('/docs')).headers['cache-control']).toBe('no-store');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 
