@@ -122,10 +122,18 @@ export const errorsPlugin = fp(
     };
     // Before the body is parsed (after authentication): a method with no route here must not get as far as
     // a content-type check (QUERY without a body answered 400).
-    app.addHook('preParsing', async (request, reply) => {
-      if (!request.is404) return;
+    app.addHook('preParsing', (request, reply, payload, done) => {
+      // Every request that found its route answers here without a promise.
+      if (!request.is404) {
+        done(null, payload);
+        return;
+      }
       const allowed = allowedFor(request.url);
-      if (allowed.length > 0) await methodNotAllowed(request, reply, allowed);
+      if (allowed.length === 0) {
+        done(null, payload);
+        return;
+      }
+      methodNotAllowed(request, reply, allowed).then(() => done(null, payload), done);
     });
     app.setNotFoundHandler((request, reply) => {
       const allowed = allowedFor(request.url);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { DubanError } from '../../../events/errors.js';
 import { IDEMPOTENCY_CLAIM_LEASE_SECONDS, type IdempotencyStore, type StoredResponse } from '../../ports/idempotency.js';
@@ -71,8 +71,15 @@ export const idempotencyPlugin = fp<IdempotencyOptions>(
     app.decorateRequest('eventIdSeed', null);
     app.decorateRequest('requestFingerprint', null);
 
-    app.addHook('preValidation', async (request, reply) => {
-      if (request.method !== 'POST') return;
+    // Hooks that return at once on what is not a keyed POST (every read) answer without a promise.
+    app.addHook('preValidation', (request, reply, done) => {
+      if (request.method !== 'POST' || request.headers['idempotency-key'] === undefined || !request.principal) {
+        done();
+        return;
+      }
+      claimKey(request, reply).then(() => done(), done);
+    });
+    const claimKey = async (request: FastifyRequest, reply: FastifyReply) => {
       const header = request.headers['idempotency-key'];
       // Keys are scoped to the caller: a public route (no caller) has no key store, and its POSTs are no commands.
       if (header === undefined || !request.principal) return;
@@ -123,19 +130,28 @@ export const idempotencyPlugin = fp<IdempotencyOptions>(
             'a request with this Idempotency-Key is still running; retry in a moment',
           );
       }
-    });
+    };
 
     // A request that ends without reaching onSend (its client went away) stops renewing; its claim expires.
-    const stopRenewing = async (request: FastifyRequest) => {
+    app.addHook('onResponse', (request, _reply, done) => {
       if (request.idempotencyClaim) clearInterval(request.idempotencyClaim.renewal);
-    };
-    app.addHook('onResponse', stopRenewing);
-    app.addHook('onRequestAbort', stopRenewing);
+      done();
+    });
+    app.addHook('onRequestAbort', (request, done) => {
+      if (request.idempotencyClaim) clearInterval(request.idempotencyClaim.renewal);
+      done();
+    });
 
-    app.addHook('onSend', async (request, reply, payload) => {
+    app.addHook('onSend', (request, reply, payload, done) => {
       const claim = request.idempotencyClaim;
-      if (!claim) return payload;
+      if (!claim) {
+        done(null, payload);
+        return;
+      }
       request.idempotencyClaim = null;
+      rememberAnswer(request, reply, claim, payload).then((sent) => done(null, sent), done);
+    });
+    const rememberAnswer = async (request: FastifyRequest, reply: FastifyReply, claim: NonNullable<FastifyRequest['idempotencyClaim']>, payload: unknown) => {
       clearInterval(claim.renewal);
       // A failure to remember the answer must not change it: the events (if any) are committed.
       const remember = (work: Promise<void>) =>
@@ -154,7 +170,7 @@ export const idempotencyPlugin = fp<IdempotencyOptions>(
       const response: StoredResponse = { status: reply.statusCode, headers, body: payload };
       await remember(store.complete(claim.key, claim.fingerprint, response));
       return payload;
-    });
+    };
   },
   { name: 'duban-idempotency', fastify: '5.x', dependencies: ['duban-auth'] },
 );
