@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -36,7 +36,10 @@ import { createMetrics } from '../services/metrics.js';
  * sends all the load). The loads interleave: BENCH_ROUNDS times (default 3) the bare route, the read and a
  * share of the commands, each read and bare load BENCH_DURATION_S long (default 5); with them a bare route that
  * sends the read's own headers and body (`read_ratio_same_bytes`: the read's cost with the answer's size taken out). BENCH_CPU_PROF=<dir> writes one .cpuprofile per measured load of the service
- * of the first round (hello, read, command) there; bench/profile-top.ts summarises one.
+ * of the first round (hello, sized, read, command, command-direct) there; bench/profile-top.ts summarises one.
+ *
+ * A fifth of each round's measures is completed by calling the command in-process, without HTTP
+ * (`command_direct`): the HTTP command's CPU per request minus that one's is what HTTP adds to a command.
  */
 const CONNECTIONS = 64;
 const DURATION_S = Number(process.env['BENCH_DURATION_S'] ?? 5);
@@ -216,16 +219,59 @@ function total(runs: (LoadResult & { cpuMicros: number })[]) {
 const helloJob = { kind: 'get', url: helloUrl, connections: CONNECTIONS };
 const readJob = { kind: 'get', url: `${apiUrl}/v1/ledgers/units/c0`, connections: CONNECTIONS, token: supervisorToken };
 const commands = PROBLEMS * MEASURES;
+/** Each round's share of the measures: the first DIRECT_SHARE-th left for the same command called in-process. */
+const DIRECT_SHARE = 5;
+const shareOf = (round: number) => {
+  const from = Math.floor((commands * round) / ROUNDS);
+  const to = Math.floor((commands * (round + 1)) / ROUNDS);
+  const direct = Math.floor((to - from) / DIRECT_SHARE);
+  return { http: { offset: from, amount: to - from - direct }, direct: { offset: to - direct, amount: direct } };
+};
 const commandJob = (round: number) => ({
   kind: 'complete',
   url: apiUrl,
   connections: CONNECTIONS,
-  offset: Math.floor((commands * round) / ROUNDS),
-  amount: Math.floor((commands * (round + 1)) / ROUNDS) - Math.floor((commands * round) / ROUNDS),
+  ...shareOf(round).http,
   token: cadreToken,
   problems: PROBLEMS,
   problemPrefix: 'bp',
 });
+const evidence = [{ kind: 'record' as const, uri: 'bench://evidence', sha256: '0'.repeat(64) }];
+/**
+ * The command of the `complete` load without HTTP: `problems.completeMeasure` as the route calls it, CONNECTIONS
+ * at a time, on measures of the same problems at the same stream lengths. Its CPU per command is the handler's,
+ * the store's, the audit's and the projections' share of a command; the rest of the HTTP command's is HTTP's.
+ */
+async function loadDirect(share: { offset: number; amount: number }, profile?: string) {
+  const profiler = profile && PROFILE_DIR ? await startProfile() : undefined;
+  const before = process.cpuUsage();
+  const started = performance.now();
+  let next = share.offset;
+  const end = share.offset + share.amount;
+  let failed = 0;
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async () => {
+      while (next < end) {
+        const i = next++;
+        const problemId = `bp${i % PROBLEMS}`;
+        const correlationId = randomUUID();
+        try {
+          await problems.completeMeasure(
+            problemId,
+            { measureId: `m${Math.floor(i / PROBLEMS)}`, evidence },
+            { actor: { userId: 'bench-cadre', unitId: 'bench-pref', role: 'cadre' }, correlationId, causationId: `http:${correlationId}` },
+          );
+        } catch {
+          failed++;
+        }
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(before);
+  if (profiler) await profiler.stop(join(PROFILE_DIR!, `${profile}.cpuprofile`));
+  return { requests: share.amount, failed, seconds, cpuMicros: cpu.user + cpu.system };
+}
 await load({ ...helloJob, duration: 2 });
 await load({ ...readJob, duration: 2 });
 /** One answer's size on the wire, status line and headers included: the socket write of each request. */
@@ -251,17 +297,25 @@ const helloRuns = [];
 const sizedRuns = [];
 const readRuns = [];
 const commandRuns = [];
+const directRuns = [];
 for (let round = 0; round < ROUNDS; round++) {
   const profile = (name: string) => (round === 0 ? name : undefined);
   helloRuns.push(await load({ ...helloJob, duration: DURATION_S }, profile('hello')));
   sizedRuns.push(await load({ ...sizedJob, duration: DURATION_S }, profile('sized')));
   readRuns.push(await load({ ...readJob, duration: DURATION_S }, profile('read')));
   commandRuns.push(await load(commandJob(round), profile('command')));
+  directRuns.push(await loadDirect(shareOf(round).direct, profile('command-direct')));
 }
 const helloRun = total(helloRuns);
 const sizedRun = total(sizedRuns);
 const readRun = total(readRuns);
 const commandRun = total(commandRuns);
+const directRun = {
+  requests: directRuns.reduce((sum, r) => sum + r.requests, 0),
+  failed: directRuns.reduce((sum, r) => sum + r.failed, 0),
+  rps: directRuns.reduce((sum, r) => sum + r.requests - r.failed, 0) / directRuns.reduce((sum, r) => sum + r.seconds, 0),
+  cpu_us_per_req: Math.round(directRuns.reduce((sum, r) => sum + r.cpuMicros, 0) / Math.max(1, directRuns.reduce((sum, r) => sum + r.requests, 0))),
+};
 
 await projections.caughtUp();
 const verification = await storeAsWritten.verifyAll();
@@ -279,7 +333,13 @@ await storeAsWritten.close();
 rmSync(dataDir, { recursive: true, force: true });
 
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
-const failedShares = { hello: helloRun.failed_share, sized: sizedRun.failed_share, read: readRun.failed_share, command: commandRun.failed_share };
+const failedShares = {
+  hello: helloRun.failed_share,
+  sized: sizedRun.failed_share,
+  read: readRun.failed_share,
+  command: commandRun.failed_share,
+  command_direct: directRun.failed / Math.max(1, directRun.requests),
+};
 const invalid = Object.entries(failedShares).filter(([, share]) => share > MAX_FAILED_SHARE);
 const result = {
   valid: invalid.length === 0,
@@ -309,6 +369,15 @@ const result = {
   read_p50_ms: readRun.p50_ms,
   response_bytes: responseBytes,
   cpu_us_per_req: { hello: helloRun.cpu_us_per_req, sized: sizedRun.cpu_us_per_req, read: readRun.cpu_us_per_req, command: commandRun.cpu_us_per_req },
+  /** The same command called in-process (no HTTP): its rate, and its CPU per command against the HTTP command's. */
+  command_direct: {
+    rps: round(directRun.rps),
+    ratio: round(directRun.rps / helloRun.rps, 3),
+    requests: directRun.requests,
+    failed: directRun.failed,
+    cpu_us_per_req: directRun.cpu_us_per_req,
+    http_cpu_us_per_req: commandRun.cpu_us_per_req - directRun.cpu_us_per_req,
+  },
   cpu_ratio: {
     read: round(helloRun.cpu_us_per_req / readRun.cpu_us_per_req, 3),
     read_same_bytes: round(sizedRun.cpu_us_per_req / readRun.cpu_us_per_req, 3),
