@@ -22,7 +22,9 @@ export async function consolePlugin(app: FastifyInstance, options: { dir: string
     root: options.dir,
     wildcard: false,
     index: ['index.html'],
-    // Hashed asset names never change content; the page itself must always be revalidated.
+    // Hashed asset names never change content; the page itself must always be revalidated. @fastify/static's
+    // own Cache-Control (public, max-age=0) is off: set on the reply, it replaced these.
+    cacheControl: false,
     setHeaders: (res, file) => {
       res.setHeader('cache-control', file.includes(`${path.sep}assets${path.sep}`) ? 'public, max-age=31536000, immutable' : 'no-cache');
     },

@@ -151,6 +151,9 @@ describe('the HTTP edge, hardened', () => {
         });
       }
       expect((await app.inject('/docs')).headers['cache-control']).toBe('no-store');
+      // The console's page is always revalidated; its hashed assets never change content.
+      expect((await app.inject('/')).headers['cache-control']).toBe('no-cache');
+      expect((await app.inject('/assets/app.js')).headers['cache-control']).toBe('public, max-age=31536000, immutable');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
