@@ -162,9 +162,14 @@ export function createImports(deps: ImportDeps) {
     const issues: RowIssue[] = [];
     const toRun: { row: number; commands: CheckedCommand[] }[] = [];
     let unchanged = 0;
-    const plans = read.rows.map((r) => ({ row: r.row, plan: planRow(options.kind, r, deps.policy) }));
+    // Each row's plan, and every unit its commands name (looked up once, for the tree and the scope).
+    const plans = read.rows.map((r) => {
+      const plan = planRow(options.kind, r, deps.policy);
+      const units = 'commands' in plan ? plan.commands.flatMap((c) => unitsOfCommand(c.command)) : [];
+      return { row: r.row, plan, units };
+    });
     const named = new Set<string>([actor.unitId]);
-    for (const { plan } of plans) if ('commands' in plan) for (const c of plan.commands) for (const id of unitsOfCommand(c.command)) named.add(id);
+    for (const { units } of plans) for (const id of units) named.add(id);
     await deps.hierarchy.ensure(named);
     const context = { now: now().toISOString(), actor, hierarchy: tree.view, ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) };
 
@@ -182,14 +187,14 @@ export function createImports(deps: ImportDeps) {
     };
 
     let done = 0;
-    for (const { row, plan } of plans) {
+    for (const { row, plan, units } of plans) {
       if (++done % DONE_EVERY === 0) options.onProgress?.({ phase: 'checking', done, total: plans.length });
       if ('issues' in plan) {
         issues.push(...plan.issues);
         continue;
       }
       // Every unit the row names must lie in the importer's subtree, whatever the command.
-      const outside = plan.commands.flatMap((c) => unitsOfCommand(c.command)).find((id) => !inScope(id));
+      const outside = units.find((id) => !inScope(id));
       if (outside !== undefined) {
         issues.push({ row, column: null, rule: 'access.scope', message: `unit ${outside} is outside the subtree of ${actor.unitId}`, message_zh: ruleZh['access.scope']! });
         continue;
@@ -223,7 +228,7 @@ export function createImports(deps: ImportDeps) {
           tree.add(e);
         }
         seen.state = after;
-        runs.push({ ...planned, events: decided });
+        runs.push({ stream, streamId, command, seed: planned.seed, events: decided });
       }
       if (refused) continue;
       if (runs.length === 0) unchanged++;
