@@ -143,21 +143,31 @@ async function main() {
       const cpuBefore = process.cpuUsage();
       const read = await imports.read(readFileSync(path), kind);
       const readSeconds = (performance.now() - began) / 1000;
-      const report = await imports.run(read, { kind, actor, dryRun: false, correlationId: randomUUID() });
+      // The dry run ends when its last progress says every row is checked; the commit follows.
+      let checked = began;
+      const onProgress = (p: { phase: string; done: number; total: number }) => {
+        if (p.phase === 'checking' && p.done === p.total) checked = performance.now();
+      };
+      const report = await imports.run(read, { kind, actor, dryRun: false, correlationId: randomUUID(), onProgress });
       const seconds = (performance.now() - began) / 1000;
+      const checkSeconds = (checked - began) / 1000 - readSeconds;
       const cpu = process.cpuUsage(cpuBefore);
       const cpuSeconds = (cpu.user + cpu.system) / 1e6;
       if (!report.valid) throw new Error(`${kind}: ${JSON.stringify(report.issues.slice(0, 3))}`);
       const events = Number((await store.headPosition()) - before);
-      log(`${kind}: ${report.rows} rows, ${events} events in ${seconds.toFixed(1)} s (read ${readSeconds.toFixed(1)} s)`);
-      return { rows: report.rows, events, seconds, readSeconds, cpuSeconds };
+      log(`${kind}: ${report.rows} rows, ${events} events in ${seconds.toFixed(1)} s (read ${readSeconds.toFixed(1)} s, check ${checkSeconds.toFixed(1)} s)`);
+      return { rows: report.rows, events, seconds, readSeconds, checkSeconds, cpuSeconds };
     };
+    // The import process's peak RSS while the files are imported (the dry run holds every row's decisions).
+    let importPeak = process.memoryUsage().rss;
+    const sampler = setInterval(() => (importPeak = Math.max(importPeak, process.memoryUsage().rss)), 100);
     await importFile('units', f.units, admin);
     const timed = {
       households: await importFile('households', f.households, admin),
       plan_measures: await importFile('plan_measures', f.plan_measures, admin),
       problems: await importFile('problems', f.problems, supervisor),
     };
+    clearInterval(sampler);
     const importEvents = Object.values(timed).reduce((n, t) => n + t.events, 0);
     const importSeconds = Object.values(timed).reduce((n, t) => n + t.seconds, 0);
     const importEps = importEvents / importSeconds;
@@ -210,7 +220,7 @@ async function main() {
         import_events: importEvents,
         import_seconds: +importSeconds.toFixed(2),
         import_eps: round(importEps),
-        import_by_kind: Object.fromEntries(Object.entries(timed).map(([k, t]) => [k, { rows: t.rows, events: t.events, eps: round(t.events / t.seconds), read_seconds: +t.readSeconds.toFixed(2) }])),
+        import_by_kind: Object.fromEntries(Object.entries(timed).map(([k, t]) => [k, { rows: t.rows, events: t.events, eps: round(t.events / t.seconds), read_seconds: +t.readSeconds.toFixed(2), check_seconds: +t.checkSeconds.toFixed(2), commit_seconds: +(t.seconds - t.readSeconds - t.checkSeconds).toFixed(2) }])),
         store_batch_append_eps: round(batchEps),
         baseline_events: sample.length,
         import_ratio: +(importEps / batchEps).toFixed(3),
@@ -218,6 +228,7 @@ async function main() {
         import_cpu_eps: round(importCpuEps),
         store_batch_append_cpu_eps: round(batchCpuEps),
         import_ratio_cpu: +(importCpuEps / batchCpuEps).toFixed(3),
+        import_peak_rss_mb: round(importPeak / 1024 / 1024),
         ledgers_catch_up_seconds: +catchUpSeconds.toFixed(2),
         ledgers_caught_up: true,
         export_plan_measures: { rows: exported.rows, rows_per_s: round(exported.rows / exported.seconds), peak_rss_mb: round(exported.peakRssMb), peak_rss_target_mb: 512 },

@@ -78,6 +78,44 @@ export function unitsOfCommand(command: object): string[] {
   return ids;
 }
 
+/**
+ * The unit tree with the units some commands register before they are stored: what the commands after
+ * them see (as separate calls see what `apply` added once each was stored). Commands of one batch in the
+ * handler, and the rows of a units import in its dry run, decide on it.
+ */
+export function registeringOver(base: UnitHierarchy['view']) {
+  const registering = new Map<string, { parentId: string | null; level: UnitLevel; name: string }>();
+  const view: UnitHierarchy['view'] = {
+    ...base,
+    parentOf: (id) => (registering.size > 0 && registering.has(id) ? registering.get(id)!.parentId : base.parentOf(id)),
+    levelOf: (id) => (registering.size > 0 && registering.has(id) ? registering.get(id)!.level : base.levelOf(id)),
+    nameOf: (id) => (registering.size > 0 && registering.has(id) ? registering.get(id)!.name : base.nameOf(id)),
+  };
+  return {
+    view,
+    /** Places a unit an event registers (other events are ignored). */
+    add(event: { type: string; data: unknown }): void {
+      if (event.type !== 'UnitRegistered') return;
+      const unit = event.data as { unitId: string; parentId: string | null; level: UnitLevel; name: string };
+      registering.set(unit.unitId, unit);
+    },
+    clear: () => registering.clear(),
+  };
+}
+
+/**
+ * What a dry run found on one stream for the commands sent with it: the revision it read, each command's
+ * events as the decider gave them (each decided on the state the ones before it left, at the moment in
+ * the commands' `at`), and the state they all lead to. `runAll` appends those events as they are, without
+ * reading or deciding again, on the condition that the stream is still at that revision; if it moved on,
+ * the conflict sends the commands the usual way (read, guard, decide, append).
+ */
+export interface CheckedStream<E, S> {
+  revision: number;
+  events: readonly (readonly E[])[];
+  state: S;
+}
+
 /** The id of the i-th event of a command named by `seed`. */
 export const seededEventId = (seed: string, index: number) => nameBasedUuid(`${seed}/${index}`);
 
@@ -219,20 +257,20 @@ export function createCommandHandler(deps: CommandHandlerDeps) {
     kind: StreamKind<C, E, S>,
     streamId: string,
     items: readonly { command: C; meta: CommandMeta }[],
+    checked?: CheckedStream<E, S>,
   ): Promise<CommandOutcome[]> {
     const started = performance.now();
-    const named = new Set<string>();
-    for (const { command, meta } of items) for (const id of [meta.actor.unitId, ...unitsOfCommand(command)]) named.add(id);
-    await hierarchy.ensure([...named]);
-    // The units this batch registers, seen by the commands after it (as separate calls see what `apply` added).
-    const registering = new Map<string, { parentId: string | null; level: UnitLevel; name: string }>();
-    const base = hierarchy.view;
-    const view: UnitHierarchy['view'] = {
-      ...base,
-      parentOf: (id) => (registering.size > 0 && registering.has(id) ? registering.get(id)!.parentId : base.parentOf(id)),
-      levelOf: (id) => (registering.size > 0 && registering.has(id) ? registering.get(id)!.level : base.levelOf(id)),
-      nameOf: (id) => (registering.size > 0 && registering.has(id) ? registering.get(id)!.name : base.nameOf(id)),
+    if (checked && checked.events.length !== items.length) throw new Error(`runAll: ${checked.events.length} checked results for ${items.length} commands`);
+    let ensured = false;
+    const ensureNamed = async () => {
+      ensured = true;
+      const named = new Set<string>();
+      for (const { command, meta } of items) for (const id of [meta.actor.unitId, ...unitsOfCommand(command)]) named.add(id);
+      await hierarchy.ensure([...named]);
     };
+    // The units this batch registers, seen by the commands after it.
+    const registering = registeringOver(hierarchy.view);
+    const { view } = registering;
     const clock = now().toISOString();
     const contexts: DecideContext[] = items.map(({ meta }) => ({
       now: meta.at ?? clock,
@@ -249,7 +287,10 @@ export function createCommandHandler(deps: CommandHandlerDeps) {
     };
 
     for (let retry = 0; ; retry++) {
-      let { state, revision } = await load(kind, streamId, { trustCache: retry === 0 });
+      // A dry run's decisions stand for the first attempt only: a conflict means the stream moved since.
+      const given = retry === 0 && !pinned ? checked : undefined;
+      if (!given && !ensured) await ensureNamed();
+      let { state, revision } = given ? { state: given.state, revision: given.revision } : await load(kind, streamId, { trustCache: retry === 0 });
       // A cached revision other than the caller's may just be behind: ask the store before refusing.
       const firstPin = items[0]?.meta.expectedRevision;
       if (firstPin !== undefined && firstPin !== revision && retry === 0) {
@@ -273,19 +314,22 @@ export function createCommandHandler(deps: CommandHandlerDeps) {
               { actualRevision: at },
             );
           }
-          const missing = kind.unitsOfState(state).filter((id) => view.levelOf(id) === undefined);
-          // Units registered through another process a moment ago: load them before deciding.
-          if (missing.length > 0) await hierarchy.ensure(missing);
-          kind.guard?.(state, meta.actor, view);
-          let decided: E[];
-          try {
-            decided = kind.decider.decide(command, state, context);
-          } catch (err) {
-            if (!(err instanceof DubanError)) throw err;
-            const answer = await unchanged(streamId, at, meta, err instanceof StepNotDue ? err : undefined);
-            if (!answer) throw err;
-            answers.push(answer);
-            continue;
+          let decided: readonly E[];
+          if (given) decided = given.events[i]!;
+          else {
+            const missing = kind.unitsOfState(state).filter((id) => view.levelOf(id) === undefined);
+            // Units registered through another process a moment ago: load them before deciding.
+            if (missing.length > 0) await hierarchy.ensure(missing);
+            kind.guard?.(state, meta.actor, view);
+            try {
+              decided = kind.decider.decide(command, state, context);
+            } catch (err) {
+              if (!(err instanceof DubanError)) throw err;
+              const answer = await unchanged(streamId, at, meta, err instanceof StepNotDue ? err : undefined);
+              if (!answer) throw err;
+              answers.push(answer);
+              continue;
+            }
           }
           if (decided.length === 0) {
             answers.push((await unchanged(streamId, at, meta)) ?? { streamId, revision: at, position: null, events: [] });
@@ -307,13 +351,11 @@ export function createCommandHandler(deps: CommandHandlerDeps) {
               },
             };
           });
-          // The next command is decided on the state these events make, as it would be after they were read back.
+          // The next command is decided on the state these events make, as it would be after they were read back
+          // (given a dry run's, the state is already the one its events lead to).
           for (const event of encoded) {
-            state = kind.decider.evolve(state, { type: event.type, data: event.data } as E);
-            if (event.type === 'UnitRegistered') {
-              const unit = event.data as { unitId: string; parentId: string | null; level: UnitLevel; name: string };
-              registering.set(unit.unitId, unit);
-            }
+            if (!given) state = kind.decider.evolve(state, { type: event.type, data: event.data } as E);
+            registering.add(event);
           }
           answers.push({ from: events.length, to: events.length + encoded.length });
           events.push(...encoded);
@@ -378,11 +420,17 @@ export function createCommandHandler(deps: CommandHandlerDeps) {
     },
     /**
      * One stream's commands together (an import's rows on one household): one read, one decide-fold, one
-     * append, the same checks, ids and answers as `run` for each in turn. See `attempt` for a refusal.
+     * append, the same checks, ids and answers as `run` for each in turn. See `attempt` for a refusal. With
+     * `checked` (what a dry run decided on this stream), no read and no decide: see `CheckedStream`.
      */
-    runAll<C extends object, E extends DomainEvent, S>(kind: StreamKind<C, E, S>, streamId: string, items: readonly { command: C; meta: CommandMeta }[]) {
+    runAll<C extends object, E extends DomainEvent, S>(
+      kind: StreamKind<C, E, S>,
+      streamId: string,
+      items: readonly { command: C; meta: CommandMeta }[],
+      checked?: CheckedStream<E, S>,
+    ) {
       if (items.length === 0) return Promise.resolve([]);
-      return serialized(streamId, () => attempt(kind, streamId, items));
+      return serialized(streamId, () => attempt(kind, streamId, items, checked));
     },
     /** The stream's current state and revision, read through the same cache (always asks the store). */
     load: <C, E extends DomainEvent, S>(kind: StreamKind<C, E, S>, streamId: string) => load(kind, streamId),

@@ -34,30 +34,50 @@ export interface LedgerWorkbook {
   sheets: Sheet<never>[];
 }
 
+/** Households whose plans are read together: their streams are asked for at once, then folded. */
+const PLAN_BATCH = 64;
+
+/** One household's plan measures as they stood at `position`, folded from its stream. */
+async function planOf(store: EventStore, household: HouseholdRow, position: bigint): Promise<PlanMeasureRow[]> {
+  let events;
+  try {
+    events = await store.readStream(householdStreamId(household.householdId));
+  } catch (err) {
+    if (err instanceof StreamNotFoundError) return [];
+    throw err;
+  }
+  let state = householdDecider.initialState;
+  for (const e of events) {
+    if (e.position > position) break;
+    state = householdDecider.evolve(state, decodeEvent(e.type, e.metadata.schemaVersion, e.data) as HouseholdEvent);
+  }
+  if (state.status !== 'registered') return [];
+  return Object.values(state.measures).map((m) => ({ householdId: household.householdId, villageId: household.villageId, ...m }));
+}
+
 /**
  * The plan measures of each household, folded from its stream up to the position the ledger was read at,
- * one household at a time so memory holds one plan, not the prefecture's.
+ * in the ledger's order. Households go in batches: a batch's streams are read together (one round trip's
+ * wait for a remote store instead of one per household), and the next batch is read while this one is
+ * written, so memory holds two batches' plans, not the prefecture's.
  */
-export async function* planMeasureRows(store: EventStore, households: AsyncIterable<HouseholdRow>, position: bigint): AsyncGenerator<PlanMeasureRow> {
+export async function* planMeasureRows(store: EventStore, households: AsyncIterable<HouseholdRow>, position: bigint, batchSize = PLAN_BATCH): AsyncGenerator<PlanMeasureRow> {
+  const read = (batch: HouseholdRow[]) => Promise.all(batch.map((household) => planOf(store, household, position)));
+  let pending: Promise<PlanMeasureRow[][]> | undefined;
+  let batch: HouseholdRow[] = [];
   for await (const household of households) {
     if (household.planTotal === 0) continue;
-    let events;
-    try {
-      events = await store.readStream(householdStreamId(household.householdId));
-    } catch (err) {
-      if (err instanceof StreamNotFoundError) continue;
-      throw err;
-    }
-    let state = householdDecider.initialState;
-    for (const e of events) {
-      if (e.position > position) break;
-      state = householdDecider.evolve(state, decodeEvent(e.type, e.metadata.schemaVersion, e.data) as HouseholdEvent);
-    }
-    if (state.status !== 'registered') continue;
-    for (const m of Object.values(state.measures)) {
-      yield { householdId: household.householdId, villageId: household.villageId, ...m };
-    }
+    batch.push(household);
+    if (batch.length < batchSize) continue;
+    const previous = pending;
+    pending = read(batch);
+    // A failed read of a later batch is seen when it is awaited, not as an unhandled rejection meanwhile.
+    void pending.catch(() => undefined);
+    batch = [];
+    if (previous) for (const plan of await previous) yield* plan;
   }
+  if (pending) for (const plan of await pending) yield* plan;
+  if (batch.length > 0) for (const plan of await read(batch)) yield* plan;
 }
 
 /** The ledgers (台账) as workbooks: the same filters and moment as the JSON routes, every row. */

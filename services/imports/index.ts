@@ -1,9 +1,8 @@
 import type { Actor, DomainEvent } from '../../events/envelope.js';
 import { DubanError } from '../../events/errors.js';
 import type { EscalationPolicy } from '../../events/problem/index.js';
-import { isWithin, type HierarchyView, type UnitLevel } from '../../events/unit/hierarchy.js';
-import { seededEventId, type CommandHandler } from '../commands/handler.js';
-import { unitsOfCommand } from '../commands/handler.js';
+import { isWithin } from '../../events/unit/hierarchy.js';
+import { registeringOver, seededEventId, unitsOfCommand, type CommandHandler } from '../commands/handler.js';
 import type { UnitHierarchy } from '../hierarchy.js';
 import { StreamNotFoundError, type EventStore } from '../ports/event-store.js';
 import type { ImportKind } from '../spreadsheets/fields.js';
@@ -67,21 +66,22 @@ const ruleZh: Record<string, string> = {
 const DONE_EVERY = 200;
 const IN_FLIGHT = 256;
 
-/** The unit tree with the units an import registers before they are stored (a dry run's view). */
-function overlay(base: HierarchyView) {
-  const added = new Map<string, { parentId: string | null; level: UnitLevel }>();
-  const view: HierarchyView = {
-    parentOf: (id) => (added.has(id) ? added.get(id)!.parentId : base.parentOf(id)),
-    levelOf: (id) => added.get(id)?.level ?? base.levelOf(id),
-  };
-  return { view, add: (id: string, parentId: string | null, level: UnitLevel) => added.set(id, { parentId, level }) };
+/** A command the dry run passed, with the events the decider gave it there. */
+interface CheckedCommand extends PlannedCommand {
+  events: readonly DomainEvent[];
+}
+
+/** What the dry run read of a stream (its revision) and where the rows it passed leave it. */
+interface StreamSeen {
+  revision: number;
+  state: unknown;
 }
 
 /** One stream's commands of an import, in file order, with the rows they come from: one handler call. */
 interface StreamBatch {
   stream: PlannedCommand['stream'];
   streamId: string;
-  items: { row: number; planned: PlannedCommand }[];
+  items: { row: number; planned: CheckedCommand }[];
 }
 
 /**
@@ -91,7 +91,7 @@ interface StreamBatch {
  * parent registered first: one wave per depth below the units this file does not register, so a level's
  * units go together and the next level waits for them.
  */
-function waves(toRun: { row: number; commands: PlannedCommand[] }[], kind: ImportKind): StreamBatch[][] {
+function waves(toRun: { row: number; commands: CheckedCommand[] }[], kind: ImportKind): StreamBatch[][] {
   const byStream = new Map<string, StreamBatch>();
   for (const { row, commands } of toRun) {
     for (const planned of commands) {
@@ -157,14 +157,19 @@ export function createImports(deps: ImportDeps) {
   async function check(read: ReadSheet, options: ImportOptions) {
     const { actor } = options;
     // Only a units import registers units as it goes; the others decide on the tree as it is, unwrapped.
-    const tree = options.kind === 'units' ? overlay(deps.hierarchy.view) : { view: deps.hierarchy.view, add: () => undefined };
-    const states = new Map<string, unknown>();
+    const tree = options.kind === 'units' ? registeringOver(deps.hierarchy.view) : { view: deps.hierarchy.view, add: () => undefined };
+    const streams = new Map<string, StreamSeen>();
     const issues: RowIssue[] = [];
-    const toRun: { row: number; commands: PlannedCommand[] }[] = [];
+    const toRun: { row: number; commands: CheckedCommand[] }[] = [];
     let unchanged = 0;
-    const plans = read.rows.map((r) => ({ row: r.row, plan: planRow(options.kind, r, deps.policy) }));
+    // Each row's plan, and every unit its commands name (looked up once, for the tree and the scope).
+    const plans = read.rows.map((r) => {
+      const plan = planRow(options.kind, r, deps.policy);
+      const units = 'commands' in plan ? plan.commands.flatMap((c) => unitsOfCommand(c.command)) : [];
+      return { row: r.row, plan, units };
+    });
     const named = new Set<string>([actor.unitId]);
-    for (const { plan } of plans) if ('commands' in plan) for (const c of plan.commands) for (const id of unitsOfCommand(c.command)) named.add(id);
+    for (const { units } of plans) for (const id of units) named.add(id);
     await deps.hierarchy.ensure(named);
     const context = { now: now().toISOString(), actor, hierarchy: tree.view, ...(deps.timeZone ? { timeZone: deps.timeZone } : {}) };
 
@@ -182,26 +187,32 @@ export function createImports(deps: ImportDeps) {
     };
 
     let done = 0;
-    for (const { row, plan } of plans) {
+    for (const { row, plan, units } of plans) {
       if (++done % DONE_EVERY === 0) options.onProgress?.({ phase: 'checking', done, total: plans.length });
       if ('issues' in plan) {
         issues.push(...plan.issues);
         continue;
       }
       // Every unit the row names must lie in the importer's subtree, whatever the command.
-      const outside = plan.commands.flatMap((c) => unitsOfCommand(c.command)).find((id) => !inScope(id));
+      const outside = units.find((id) => !inScope(id));
       if (outside !== undefined) {
         issues.push({ row, column: null, rule: 'access.scope', message: `unit ${outside} is outside the subtree of ${actor.unitId}`, message_zh: ruleZh['access.scope']! });
         continue;
       }
-      const runs: PlannedCommand[] = [];
+      const runs: CheckedCommand[] = [];
       let refused = false;
       for (const planned of plan.commands) {
         const { stream, streamId, command } = planned;
-        const state = states.has(streamId) ? states.get(streamId) : (await deps.handler.load(stream, streamId)).state;
+        let seen = streams.get(streamId);
+        if (!seen) {
+          const { state, revision } = await deps.handler.load(stream, streamId);
+          seen = { state, revision };
+          streams.set(streamId, seen);
+        }
+        const { state } = seen;
         let decided: DomainEvent[];
         try {
-          stream.guard?.(state, actor, tree.view as UnitHierarchy['view']);
+          stream.guard?.(state, actor, tree.view);
           decided = stream.decider.decide(command, state, context);
         } catch (err) {
           if (!(err instanceof DubanError)) throw err;
@@ -212,20 +223,29 @@ export function createImports(deps: ImportDeps) {
         }
         if (decided.length === 0) continue;
         let after = state;
-        for (const e of decided) after = stream.decider.evolve(after, e);
-        states.set(streamId, after);
-        if (command.type === 'registerUnit') tree.add(command['unitId'] as string, command['parentId'] as string | null, command['level'] as UnitLevel);
-        runs.push(planned);
+        for (const e of decided) {
+          after = stream.decider.evolve(after, e);
+          tree.add(e);
+        }
+        seen.state = after;
+        runs.push({ stream, streamId, command, seed: planned.seed, events: decided });
       }
       if (refused) continue;
       if (runs.length === 0) unchanged++;
       else toRun.push({ row, commands: runs });
     }
     options.onProgress?.({ phase: 'checking', done: plans.length, total: plans.length });
-    return { issues, toRun, unchanged };
+    return { issues, toRun, unchanged, streams, at: context.now };
   }
 
-  async function commit(toRun: { row: number; commands: PlannedCommand[] }[], options: ImportOptions) {
+  /**
+   * Sends the rows the dry run passed through the one command handler, each stream's commands with what
+   * the dry run read and decided on it (`CheckedStream`): no second read, guard and decide, and acting at
+   * the dry run's moment. A stream someone wrote to in between fails its conditional append and is read
+   * and decided again by the handler.
+   */
+  async function commit(checked: { toRun: { row: number; commands: CheckedCommand[] }[]; streams: Map<string, StreamSeen>; at: string }, options: ImportOptions) {
+    const { toRun, streams, at } = checked;
     let failure: { err: unknown } | undefined;
     let done = 0;
     // Streams in flight, and the wait for one of them to finish. A counter, not Promise.race over the set:
@@ -242,6 +262,7 @@ export function createImports(deps: ImportDeps) {
       actor: options.actor,
       correlationId: options.correlationId,
       causationId: `import:${options.correlationId}`,
+      at,
     };
     // Rows still sending, by row: a row counts as done once its last command is stored.
     const left = new Map(toRun.map(({ row, commands }) => [row, commands.length]));
@@ -256,8 +277,14 @@ export function createImports(deps: ImportDeps) {
       // Many streams at a time: the store commits their appends in groups.
       for (const batch of wave) {
         inFlight++;
+        const seen = streams.get(batch.streamId)!;
         void deps.handler
-          .runAll(batch.stream, batch.streamId, batch.items.map(({ planned }) => ({ command: planned.command, meta: { ...meta, eventIdSeed: planned.seed } })))
+          .runAll(
+            batch.stream,
+            batch.streamId,
+            batch.items.map(({ planned }) => ({ command: planned.command, meta: { ...meta, eventIdSeed: planned.seed } })),
+            { revision: seen.revision, state: seen.state, events: batch.items.map(({ planned }) => planned.events) },
+          )
           .then(() => stored(batch.items))
           .catch((err: unknown) => void (failure ??= { err }))
           .finally(settled);
@@ -275,7 +302,7 @@ export function createImports(deps: ImportDeps) {
   async function run(read: ReadSheet, options: ImportOptions): Promise<ImportReport> {
     const checked = await check(read, options);
     const valid = checked.issues.length === 0;
-    if (valid && !options.dryRun && checked.toRun.length > 0) await commit(checked.toRun, options);
+    if (valid && !options.dryRun && checked.toRun.length > 0) await commit(checked, options);
     return {
       kind: options.kind,
       sheet: read.sheet,

@@ -46,12 +46,24 @@ function issue(row: number, field: Field | null, rule: string, message: string):
   return { row, column: field?.zh ?? null, rule, message, message_zh: fieldIssues[rule] ?? message };
 }
 
+// A file repeats the same few labels (住房安全, 否) on every row: each is looked up once.
+const codes = new Map<string, string | undefined>();
+function codeOfCached(set: Parameters<typeof codeOf>[0], text: string): string | undefined {
+  const key = `${set}\u0000${text}`;
+  if (codes.has(key)) return codes.get(key);
+  const code = codeOf(set, text);
+  if (codes.size < 10_000) codes.set(key, code);
+  return code;
+}
+const YES: ReadonlySet<string> = new Set(['是', 'y', 'yes', 'true', '1', '√']);
+const NO: ReadonlySet<string> = new Set(['否', 'n', 'no', 'false', '0', '×']);
+
 /** Cell text turned into the value a field holds, or an issue. */
 function value(field: Field, text: string): { ok: true; value: unknown } | { ok: false; rule: string; message: string } {
   if (text === '') return field.required ? { ok: false, rule: 'import.required', message: `${field.en} is required` } : { ok: true, value: undefined };
   const type = field.type;
   if (typeof type === 'object') {
-    const code = codeOf(type.enum, text);
+    const code = codeOfCached(type.enum, text);
     return code === undefined ? { ok: false, rule: 'import.enum', message: `${field.en}: ${text} is not one of the allowed values` } : { ok: true, value: code };
   }
   switch (type) {
@@ -62,11 +74,9 @@ function value(field: Field, text: string): { ok: true; value: unknown } | { ok:
     case 'int':
       return /^\d{1,9}$/.test(text) ? { ok: true, value: Number(text) } : { ok: false, rule: 'import.int', message: `${field.en}: ${text} is not a whole number` };
     case 'bool': {
-      const yes = ['是', 'y', 'yes', 'true', '1', '√'];
-      const no = ['否', 'n', 'no', 'false', '0', '×'];
       const t = text.toLowerCase();
-      if (yes.includes(t)) return { ok: true, value: true };
-      if (no.includes(t)) return { ok: true, value: false };
+      if (YES.has(t)) return { ok: true, value: true };
+      if (NO.has(t)) return { ok: true, value: false };
       return { ok: false, rule: 'import.bool', message: `${field.en}: ${text} is neither yes nor no` };
     }
     case 'date':

@@ -261,5 +261,51 @@ describe('the command handler', () => {
       expect(appends).toEqual([3, 3]);
       expect(outcomes.map((o) => o.revision)).toEqual([1, 2, 3]);
     });
+
+    describe('with what a dry run decided on the stream (checked)', () => {
+      /** What a dry run finds: each command decided on the state the ones before it left, at `at`. */
+      const dryRun = (kind: typeof stacked, state: Reminders, batch: readonly Remind[], revision: number) => {
+        const events: ReminderIssued[][] = [];
+        for (const command of batch) {
+          const decided = kind.decider.decide(command, state, { now: seeded(0).at, actor, hierarchy: createUnitHierarchy({ store }).view });
+          for (const e of decided) state = kind.decider.evolve(state, e);
+          events.push(decided);
+        }
+        return { revision, events, state };
+      };
+
+      it('then the same events are appended without reading or deciding again, and the handler keeps the state they lead to', async () => {
+        await handler().run(stacked, 'problem-C1', { type: 'remind', level: 1 }, meta);
+        const batch = commands.slice(0, 3);
+        const checked = dryRun(stacked, { levels: [1] }, batch, 0);
+        const calls = { read: 0, decide: 0 };
+        const counted: EventStore = { ...store, readStream: (...args) => (calls.read++, store.readStream(...args)) };
+        const counting = { ...stacked, decider: { ...stacked.decider, decide: (...args: Parameters<typeof stacked.decider.decide>) => (calls.decide++, stacked.decider.decide(...args)) } };
+        const h = createCommandHandler({ store: counted, hierarchy: createUnitHierarchy({ store }) });
+        const outcomes = await h.runAll(counting, 'problem-C1', batch.map((command, i) => ({ command, meta: seeded(i) })), checked);
+        expect(calls).toEqual({ read: 0, decide: 0 });
+        const stored = await store.readStream('problem-C1');
+        expect(stored.map((e) => (e.data as { level: number }).level)).toEqual([1, 3, 2, 6]);
+        expect(stored.slice(1).map((e) => e.metadata)).toMatchObject(batch.map((_, i) => ({ eventId: seededEventId(`import/test/${i}`, 0), occurredAt: seeded(i).at, causationId: 'import:corr' })));
+        expect(outcomes.map((o) => o.revision)).toEqual([1, 2, 3]);
+        // The next command trusts the cached state: decided on four reminders, no read.
+        await h.run(counting, 'problem-C1', { type: 'remind', level: 0 }, meta);
+        expect(calls.read).toBe(0);
+        expect((await store.readStream('problem-C1')).at(-1)!.data).toMatchObject({ level: 4 });
+      });
+
+      it('when the stream moved on since the dry run, then the append conflicts and the commands are read and decided again', async () => {
+        await handler().run(stacked, 'problem-C2', { type: 'remind', level: 1 }, meta);
+        const batch = commands.slice(0, 2);
+        const checked = dryRun(stacked, { levels: [1] }, batch, 0);
+        // Another writer, after the dry run.
+        await handler().run(stacked, 'problem-C2', { type: 'remind', level: 7 }, meta);
+        const outcomes = await handler().runAll(stacked, 'problem-C2', batch.map((command, i) => ({ command, meta: seeded(i) })), checked);
+        const stored = await store.readStream('problem-C2');
+        // Decided again on two reminders, not on the dry run's one.
+        expect(stored.map((e) => (e.data as { level: number }).level)).toEqual([1, 8, 4, 3]);
+        expect(outcomes.map((o) => o.revision)).toEqual([2, 3]);
+      });
+    });
   });
 });
