@@ -4,7 +4,7 @@ import { eventsBehind, type EventStore, type Subscription } from '../ports/event
 import type { KeyspaceWriter, ParkedEvent, ReadModelStore } from '../ports/read-model.js';
 import { decodeRecorded } from './decode.js';
 import { auditLinkBreak } from './link-check.js';
-import { applyEvent, createLedgerState, type Dirty, type LedgerState, recordedAtUtc, serializeState, skipEvent } from './state.js';
+import { applyEvent, createLedgerState, createSnapshotWriter, type Dirty, type LedgerState, recordedAtUtc, skipEvent } from './state.js';
 
 export interface ProjectionDeps {
   eventStore: EventStore;
@@ -154,6 +154,8 @@ class ProjectionLoop {
     let pending = 0;
     // The previous batch's commit; the next batch is applied in memory while it travels to the store.
     let inFlight: Promise<void> | null = null;
+    // Copies the rows the previous snapshot wrote and that no event changed since, instead of writing them again.
+    const serializeState = createSnapshotWriter();
 
     const flush = async () => {
       if (pending === 0) return;

@@ -311,55 +311,92 @@ function snapshotState(): LedgerState & { branch?: string } {
  * it needs them; each row is serialised once however many parts hold it.
  */
 export function serializeState(state: LedgerState): Buffer {
-  const branches = new Set<string>();
-  for (const unit of state.rows.unit.values()) if (unit.ancestors.length === 2) branches.add(unit.unitId);
-  const parts = new Map<string, string[]>([[UNITS_PART, []]]);
-  const add = (name: string, line: string) => {
-    let lines = parts.get(name);
-    if (!lines) parts.set(name, (lines = []));
-    lines.push(line);
-  };
-  for (const c of collections) {
-    for (const [key, row] of state.rows[c] as Map<string, AnyRow>) {
-      const from = c === 'problem' ? overdueFrom(row as RowOf['problem']) : null;
-      // The deadline is an ISO time (no tab or newline); it is turned into a moment only when read.
-      const line = `${c}\t${JSON.stringify(key)}\t${from ?? ''}\t${JSON.stringify(row)}\n`;
-      if (c === 'unit') {
-        add(UNITS_PART, line);
-        continue;
+  return createSnapshotWriter()(state);
+}
+
+/** Where a row's JSON (and its newline) lies in the previous snapshot's bytes. */
+interface Span {
+  start: number;
+  length: number;
+}
+
+/**
+ * `serializeState` for a state that moves on between snapshots (the projection runner's): the same bytes,
+ * but a row the previous snapshot already wrote is copied from its bytes instead of being written as JSON
+ * again. Rows are replaced, never changed in place, when an event touches them (the evolve functions make a
+ * new row), so the same row object has the same JSON; units are the exception (their counters change in
+ * place) and are always written afresh. Holds the previous snapshot's bytes until the next one.
+ */
+export function createSnapshotWriter(): (state: LedgerState) => Buffer {
+  let previous: { bytes: Buffer; spans: WeakMap<object, Span> } | null = null;
+  return (state) => {
+    const branches = new Set<string>();
+    for (const unit of state.rows.unit.values()) if (unit.ancestors.length === 2) branches.add(unit.unitId);
+    // A part is its pieces in order: text to encode, or a row's JSON to copy from the previous snapshot.
+    // A part is its lines in order: each a prefix to encode and the row's JSON, as text to encode or as the
+    // span of the previous snapshot's bytes that holds it (units: always text).
+    const parts = new Map<string, (string | Span | AnyRow)[]>([[UNITS_PART, []]]);
+    const lengths = new Map<string, number>([[UNITS_PART, 0]]);
+    const add = (name: string, prefix: string, json: string | Span, row: AnyRow, length: number) => {
+      let pieces = parts.get(name);
+      if (!pieces) {
+        parts.set(name, (pieces = []));
+        lengths.set(name, 0);
       }
-      let placed = false;
-      for (const a of row.ancestors) {
-        if (!branches.has(a)) continue;
-        placed = true;
-        add(partOf(a), line);
+      pieces.push(prefix, json, row);
+      lengths.set(name, lengths.get(name)! + length);
+    };
+    const old = previous;
+    for (const c of collections) {
+      for (const [key, row] of state.rows[c] as Map<string, AnyRow>) {
+        const from = c === 'problem' ? overdueFrom(row as RowOf['problem']) : null;
+        // The deadline is an ISO time (no tab or newline); it is turned into a moment only when read.
+        const prefix = `${c}\t${JSON.stringify(key)}\t${from ?? ''}\t`;
+        const prefixLength = Buffer.byteLength(prefix);
+        const kept = c === 'unit' ? undefined : old?.spans.get(row);
+        const json = kept ?? `${JSON.stringify(row)}\n`;
+        const length = prefixLength + (typeof json === 'string' ? Buffer.byteLength(json) : json.length);
+        if (c === 'unit') {
+          add(UNITS_PART, prefix, json, row, length);
+          continue;
+        }
+        let placed = false;
+        for (const a of row.ancestors) {
+          if (!branches.has(a)) continue;
+          placed = true;
+          add(partOf(a), prefix, json, row, length);
+        }
+        if (!placed) add(partOf(''), prefix, json, row, length);
       }
-      if (!placed) add(partOf(''), line);
     }
-  }
-  const header: SnapshotHeader = { v: 3, position: state.position.toString(), recordedAt: state.recordedAt, parts: {} };
-  // Each part is joined (its lines let go) and measured, then written straight into the one buffer returned:
-  // the snapshot is held once as text and once as bytes, not a second time as per-part buffers to concatenate.
-  const texts: [string, string][] = [];
-  let offset = 0;
-  for (const [name, lines] of parts) {
-    const text = lines.join('');
-    parts.delete(name);
-    const length = Buffer.byteLength(text);
-    header.parts[name] = [offset, length];
-    offset += length;
-    texts.push([name, text]);
-  }
-  const head = `${JSON.stringify(header)}\n`;
-  const headLength = Buffer.byteLength(head);
-  const out = Buffer.allocUnsafe(headLength + offset);
-  out.write(head, 0);
-  for (let i = 0; i < texts.length; i++) {
-    const [name, text] = texts[i]!;
-    out.write(text, headLength + header.parts[name]![0]);
-    texts[i] = [name, ''];
-  }
-  return out;
+    const header: SnapshotHeader = { v: 3, position: state.position.toString(), recordedAt: state.recordedAt, parts: {} };
+    let offset = 0;
+    for (const [name, length] of lengths) {
+      header.parts[name] = [offset, length];
+      offset += length;
+    }
+    const head = `${JSON.stringify(header)}\n`;
+    const headLength = Buffer.byteLength(head);
+    const out = Buffer.allocUnsafe(headLength + offset);
+    out.write(head, 0);
+    // Each row's JSON is found again by the row it was written from, for the next snapshot (not units').
+    const spans = new WeakMap<object, Span>();
+    let at = headLength;
+    for (const [name, pieces] of parts) {
+      for (let i = 0; i < pieces.length; i += 3) {
+        at += out.write(pieces[i] as string, at);
+        const json = pieces[i + 1] as string | Span;
+        const start = at;
+        if (typeof json === 'string') at += out.write(json, at);
+        else at += old!.bytes.copy(out, at, json.start, json.start + json.length);
+        const row = pieces[i + 2] as AnyRow;
+        if (name !== UNITS_PART && !spans.has(row)) spans.set(row, { start, length: at - start });
+      }
+      parts.set(name, []);
+    }
+    previous = { bytes: out, spans };
+    return out;
+  };
 }
 
 /**
