@@ -99,7 +99,7 @@ export function createRedisReadModel(options: RedisReadModelOptions): ReadModelS
         push(deletes, `${p}row:${collection}`, key);
         for (const a of write.ancestors) push(removes, `${p}sub:${collection}:${a}`, key);
       } else {
-        push(puts, `${p}row:${collection}`, key, JSON.stringify(write.row));
+        push(puts, `${p}row:${collection}`, key, write.doc ?? JSON.stringify(write.row));
         if (write.isNew !== false) for (const a of write.ancestors) push(adds, `${p}sub:${collection}:${a}`, 0, key);
       }
       if (write.openDeadlineMs !== undefined) {

@@ -162,7 +162,7 @@ export function createSqliteReadModel(options: SqliteReadModelOptions): ReadMode
       stmt.deleteRow.run(ks, write.collection, write.key);
       for (const a of write.ancestors) stmt.deleteSubtree.run(ks, write.collection, a, write.key);
     } else {
-      stmt.putRow.run(ks, write.collection, write.key, JSON.stringify(write.row));
+      stmt.putRow.run(ks, write.collection, write.key, write.doc ?? JSON.stringify(write.row));
       if (write.isNew !== false) for (const a of write.ancestors) stmt.addSubtree.run(ks, write.collection, a, write.key);
     }
     if (write.openDeadlineMs !== undefined) {
