@@ -29,6 +29,7 @@ import { seedPrefecture, simulatedClock } from '../test/fixtures/prefecture.js';
  *   BENCH_KEEP=1   keep the generated event store in data/ and reuse it next time (same size, same seed)
  *   REDIS_URL      use this Redis instead of starting redis-server
  *   BENCH_EMBEDDED=0  leave out the embedded store's rebuild and as-of (its figures print as null)
+ *   BENCH_REDIS=0  leave out the Redis rebuild and as-of (its figures print as null; for iterating on the embedded store)
  *
  * The history is seeded in a child process, so `peak_rss_mb` (this process's high-water mark) is the
  * replay's, the two rebuilds' and the inspections'; `peak_rss_mb_by_phase` gives each phase's own peak.
@@ -36,6 +37,7 @@ import { seedPrefecture, simulatedClock } from '../test/fixtures/prefecture.js';
 const target = Number(process.env['BENCH_EVENTS'] ?? 1_000_000);
 const keep = process.env['BENCH_KEEP'] === '1';
 const withEmbedded = process.env['BENCH_EMBEDDED'] !== '0';
+const withRedis = process.env['BENCH_REDIS'] !== '0';
 const batchSize = Number(process.env['BENCH_BATCH'] ?? 5000);
 const snapshotEvery = Number(process.env['BENCH_SNAPSHOT_EVERY'] ?? Math.max(5_000, Math.round(target / 20)));
 const log = (message: string) => process.stderr.write(`[bench:ledgers] ${message}\n`);
@@ -159,10 +161,17 @@ async function main() {
   }
 
   const phasePeaks: Record<string, number | null> = { setup: phasePeakMb() };
+  // This process's CPU time per phase (user + system): what the machine's load does not change as much as it
+  // changes the wall-clock times (the Redis server's own time is not in it; SQLite's is).
+  const phaseCpu: Record<string, number> = {};
+  let cpuMark = process.cpuUsage();
   let runPeakKb = process.resourceUsage().maxRSS;
   const endPhase = (name: string) => {
     runPeakKb = Math.max(runPeakKb, process.resourceUsage().maxRSS);
     phasePeaks[name] = phasePeakMb();
+    const used = process.cpuUsage(cpuMark);
+    phaseCpu[name] = Math.round((used.user + used.system) / 1000);
+    cpuMark = process.cpuUsage();
   };
   const baseline = await replay(eventStore);
   endPhase('replay');
@@ -176,31 +185,32 @@ async function main() {
     log(`embedded rebuild in ${(embeddedRun.ms / 1000).toFixed(1)} s`);
   }
 
-  const redisService = await provideRedis({ url: process.env['REDIS_URL'] });
-  if (isUnavailable(redisService)) throw new Error(`Redis unavailable: ${redisService.unavailable}`);
-  const prefix = `bench:ledgers:${randomUUID()}`;
-  const redisClient = createRedisClient(redisService.url, { name: 'bench-ledgers' });
-  const redis = createRedisReadModel({ redis: redisClient, prefix });
-  const redisRun = await rebuild(eventStore, redis);
-  endPhase('redis_rebuild');
-  log(`redis rebuild in ${(redisRun.ms / 1000).toFixed(1)} s`);
+  const redisService = withRedis ? await provideRedis({ url: process.env['REDIS_URL'] }) : null;
+  if (redisService && isUnavailable(redisService)) throw new Error(`Redis unavailable: ${redisService.unavailable}`);
+  const redisClient = redisService && createRedisClient(redisService.url, { name: 'bench-ledgers' });
+  const redis = redisClient && createRedisReadModel({ redis: redisClient, prefix: `bench:ledgers:${randomUUID()}` });
+  const redisRun = redis && (await rebuild(eventStore, redis));
+  if (redisRun) {
+    endPhase('redis_rebuild');
+    log(`redis rebuild in ${(redisRun.ms / 1000).toFixed(1)} s`);
+  }
 
   // One county's roll-up as of the middle of the history, cold (no cached state), from the Redis ledgers.
   const mid = new Date((Date.parse(h.start) + Date.parse(h.end)) / 2).toISOString();
   const county = h.countyIds[0]!;
   let began = performance.now();
-  const asOf = await createLedgerQueries({ eventStore, readModel: redis }).rollup({ unitId: county, asOf: mid });
-  const asOfMs = performance.now() - began;
+  const asOf = redis && (await createLedgerQueries({ eventStore, readModel: redis }).rollup({ unitId: county, asOf: mid }));
+  const asOfMs = redis ? performance.now() - began : null;
   began = performance.now();
   if (embeddedRun) await createLedgerQueries({ eventStore, readModel: embedded }).rollup({ unitId: county, asOf: mid });
   const asOfEmbeddedMs = embeddedRun ? performance.now() - began : null;
   began = performance.now();
-  await createLedgerQueries({ eventStore, readModel: redis }).rollup({ unitId: county });
+  await createLedgerQueries({ eventStore, readModel: redis ?? embedded }).rollup({ unitId: county });
   const liveMs = performance.now() - began;
   endPhase('inspections');
 
   const replayEps = baseline.events / (baseline.ms / 1000);
-  const redisEps = baseline.events / (redisRun.ms / 1000);
+  const redisEps = redisRun ? baseline.events / (redisRun.ms / 1000) : null;
   const embeddedEps = embeddedRun ? baseline.events / (embeddedRun.ms / 1000) : null;
   const round = (n: number, digits = 0) => Number(n.toFixed(digits));
   console.log(
@@ -210,15 +220,15 @@ async function main() {
       seeded_ms: round(h.seededMs),
       replay_ms: round(baseline.ms),
       replay_eps: round(replayEps),
-      redis_rebuild_ms: round(redisRun.ms),
-      redis_rebuild_eps: round(redisEps),
-      redis_rebuild_ratio: round(redisEps / replayEps, 3),
+      redis_rebuild_ms: redisRun && round(redisRun.ms),
+      redis_rebuild_eps: redisEps && round(redisEps),
+      redis_rebuild_ratio: redisEps && round(redisEps / replayEps, 3),
       embedded_rebuild_ms: embeddedRun && round(embeddedRun.ms),
       embedded_rebuild_eps: embeddedEps && round(embeddedEps),
       embedded_rebuild_ratio: embeddedEps && round(embeddedEps / replayEps, 3),
-      as_of: { unitId: county, time: mid, position: asOf.position },
-      as_of_ms: round(asOfMs, 1),
-      as_of_ratio: round(asOfMs / redisRun.ms, 4),
+      as_of: { unitId: county, time: mid, position: asOf?.position ?? null },
+      as_of_ms: asOfMs && round(asOfMs, 1),
+      as_of_ratio: asOfMs && redisRun && round(asOfMs / redisRun.ms, 4),
       as_of_embedded_ms: asOfEmbeddedMs && round(asOfEmbeddedMs, 1),
       as_of_embedded_ratio: asOfEmbeddedMs && embeddedRun && round(asOfEmbeddedMs / embeddedRun.ms, 4),
       live_rollup_ms: round(liveMs, 1),
@@ -226,19 +236,20 @@ async function main() {
       snapshot_every: snapshotEvery,
       peak_rss_mb: round(Math.max(runPeakKb, process.resourceUsage().maxRSS) / 1024),
       peak_rss_mb_by_phase: phasePeaks,
+      cpu_ms_by_phase: phaseCpu,
       targets: { redis_rebuild_ratio: '>= 0.5', embedded_rebuild_ratio: '>= 0.5', as_of_ratio: '<= 0.005', peak_rss_mb: '< 512' },
       load_average: loadavg().map((n) => round(n, 1)),
     }),
   );
 
-  await redis.dropKeyspace(redisRun.keyspace).catch(() => undefined);
-  await redis.close();
-  await redisClient.quit();
+  if (redis && redisRun) await redis.dropKeyspace(redisRun.keyspace).catch(() => undefined);
+  await redis?.close();
+  await redisClient?.quit();
   await embedded.close();
   await eventStore.close();
   await rm(dir, { recursive: true, force: true });
   await h.dispose();
-  if (!isUnavailable(redisService)) await redisService.stop();
+  if (redisService && !isUnavailable(redisService)) await redisService.stop();
 }
 
 const seedTo = process.env['BENCH_SEED_TO'];

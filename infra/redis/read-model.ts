@@ -86,34 +86,44 @@ export function createRedisReadModel(options: RedisReadModelOptions): ReadModelS
     const deletes = new Map<string, string[]>();
     const adds = new Map<string, (string | number)[]>();
     const removes = new Map<string, string[]>();
-    const push = <T>(map: Map<string, T[]>, key: string, ...items: T[]) => {
-      const list = map.get(key);
-      if (list) list.push(...items);
-      else map.set(key, items);
+    // Plain loops and one list per target key: this runs for every row of every batch of a rebuild.
+    const listOf = <T>(map: Map<string, T[]>, key: string): T[] => {
+      let list = map.get(key);
+      if (!list) map.set(key, (list = []));
+      return list;
     };
     const half = Math.floor(writes.length / 2);
-    writes.forEach((write, i) => {
+    for (let i = 0; i < writes.length; i++) {
       if (i === half) midway?.();
-      const { collection, key } = write;
+      const write = writes[i]!;
+      const { collection, key, ancestors } = write;
       if (write.row === null) {
-        push(deletes, `${p}row:${collection}`, key);
-        for (const a of write.ancestors) push(removes, `${p}sub:${collection}:${a}`, key);
+        listOf(deletes, `${p}row:${collection}`).push(key);
+        for (const a of ancestors) listOf(removes, `${p}sub:${collection}:${a}`).push(key);
       } else {
-        push(puts, `${p}row:${collection}`, key, JSON.stringify(write.row));
-        if (write.isNew !== false) for (const a of write.ancestors) push(adds, `${p}sub:${collection}:${a}`, 0, key);
-      }
-      if (write.openDeadlineMs !== undefined) {
-        for (const a of write.ancestors) {
-          if (write.openDeadlineMs === null || write.row === null) push(removes, `${p}dl:${a}`, key);
-          else push(adds, `${p}dl:${a}`, write.openDeadlineMs, key);
+        const list = listOf(puts, `${p}row:${collection}`);
+        list.push(key, write.doc ?? JSON.stringify(write.row));
+        if (write.isNew !== false) {
+          for (const a of ancestors) {
+            const members = listOf(adds, `${p}sub:${collection}:${a}`);
+            members.push(0, key);
+          }
         }
       }
-    });
+      const deadline = write.openDeadlineMs;
+      if (deadline !== undefined) {
+        for (const a of ancestors) {
+          if (deadline === null || write.row === null) listOf(removes, `${p}dl:${a}`).push(key);
+          else listOf(adds, `${p}dl:${a}`).push(deadline, key);
+        }
+      }
+    }
     // The script unpacks a command's arguments onto Lua's stack (8,000 slots): at most 2,000 items each.
     const variadic = (command: string, target: string, items: readonly (string | number)[]) => {
       for (let i = 0; i < items.length; i += 2000) {
-        const chunk = items.slice(i, i + 2000);
-        ops.push(chunk.length + 2, command, target, ...chunk);
+        const end = Math.min(items.length, i + 2000);
+        ops.push(end - i + 2, command, target);
+        for (let j = i; j < end; j++) ops.push(items[j]!);
       }
     };
     for (const [hash, fields] of deletes) variadic('HDEL', hash, fields);
@@ -180,13 +190,14 @@ export function createRedisReadModel(options: RedisReadModelOptions): ReadModelS
       id,
       ...reader(async () => id),
       async commit(batch: CommitBatch) {
-        const ops: (string | number)[] = [];
+        const previous = batch.previous === undefined ? '' : batch.previous.toString();
+        // The script's arguments as one list, the row commands pushed onto its end (a batch may hold more
+        // arguments than a function call takes, and copying them into a second list costs a rebuild).
+        const ops: (string | number)[] = [COMMIT, 1, `${p}checkpoint`, previous, batch.checkpoint.toString()];
         queueWrites(ops, p, batch.writes, options.faults?.midCommit && (() => options.faults?.midCommit?.({ disconnect: () => redis.disconnect() })));
         for (const parked of batch.parked) ops.push(4, 'HSET', `${p}parked`, parked.position, JSON.stringify(parked));
-        const previous = batch.previous === undefined ? '' : batch.previous.toString();
         try {
-          // As one argument list (a batch may hold more arguments than a function call takes).
-          await redis.call('EVAL', [COMMIT, 1, `${p}checkpoint`, previous, batch.checkpoint.toString(), ...ops]);
+          await redis.call('EVAL', ops);
         } catch (error) {
           const lost = error instanceof Error && /^KEYSPACE_LOST/.test(error.message);
           throw lost ? new Error(`read-model keyspace ${id} changed behind its writer (Redis restarted empty?): ${error.message}`) : error;

@@ -4,7 +4,7 @@ import { eventsBehind, type EventStore, type Subscription } from '../ports/event
 import type { KeyspaceWriter, ParkedEvent, ReadModelStore } from '../ports/read-model.js';
 import { decodeRecorded } from './decode.js';
 import { auditLinkBreak } from './link-check.js';
-import { applyEvent, createLedgerState, type Dirty, type LedgerState, recordedAtUtc, serializeState, skipEvent } from './state.js';
+import { applyEvent, createLedgerState, createSnapshotWriter, type Dirty, type LedgerState, recordedAtUtc, skipEvent } from './state.js';
 
 export interface ProjectionDeps {
   eventStore: EventStore;
@@ -154,6 +154,8 @@ class ProjectionLoop {
     let pending = 0;
     // The previous batch's commit; the next batch is applied in memory while it travels to the store.
     let inFlight: Promise<void> | null = null;
+    // Copies the rows the previous snapshot wrote and that no event changed since, instead of writing them again.
+    const snapshots = createSnapshotWriter();
 
     const flush = async () => {
       if (pending === 0) return;
@@ -162,10 +164,17 @@ class ProjectionLoop {
       const count = pending;
       const recordedAt = recordedAtUtc(state);
       const writes = [...dirty.values()];
+      // Each row written once as JSON, for the store and for the next snapshot (not units: their counters
+      // change in place after this commit).
+      for (const write of writes) {
+        if (write.row === null) continue;
+        write.doc = JSON.stringify(write.row);
+        if (write.collection !== 'unit') snapshots.known(write.row, write.doc);
+      }
       // Serialized now: the state moves on while the commit is in flight.
       const snapshot =
         this.sinceSnapshot + count >= this.deps.snapshotEvery && recordedAt !== null
-          ? { position, recordedAt, state: serializeState(state) }
+          ? { position, recordedAt, state: snapshots.write(state) }
           : null;
       dirty = new Map();
       batchParked = [];

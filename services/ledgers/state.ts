@@ -311,56 +311,137 @@ function snapshotState(): LedgerState & { branch?: string } {
  * it needs them; each row is serialised once however many parts hold it.
  */
 export function serializeState(state: LedgerState): Buffer {
-  const branches = new Set<string>();
-  for (const unit of state.rows.unit.values()) if (unit.ancestors.length === 2) branches.add(unit.unitId);
-  const parts = new Map<string, string[]>([[UNITS_PART, []]]);
-  const add = (name: string, line: string) => {
-    let lines = parts.get(name);
-    if (!lines) parts.set(name, (lines = []));
-    lines.push(line);
-  };
-  for (const c of collections) {
-    for (const [key, row] of state.rows[c] as Map<string, AnyRow>) {
-      const from = c === 'problem' ? overdueFrom(row as RowOf['problem']) : null;
-      // The deadline is an ISO time (no tab or newline); it is turned into a moment only when read.
-      const line = `${c}\t${JSON.stringify(key)}\t${from ?? ''}\t${JSON.stringify(row)}\n`;
-      if (c === 'unit') {
-        add(UNITS_PART, line);
-        continue;
-      }
-      let placed = false;
-      for (const a of row.ancestors) {
-        if (!branches.has(a)) continue;
-        placed = true;
-        add(partOf(a), line);
-      }
-      if (!placed) add(partOf(''), line);
-    }
-  }
-  const header: SnapshotHeader = { v: 3, position: state.position.toString(), recordedAt: state.recordedAt, parts: {} };
-  // Each part is joined (its lines let go) and measured, then written straight into the one buffer returned:
-  // the snapshot is held once as text and once as bytes, not a second time as per-part buffers to concatenate.
-  const texts: [string, string][] = [];
-  let offset = 0;
-  for (const [name, lines] of parts) {
-    const text = lines.join('');
-    parts.delete(name);
-    const length = Buffer.byteLength(text);
-    header.parts[name] = [offset, length];
-    offset += length;
-    texts.push([name, text]);
-  }
-  const head = `${JSON.stringify(header)}\n`;
-  const headLength = Buffer.byteLength(head);
-  const out = Buffer.allocUnsafe(headLength + offset);
-  out.write(head, 0);
-  for (let i = 0; i < texts.length; i++) {
-    const [name, text] = texts[i]!;
-    out.write(text, headLength + header.parts[name]![0]);
-    texts[i] = [name, ''];
-  }
-  return out;
+  return createSnapshotWriter().write(state);
 }
+
+/** Where a row's line lies in the previous snapshot's bytes, and the collection and key it was written under. */
+interface Span {
+  start: number;
+  end: number;
+  collection: Collection;
+  key: string;
+}
+
+export interface SnapshotWriter {
+  /** The snapshot of the state as it stands. */
+  write(state: LedgerState): Buffer;
+  /** The JSON of a row, already written for a commit: the next snapshot takes it instead of writing it again. */
+  known(row: object, json: string): void;
+}
+
+/**
+ * `serializeState` for a state that moves on between snapshots (the projection runner's): the same bytes,
+ * but the line of a row the previous snapshot already wrote is copied from its bytes, and a row whose JSON
+ * a commit wrote since is given it (`known`), instead of writing either again. Rows are replaced, never
+ * changed in place, when an event touches them (the evolve functions make a new row), so the same row object
+ * under the same key has the same line; units are the exception (their counters change in place) and are
+ * always written afresh. Holds the previous snapshot's bytes until the next one.
+ */
+export function createSnapshotWriter(): SnapshotWriter {
+  let previous: { bytes: Buffer; spans: WeakMap<object, Span> } | null = null;
+  let texts = new WeakMap<object, string>();
+  return {
+    known(row, json) {
+      texts.set(row, json);
+    },
+    write(state) {
+      const old = previous;
+      const branches = new Set<string>();
+      for (const unit of state.rows.unit.values()) if (unit.ancestors.length === 2) branches.add(unit.unitId);
+      // A part is its lines in order, each as its text to encode, or as the span of the previous snapshot's
+      // bytes that holds it, and the row it was written from (units: always text).
+      const parts = new Map<string, (string | Span | AnyRow)[]>([[UNITS_PART, []]]);
+      const lengths = new Map<string, number>([[UNITS_PART, 0]]);
+      const add = (name: string, line: string | Span, row: AnyRow, key: string, length: number) => {
+        let pieces = parts.get(name);
+        if (!pieces) {
+          parts.set(name, (pieces = []));
+          lengths.set(name, 0);
+        }
+        pieces.push(line, row, key);
+        lengths.set(name, lengths.get(name)! + length);
+      };
+      for (const c of collections) {
+        for (const [key, row] of state.rows[c] as Map<string, AnyRow>) {
+          const span = c === 'unit' ? undefined : old?.spans.get(row);
+          let line: string | Span;
+          let length: number;
+          if (span !== undefined && span.collection === c && span.key === key) {
+            line = span;
+            length = span.end - span.start;
+          } else {
+            const from = c === 'problem' ? overdueFrom(row as RowOf['problem']) : null;
+            // The deadline is an ISO time (no tab or newline); it is turned into a moment only when read.
+            line = `${c}\t${JSON.stringify(key)}\t${from ?? ''}\t${(c === 'unit' ? undefined : texts.get(row)) ?? JSON.stringify(row)}\n`;
+            length = Buffer.byteLength(line);
+          }
+          if (c === 'unit') {
+            add(UNITS_PART, line, row, key, length);
+            continue;
+          }
+          let placed = false;
+          for (const a of row.ancestors) {
+            if (!branches.has(a)) continue;
+            placed = true;
+            add(partOf(a), line, row, key, length);
+          }
+          if (!placed) add(partOf(''), line, row, key, length);
+        }
+      }
+      const header: SnapshotHeader = { v: 3, position: state.position.toString(), recordedAt: state.recordedAt, parts: {} };
+      let offset = 0;
+      for (const [name, length] of lengths) {
+        header.parts[name] = [offset, length];
+        offset += length;
+      }
+      const head = `${JSON.stringify(header)}\n`;
+      const headLength = Buffer.byteLength(head);
+      const out = Buffer.allocUnsafe(headLength + offset);
+      out.write(head, 0);
+      const spans = new WeakMap<object, Span>();
+      let at = headLength;
+      // Lines that lay one after another in the previous snapshot are copied in one go.
+      let copyFrom = 0;
+      let copyTo = 0;
+      const copy = () => {
+        if (copyTo > copyFrom) at += old!.bytes.copy(out, at, copyFrom, copyTo);
+        copyFrom = copyTo = 0;
+      };
+      for (const [name, pieces] of parts) {
+        for (let i = 0; i < pieces.length; i += 3) {
+          const line = pieces[i] as string | Span;
+          const row = pieces[i + 1] as AnyRow;
+          const start = at + (copyTo - copyFrom);
+          let end: number;
+          if (typeof line === 'string') {
+            copy();
+            at += out.write(line, at);
+            end = at;
+          } else {
+            if (line.start !== copyTo) {
+              copy();
+              copyFrom = line.start;
+            }
+            copyTo = line.end;
+            end = start + (line.end - line.start);
+          }
+          if (name !== UNITS_PART && !spans.has(row)) {
+            // Only units are in the units part, and every other row is in one branch's part at least.
+            spans.set(row, { start, end, collection: typeof line === 'string' ? collectionOf(line) : line.collection, key: pieces[i + 2] as string });
+          }
+        }
+        copy();
+        parts.set(name, []);
+      }
+      previous = { bytes: out, spans };
+      texts = new WeakMap();
+      return out;
+    },
+  };
+}
+
+/** The collection a snapshot line was written for. */
+const collectionOf = (line: string) => line.slice(0, line.indexOf('\t')) as Collection;
 
 /**
  * The state a snapshot was taken of; with `unitId`, only what an inspection of that unit's subtree needs:

@@ -158,6 +158,8 @@ export interface RowWrite<C extends Collection = Collection> {
    * it did not change, so the deadline index is left alone.
    */
   openDeadlineMs?: number | null;
+  /** `row` as JSON, when the writer already wrote it so (stores write `JSON.stringify(row)` without it). */
+  doc?: string;
   /**
    * false when the key is already stored in this keyspace, so its subtree index entries exist and need no
    * rewrite (the ancestors of a key never change). Absent means "index it".
