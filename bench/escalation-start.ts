@@ -62,6 +62,7 @@ const worker = await startWorker({
   notifier: createLogNotifier({ logger }),
   logger,
   workflowBundle: await bundleWorkflows(),
+  maxCachedWorkflows: Number(process.env['BENCH_MAX_CACHED'] ?? 10_000),
   extraActivities: {
     async loadClock(input: { problemId: string }) {
       const clock = await real.loadClock(input);
@@ -81,6 +82,8 @@ const engines: Record<string, WorkflowEngine> = {
 const probe = new Client({ connection: plain, namespace: temporal.namespace });
 
 const loadAtStart = os.loadavg();
+const mb = (bytes: number) => round1(bytes / 2 ** 20);
+const rssBefore = mb(process.memoryUsage().rss);
 const rounds = [];
 for (const [r, kind] of ROUNDS.entries()) {
   const engine = engines[kind];
@@ -125,7 +128,7 @@ for (const [r, kind] of ROUNDS.entries()) {
   while (!((await last.fetchHistory()).events ?? []).some((e) => e.timerStartedEventAttributes)) await sleep(50);
   const loadedMs = Date.now() - t0;
   if (process.env['BENCH_MARKS']) console.error(`mark ${kind} end ${Date.now() / 1000}`);
-  rounds.push({ kind, n: N, starts_per_s: round1((N / acceptedMs) * 1000), clocks_loaded_per_s: round1((N / loadedMs) * 1000), accepted_ms: acceptedMs, loaded_ms: loadedMs, load_average_1m: round1(os.loadavg()[0] ?? 0) });
+  rounds.push({ kind, n: N, starts_per_s: round1((N / acceptedMs) * 1000), clocks_loaded_per_s: round1((N / loadedMs) * 1000), accepted_ms: acceptedMs, loaded_ms: loadedMs, rss_mb_after: mb(process.memoryUsage().rss), heap_mb_after: mb(process.memoryUsage().heapUsed), load_average_1m: round1(os.loadavg()[0] ?? 0) });
 }
 await worker.stop();
 await native.close();
@@ -134,6 +137,6 @@ await store.close();
 await temporal.stop();
 await rm(dir, { recursive: true, force: true });
 process.stdout.write(
-  `${JSON.stringify({ bench: 'escalation-start', server: `${temporal.source} (SQLite file, WAL, synchronous=full)`, concurrency: CONCURRENCY, dynamic_config: dynamicConfig, load_average_at_start: loadAtStart.map(round1), rounds })}\n`,
+  `${JSON.stringify({ bench: 'escalation-start', server: `${temporal.source} (SQLite file, WAL, synchronous=full)`, concurrency: CONCURRENCY, dynamic_config: dynamicConfig, rss_mb_before: rssBefore, load_average_at_start: loadAtStart.map(round1), rounds })}\n`,
 );
 process.exit(0);
