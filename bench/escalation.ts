@@ -94,13 +94,20 @@ async function main() {
     notifier,
     logger,
     workflowBundle: bundle,
+    // The SDK's heap-sized default unless given (services/main.ts passes WORKER_MAX_CACHED_WORKFLOWS).
+    ...(process.env['BENCH_MAX_CACHED'] ? { maxCachedWorkflows: Number(process.env['BENCH_MAX_CACHED']) } : {}),
     extraActivities: {
       async benchNoop(id: number) {
         baselineDone.set(id, Date.now());
       },
     },
   });
-  const workflows = createTemporalWorkflowEngine({ client, taskQueue });
+  // As services/main.ts wires it: the reactor's client on the worker's connection, clocks started eagerly.
+  const workflows = createTemporalWorkflowEngine({
+    client: new Client({ connection, namespace: temporal.namespace }),
+    taskQueue,
+    eagerStart: process.env['BENCH_EAGER_START'] !== '0',
+  });
   const reactor = await startReactor({ store, workflows, checkpoints, logger });
   const startedAt = new Date().toISOString();
   const loadAtStart = os.loadavg()[0];
@@ -131,7 +138,7 @@ async function main() {
 
       // ----- ours: N problems whose deadline is one instant; lag until ProblemEscalated is stored
       const setupStart = Date.now();
-      // Room to find every problem and start its workflow (signal-with-start, then loadClock) before the
+      // Room to find every problem and start its workflow (eager start, or signal-with-start then loadClock) before the
       // deadline: scaled from how long plain starts took just now, so a busy machine gets more room.
       const deadline = Math.ceil((setupStart + 20_000 + Math.max(n * 15, 3 * baselineSetupMs)) / 1000) * 1000;
       const problemIds = Array.from({ length: n }, (_, i) => `bench-${offset + i}`);
@@ -219,6 +226,8 @@ async function main() {
       deadlines: 'all N at the same instant',
       lag: 'ProblemEscalated recordedAt - deadline',
       baseline: 'N workflows: durable timer at one instant + one no-op activity, same worker',
+      max_cached_workflows: process.env['BENCH_MAX_CACHED'] ?? 'SDK default',
+      clock_start: process.env['BENCH_EAGER_START'] !== '0' ? 'eager start on the worker connection' : 'signal-with-start (BENCH_EAGER_START=0)',
     },
     ...(first ?? {}),
     target: { escalation_ratio_min: 1.0, escalation_lag_p99_ms_max: 10_000, at_n: 2000 },

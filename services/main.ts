@@ -199,7 +199,12 @@ try {
     });
     running.add('temporal worker', () => worker.stop());
     // 一月一研判 and 每日一报: created on first start, brought up to date on later ones (and by every worker).
-    const workflows = createTemporalWorkflowEngine({ client: temporalClient, taskQueue: config.temporalTaskQueue });
+    // On the worker's own connection, so a clock's start hands its first task straight to this worker (eager).
+    const workflows = createTemporalWorkflowEngine({
+      client: new Client({ connection: nativeConnection, namespace: temporalNamespace }),
+      taskQueue: config.temporalTaskQueue,
+      eagerStart: true,
+    });
     await ensureReviewSchedules({
       workflows,
       logger: log.child({ component: 'schedules' }),

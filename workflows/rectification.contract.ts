@@ -27,6 +27,12 @@ export const clockQuery = defineQuery<ClockView | null>('clock');
 
 export interface RectificationInput {
   problemId: string;
+  /**
+   * Set by a start that carries no signal (the reactor's start of a clock by its ProblemFound): the first
+   * workflow task loads the clock from the stream with a local activity, sets the first timer and completes.
+   * Absent (a signal-with-start, runs recorded before it): the ordinary `loadClock` activity.
+   */
+  loadInFirstTask?: boolean;
   /** Set by continue-as-new: the clock and the events not yet applied. */
   carried?: { state: ClockState; inbox: ClockEvent[]; seen: string[] };
 }

@@ -67,15 +67,29 @@ const { notify } = proxyActivities<Activities>({
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' },
 });
 
-// A regular activity, not a local one: its completion is an event in history, ordered with the signals,
-// so replay sees the signals on the same side of it as the original run did.
-const { loadClock } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
-});
+const loadRetry: RetryPolicy = { initialInterval: '1 second', maximumInterval: '1 minute' };
+// Runs recorded before the local-load-clock patch loaded the clock with an ordinary activity.
+const { loadClock } = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: loadRetry });
+/**
+ * Runs started with `loadInFirstTask` (a plain start, eager when the reactor shares the worker's connection)
+ * load their clock with a local activity: the first workflow task reads the stream, sets the first timer and
+ * completes, so a start costs one workflow task and no activity task (before it: a task scheduling the
+ * activity, the activity's dispatch, start and completion, then a second task). The answer is a marker in
+ * that task's completion; a signal that arrives while it runs is in history after the task, so it reaches
+ * the workflow after the clock is loaded, on replay as in the original run.
+ *
+ * The flag is the run's version gate, as a patch would be: it is in the run's recorded input, and no run
+ * recorded before it has it, so those replay on their activity. Such a run was started by this code, so it
+ * has every patch of this file without asking: each `patched()` call also upserts Temporal's `TemporalChangeVersion`
+ * search attribute, one more visibility write per patch and run. The flag goes on over continue-as-new.
+ */
+const { loadClock: loadClockLocally } = proxyLocalActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: loadRetry });
 
 export async function rectificationWorkflow(input: RectificationInput): Promise<RectificationResult> {
   const { workflowId } = workflowInfo();
+  const current = input.loadInFirstTask === true;
+  // A patch: known without a marker for a run started with the flag (see loadClockLocally).
+  const has = (patch: string) => current || patched(patch);
   const inbox: ClockEvent[] = [...(input.carried?.inbox ?? [])];
   const seen: string[] = [...(input.carried?.seen ?? [])];
   let state: ClockState | undefined = input.carried?.state;
@@ -93,7 +107,9 @@ export async function rectificationWorkflow(input: RectificationInput): Promise<
   if (!state) {
     // A fresh run may start long after the item began (reopened after clearing, or a redelivery after
     // a crash): learn where it stands from its stream, then apply only newer events.
-    state = await loadClock({ problemId: input.problemId });
+    state = input.loadInFirstTask === true
+      ? await loadClockLocally({ problemId: input.problemId })
+      : await loadClock({ problemId: input.problemId });
   }
 
   const drainInbox = () => {
@@ -104,7 +120,7 @@ export async function rectificationWorkflow(input: RectificationInput): Promise<
       if (seen.length > SEEN_KEPT) seen.splice(0, seen.length - SEEN_KEPT);
       try {
         // Asked only where it matters, so runs of items without a found moment record no marker.
-        const fromFound = event.type === 'ProblemFound' && event.data.foundAt !== undefined && patched(ACK_FROM_FOUND_AT_PATCH);
+        const fromFound = event.type === 'ProblemFound' && event.data.foundAt !== undefined && has(ACK_FROM_FOUND_AT_PATCH);
         state = applyEvent(state, event, { ackFromFoundAt: fromFound });
       } catch (err) {
         // A malformed event must not fail every workflow task from now on: record it and go on.
@@ -116,8 +132,13 @@ export async function rectificationWorkflow(input: RectificationInput): Promise<
   // What Temporal's visibility shows of the clock, upserted whenever it changes (once more per run).
   // Behind a patch: runs recorded before it have no upsert commands in their histories.
   let published = '';
+  if (state && current) {
+    // The start set the attributes of its ProblemFound: no upsert (a visibility write) while they still hold.
+    const started = workflowInfo().typedSearchAttributes;
+    published = JSON.stringify(searchAttributesOf(state).map((p) => started.get(p.key) ?? null));
+  }
   const publish = () => {
-    if (!state || !patched('search-attributes')) return;
+    if (!state || !has('search-attributes')) return;
     const pairs = searchAttributesOf(state);
     const key = JSON.stringify(pairs.map((p) => p.value));
     if (key === published) return;
@@ -144,6 +165,7 @@ export async function rectificationWorkflow(input: RectificationInput): Promise<
       return continueAsNew<typeof rectificationWorkflow>({
         problemId: input.problemId,
         carried: { state, inbox, seen: seen.slice(-SEEN_KEPT) },
+        ...(current ? { loadInFirstTask: true } : {}),
       });
     }
 
@@ -157,18 +179,24 @@ export async function rectificationWorkflow(input: RectificationInput): Promise<
     if (wait > 0 && (await condition(() => inbox.length > 0, wait))) continue;
     if (inbox.length > 0) continue;
 
-    state = await runStep(workflowId, state, step, deliveries);
+    state = await runStep(workflowId, state, step, deliveries, has(LOCAL_STEPS_PATCH));
   }
 }
 
-async function runStep(workflowId: string, state: ClockState, step: Step, deliveries: Promise<void>[]): Promise<ClockState> {
+async function runStep(
+  workflowId: string,
+  state: ClockState,
+  step: Step,
+  deliveries: Promise<void>[],
+  local: boolean,
+): Promise<ClockState> {
   const input = {
     workflowId,
     problemId: state.problemId,
     step,
     ...(state.cycleCorrelationId !== undefined ? { correlationId: state.cycleCorrelationId } : {}),
   };
-  const outcome = patched(LOCAL_STEPS_PATCH) ? await performStepLocally({ ...input, notifyInline: true }) : await performStep(input);
+  const outcome = local ? await performStepLocally({ ...input, notifyInline: true }) : await performStep(input);
   let next = markStepDone(state, step, outcome);
   if (outcome.recorded) next = applyStepColour(next, step);
   log.info('clock step', {

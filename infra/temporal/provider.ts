@@ -34,6 +34,8 @@ export interface TemporalProviderOptions {
   /** Try a Docker engine through testcontainers (default: only for in-memory servers). */
   useDocker?: boolean;
   startTimeoutMs?: number;
+  /** Dynamic config of a local dev server (`--dynamic-config-value key=value`), over `devServerDynamicConfig`. */
+  dynamicConfig?: Record<string, string | number | boolean>;
 }
 
 // The dev server image of the same CLI release that infra/tools/setup.sh builds.
@@ -106,6 +108,7 @@ async function startDevServer(
   const port = await freePort('127.0.0.1', persistent ? 7233 : undefined);
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--namespace', namespace, ...searchAttributeArgs];
   args.push('--log-format', 'json', '--log-level', 'warn');
+  for (const [key, value] of Object.entries(options.dynamicConfig ?? {})) args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   let uiUrl: string | undefined;
   if (options.dbFilename) {
     const uiPort = await freePort('127.0.0.1', 8233);

@@ -29,9 +29,22 @@ function scheduleOptions(schedule: ReviewSchedule, taskQueue: string): ScheduleO
   };
 }
 
-/** The workflow-engine port on Temporal: signal-with-start of the rectification workflow, and Schedules. */
-export function createTemporalWorkflowEngine(deps: { client: Client; taskQueue: string }): WorkflowEngine {
+export interface TemporalWorkflowEngineDeps {
+  client: Client;
+  taskQueue: string;
+  /**
+   * Start a clock whose ProblemFound comes alone with a plain start instead of a signal-with-start, and ask
+   * the server to hand its first workflow task straight back (eager start). Needs a client on the
+   * `NativeConnection` of a worker of this process polling `taskQueue` (the SDK refuses otherwise); the
+   * server falls back to the task queue when that worker has no free slot. Default false.
+   */
+  eagerStart?: boolean;
+}
+
+/** The workflow-engine port on Temporal: starts and signals of the rectification workflow, and Schedules. */
+export function createTemporalWorkflowEngine(deps: TemporalWorkflowEngineDeps): WorkflowEngine {
   const { client, taskQueue } = deps;
+  const eagerStart = deps.eagerStart ?? false;
   return {
     clockEventTypes,
     async deliverToClock(problemId, events) {
@@ -40,6 +53,20 @@ export function createTemporalWorkflowEngine(deps: { client: Client; taskQueue: 
       const first = events[0];
       if (!first) return;
       const found = first.type === 'ProblemFound' ? applyEvent(undefined, first as ClockEvent) : undefined;
+      if (found && events.length === 1 && eagerStart) {
+        // The new run reads the stream, which holds the ProblemFound, so it needs no signal; a run already
+        // going (a redelivery) has it too. A finished run (cleared) gets a new one that finds it cleared
+        // and stops, as a signal-with-start would.
+        await client.workflow.start(rectificationWorkflowType, {
+          workflowId: rectificationWorkflowId(problemId),
+          taskQueue,
+          typedSearchAttributes: searchAttributesOf(found),
+          args: [{ problemId, loadInFirstTask: true } satisfies RectificationInput],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          requestEagerStart: true,
+        });
+        return;
+      }
       await client.workflow.signalWithStart(rectificationWorkflowType, {
         workflowId: rectificationWorkflowId(problemId),
         taskQueue,

@@ -1,0 +1,143 @@
+import { Client } from '@temporalio/client';
+import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, expect, inject, test } from 'vitest';
+
+import { formatInstant } from '../../events/time.js';
+import { createLogNotifier } from '../../infra/notifier/index.js';
+import { openSqliteEventStore } from '../../infra/sqlite/event-store.js';
+import { createSqliteCheckpointStore } from '../../infra/sqlite/checkpoints.js';
+import { temporalConnectionSettings } from '../../infra/temporal/connection.js';
+import { createTemporalWorkflowEngine } from '../../infra/temporal/workflow-engine.js';
+import { toClockDelivery, startReactor } from '../../services/reactor.js';
+import type { EventStore } from '../../services/ports/event-store.js';
+import { clockQuery, rectificationWorkflowId } from '../../workflows/rectification.contract.js';
+import { searchAttributeKeys } from '../../workflows/search-attributes.js';
+import { bundleWorkflows, startWorker, type RunningWorker } from '../../workflows/worker.js';
+import { describeWithService } from '../setup/services.js';
+import { cadre, DAY, eventually, readProblem, registerUnits, runCommand, supervisor, testPolicy, units } from './world.js';
+
+const iso = (ms: number) => formatInstant(ms, 'Asia/Shanghai');
+
+/**
+ * What a clock's start costs when the reactor shares the worker's connection (as `npm start` runs them):
+ * a plain start of the ProblemFound, its first workflow task handed straight back to the worker (eager),
+ * and that one task loads the clock (a local activity), sets the first timer and completes. On the dev
+ * server, as the service runs it.
+ */
+describeWithService('temporal', 'a clock started eagerly by its ProblemFound', (address) => {
+  const settings = temporalConnectionSettings({ TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: inject('temporalNamespace') });
+  const logger = pino({ level: 'warn' });
+  let bundle: WorkflowBundleWithSourceMap;
+  let connection: NativeConnection;
+  let client: Client;
+  let store: EventStore;
+  let checkpoints: ReturnType<typeof createSqliteCheckpointStore>;
+  let worker: RunningWorker;
+  const taskQueue = `eager-${crypto.randomUUID()}`;
+
+  beforeAll(async () => {
+    [bundle, connection] = await Promise.all([bundleWorkflows(), NativeConnection.connect(settings.worker)]);
+    client = new Client({ connection, namespace: settings.namespace });
+    const storePath = path.join(mkdtempSync(path.join(tmpdir(), 'duban-eager-')), 'events.db');
+    store = openSqliteEventStore({ path: storePath });
+    checkpoints = createSqliteCheckpointStore({ path: storePath });
+    await registerUnits(store, iso(Date.now()));
+    worker = await startWorker({
+      connection,
+      namespace: settings.namespace,
+      taskQueue,
+      store,
+      notifier: createLogNotifier({ logger }),
+      logger,
+      workflowBundle: bundle,
+    });
+  });
+  afterAll(async () => {
+    await worker?.stop();
+    await checkpoints?.close();
+    await store?.close();
+    await connection?.close();
+  });
+
+  const findProblem = (problemId: string) =>
+    runCommand(
+      store,
+      {
+        type: 'findProblem',
+        problemId,
+        targetUnitId: units.village.unitId,
+        responsibleUnitId: units.village.unitId,
+        category: 'housing',
+        source: 'inspection',
+        description: '危房改造未完成',
+        severity: 'medium',
+        deadline: iso(Date.now() + 30 * DAY),
+        policy: testPolicy,
+      },
+      supervisor,
+      iso(Date.now()),
+    );
+
+  test('given a problem found, when the reactor delivers it, then one eager workflow task loads the clock and sets its timer: no activity task, no upsert, and the history replays', async () => {
+    const engine = createTemporalWorkflowEngine({ client, taskQueue, eagerStart: true });
+    const reactor = await startReactor({ store, workflows: engine, checkpoints, logger, subscriberId: `eager-${taskQueue}` });
+    try {
+      await findProblem('p-eager');
+      const handle = client.workflow.getHandle(rectificationWorkflowId('p-eager'));
+      const view = await eventually(async () => (await handle.query(clockQuery).catch(() => null)) ?? undefined);
+      expect(view.next?.action).toBe('acknowledge_reminder');
+
+      const events = (await handle.fetchHistory()).events ?? [];
+      expect(events[0]?.workflowExecutionStartedEventAttributes?.eagerExecutionAccepted).toBe(true);
+      expect(events.filter((e) => e.activityTaskScheduledEventAttributes)).toHaveLength(0);
+      expect(events.filter((e) => e.workflowTaskCompletedEventAttributes)).toHaveLength(1);
+      expect(events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity')).toHaveLength(1);
+      expect(events.filter((e) => e.timerStartedEventAttributes)).toHaveLength(1);
+      expect(events.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes)).toHaveLength(0);
+      // Visibility shows the clock from the start's own attributes.
+      const description = await handle.describe();
+      expect(description.typedSearchAttributes.get(searchAttributeKeys.colour)).toBe('none');
+
+      await Worker.runReplayHistory({ workflowBundle: bundle }, { events }, rectificationWorkflowId('p-eager'));
+    } finally {
+      await reactor.stop();
+    }
+  });
+
+  test('given a running clock and then a cleared one, when their ProblemFound is delivered again, then the running run takes nothing new and the cleared item gets no clock back', async () => {
+    const engine = createTemporalWorkflowEngine({ client, taskQueue, eagerStart: true });
+    await findProblem('p-again');
+    const found = (await readProblem(store, 'p-again')).map(toClockDelivery);
+    await engine.deliverToClock('p-again', found);
+    const handle = client.workflow.getHandle(rectificationWorkflowId('p-again'));
+    const first = await handle.describe();
+    await eventually(async () => ((await handle.query(clockQuery).catch(() => null)) ? true : undefined));
+    const length = ((await handle.fetchHistory()).events ?? []).length;
+
+    // A redelivery while it runs: the same run, nothing added to its history.
+    await engine.deliverToClock('p-again', found);
+    expect((await handle.describe()).runId).toBe(first.runId);
+    expect(((await handle.fetchHistory()).events ?? []).length).toBe(length);
+
+    // Later events still reach it (signal-with-start), and clearing ends it.
+    await runCommand(store, { type: 'acknowledgeProblem', problemId: 'p-again' }, cadre, iso(Date.now()));
+    await runCommand(store, { type: 'submitRectification', problemId: 'p-again', summary: '已完成整改', evidence: [] }, cadre, iso(Date.now()));
+    await runCommand(store, { type: 'clearProblem', problemId: 'p-again' }, supervisor, iso(Date.now()));
+    const later = (await readProblem(store, 'p-again')).slice(1).map(toClockDelivery);
+    await engine.deliverToClock('p-again', later);
+    await expect(handle.result()).resolves.toEqual({ problemId: 'p-again', status: 'cleared', level: 0 });
+
+    // The ProblemFound once more (a reactor restarted from an old checkpoint): the run it starts finds the
+    // item cleared in its stream and stops at once, writing nothing.
+    const before = (await readProblem(store, 'p-again')).length;
+    await engine.deliverToClock('p-again', found);
+    const again = client.workflow.getHandle(rectificationWorkflowId('p-again'));
+    await expect(again.result()).resolves.toEqual({ problemId: 'p-again', status: 'cleared', level: 0 });
+    expect((await again.describe()).runId).not.toBe(first.runId);
+    expect((await readProblem(store, 'p-again')).length).toBe(before);
+  });
+});
