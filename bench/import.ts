@@ -125,7 +125,7 @@ function files(dir: string) {
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'duban-bench-import-'));
   try {
-    const store = openSqliteEventStore({ path: join(dir, 'events.db'), synchronous: 'NORMAL' });
+    const store = openSqliteEventStore({ path: join(dir, 'events.db') });
     const readModel = createSqliteReadModel({ path: join(dir, 'ledgers.db') });
     const projections = startProjections({ eventStore: store, readModel, logger: silent });
     const ledgers = createLedgerQueries({ eventStore: store, readModel });
@@ -186,7 +186,7 @@ async function main() {
       sample.push({ type: e.type, data: e.data, metadata: { ...metadata, eventId: randomUUID() } });
       if (sample.length >= BASELINE_EVENTS) break;
     }
-    const baseline = openSqliteEventStore({ path: join(dir, 'baseline.db'), synchronous: 'NORMAL' });
+    const baseline = openSqliteEventStore({ path: join(dir, 'baseline.db') });
     const baselineBegan = performance.now();
     const baselineCpu = process.cpuUsage();
     for (let i = 0; i < sample.length; i += 100) await baseline.append(`baseline-${i}`, sample.slice(i, i + 100), expected.noStream);

@@ -88,7 +88,8 @@ const { loadClock: loadClockLocally } = proxyLocalActivities<Activities>({ start
 export async function rectificationWorkflow(input: RectificationInput): Promise<RectificationResult> {
   const { workflowId } = workflowInfo();
   const current = input.loadInFirstTask === true;
-  // A patch: known without a marker for a run started with the flag (see loadClockLocally).
+  // A patch older than the flag: known without a marker for a run started with it (see loadClockLocally).
+  // A patch added after the flag must call patched() itself: runs with the flag were recorded without it.
   const has = (patch: string) => current || patched(patch);
   const inbox: ClockEvent[] = [...(input.carried?.inbox ?? [])];
   const seen: string[] = [...(input.carried?.seen ?? [])];
