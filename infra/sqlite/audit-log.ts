@@ -11,7 +11,7 @@ CREATE TABLE IF NOT EXISTS leaves (
   hash      BLOB    NOT NULL
 );
 CREATE INDEX IF NOT EXISTS leaves_stream ON leaves (stream_id, revision);
-CREATE INDEX IF NOT EXISTS leaves_event ON leaves (event_id);
+CREATE TABLE IF NOT EXISTS leaf_ids (event_id TEXT PRIMARY KEY, idx INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS witnesses (event_id TEXT PRIMARY KEY, mac BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS refused (
@@ -35,17 +35,38 @@ type DigestRow = [treeSize: number, rootHash: string, time: string, signature: s
 const digestOf = (row: DigestRow): SignedDigest => ({ treeSize: row[0], rootHash: row[1], time: row[2], signature: row[3], keyId: row[4] });
 const LEAF_COLUMNS = 'idx, position, stream_id, revision, event_id, hash';
 
+export interface SqliteAuditLogOptions {
+  /**
+   * Leaves are entered in the event-id index (leaf_ids) this many at a time (default 4,096); newer ones
+   * are found by a scan of that unindexed tail.
+   */
+  eventIndexEvery?: number;
+}
+
 /**
  * The audit tree in its own SQLite file. WAL with synchronous=NORMAL: a commit lost to a power cut is
  * sealed again from the event store; the witnesses of the last appends may be lost with it, and those
  * events are then reported as unwitnessed rather than silently trusted.
+ *
+ * Event ids are random, so indexing each chunk's leaves by id as they are sealed would write about one
+ * index page per leaf; leaf_ids takes them `eventIndexEvery` at a time instead, so one page written
+ * carries many of them.
  */
-export function openSqliteAuditLog(path: string): AuditLog {
+export function openSqliteAuditLog(path: string, options: SqliteAuditLogOptions = {}): AuditLog {
+  const eventIndexEvery = options.eventIndexEvery ?? 4096;
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   db.exec(SCHEMA);
+  // Files written before leaf_ids indexed every leaf's id on the leaves table: move the ids over once.
+  db.transaction(() => {
+    if (!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'leaves_event'").get()) return;
+    db.exec(`INSERT OR IGNORE INTO leaf_ids (event_id, idx) SELECT event_id, idx FROM leaves ORDER BY idx;
+      INSERT INTO meta (key, value) SELECT 'idsThrough', coalesce(max(idx) + 1, 0) FROM leaves WHERE true
+        ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+      DROP INDEX leaves_event;`);
+  }).immediate();
 
   const nextIndex = db.prepare<[], [number | null]>('SELECT max(idx) + 1 FROM leaves').raw(true);
   const metaGet = db.prepare<[string], [string]>('SELECT value FROM meta WHERE key = ?').raw(true);
@@ -57,7 +78,12 @@ export function openSqliteAuditLog(path: string): AuditLog {
   const leavesFrom = db.prepare<[number, number], LeafRow>(`SELECT ${LEAF_COLUMNS} FROM leaves WHERE idx >= ? ORDER BY idx LIMIT ?`).raw(true);
   const leavesOfStream = db.prepare<[string], LeafRow>(`SELECT ${LEAF_COLUMNS} FROM leaves WHERE stream_id = ? ORDER BY idx`).raw(true);
   const lastOfStream = db.prepare<[string], LeafRow>(`SELECT ${LEAF_COLUMNS} FROM leaves WHERE stream_id = ? ORDER BY revision DESC LIMIT 1`).raw(true);
-  const leafOfEvent = db.prepare<[string], LeafRow>(`SELECT ${LEAF_COLUMNS} FROM leaves WHERE event_id = ?`).raw(true);
+  const leafOfEvent = db.prepare<[string], LeafRow>(
+    `SELECT ${LEAF_COLUMNS.replace(/\w+/g, 'l.$&')} FROM leaf_ids AS i JOIN leaves AS l ON l.idx = i.idx WHERE i.event_id = ?`,
+  ).raw(true);
+  const idsThrough = () => Number(metaGet.get('idsThrough')?.[0] ?? '0');
+  const leafOfEventInTail = db.prepare<[number, string], LeafRow>(`SELECT ${LEAF_COLUMNS} FROM leaves WHERE idx >= ? AND event_id = ? ORDER BY idx LIMIT 1`).raw(true);
+  const indexIdsFrom = db.prepare<[number]>('INSERT OR IGNORE INTO leaf_ids (event_id, idx) SELECT event_id, idx FROM leaves WHERE idx >= ? ORDER BY idx');
   const insertRefused = db.prepare<[string, string, number, string | null, string, string]>(
     'INSERT OR IGNORE INTO refused (position, stream_id, revision, event_id, reason, seen_at) VALUES (?, ?, ?, ?, ?, ?)',
   );
@@ -68,7 +94,10 @@ export function openSqliteAuditLog(path: string): AuditLog {
   const allStreams = db.prepare<[], [string, string]>('SELECT stream_id, units FROM streams').raw(true);
   const streamUnits = db.prepare<[string], [string]>('SELECT units FROM streams WHERE stream_id = ?').raw(true);
   const insertWitness = db.prepare<[string, Buffer]>('INSERT OR IGNORE INTO witnesses (event_id, mac) VALUES (?, ?)');
-  const witnessOf = db.prepare<[string], [Buffer]>('SELECT mac FROM witnesses WHERE event_id = ?').raw(true);
+  const witnessesOf = db.prepare<[string], [string, Buffer]>(
+    'SELECT w.event_id, w.mac FROM json_each(?) AS j JOIN witnesses AS w ON w.event_id = j.value',
+  ).raw(true);
+  const dropWitness = db.prepare<[string]>('DELETE FROM witnesses WHERE event_id = ?');
   const insertDigest = db.prepare<DigestRow>('INSERT INTO digests (tree_size, root_hash, time, signature, key_id) VALUES (?, ?, ?, ?, ?)');
   const latestDigest = db.prepare<[], DigestRow>('SELECT tree_size, root_hash, time, signature, key_id FROM digests ORDER BY rowid DESC LIMIT 1').raw(true);
   const digestAt = db.prepare<[number], DigestRow>(
@@ -84,6 +113,12 @@ export function openSqliteAuditLog(path: string): AuditLog {
     for (const node of batch.nodes) insertNode.run(node.level, node.index, node.hash);
     for (const r of batch.refused) insertRefused.run(r.position.toString(), r.streamId, r.revision, r.eventId, r.reason, r.seenAt);
     for (const s of batch.streams) insertStream.run(s.streamId, JSON.stringify(s.units));
+    for (const eventId of batch.spentWitnesses) dropWitness.run(eventId);
+    const last = batch.leaves.at(-1);
+    if (last && last.index + 1 - idsThrough() >= eventIndexEvery) {
+      indexIdsFrom.run(idsThrough());
+      metaSet.run('idsThrough', String(last.index + 1));
+    }
     metaSet.run('sealedThrough', batch.sealedThrough.toString());
   });
   const addWitnesses = db.transaction((witnesses: ReadonlyArray<{ eventId: string; mac: Buffer }>) => {
@@ -104,7 +139,7 @@ export function openSqliteAuditLog(path: string): AuditLog {
     leaves: (fromIndex, limit) => leavesFrom.all(fromIndex, limit).map(leafOf),
     leavesOfStream: (streamId) => leavesOfStream.all(streamId).map(leafOf),
     leafOfEvent(eventId) {
-      const row = leafOfEvent.get(eventId);
+      const row = leafOfEvent.get(eventId) ?? leafOfEventInTail.get(idsThrough(), eventId);
       return row ? leafOf(row) : undefined;
     },
     lastLeafOfStream(streamId) {
@@ -121,7 +156,7 @@ export function openSqliteAuditLog(path: string): AuditLog {
       return row ? (JSON.parse(row[0]) as string[]) : undefined;
     },
     addWitnesses: (witnesses) => addWitnesses(witnesses),
-    witnessOf: (eventId) => witnessOf.get(eventId)?.[0],
+    witnessesOf: (eventIds) => new Map(eventIds.length === 0 ? [] : witnessesOf.all(JSON.stringify(eventIds))),
     addDigest: (d) => void insertDigest.run(d.treeSize, d.rootHash, d.time, d.signature, d.keyId),
     latestDigest() {
       const row = latestDigest.get();

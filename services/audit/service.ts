@@ -1,12 +1,11 @@
 import type { Logger } from 'pino';
 import type { Actor, RecordedEvent } from '../../events/envelope.js';
 import type { HierarchyView } from '../../events/unit/hierarchy.js';
-import { hashHolds } from '../../infra/event-store/audit-chain.js';
 import { notFound, invalid } from '../../events/errors.js';
 import { type AuditLog, type RefusedEvent, SealRaceError, type SealedLeaf, type SignedDigest } from '../ports/audit-log.js';
 import type { EventStore } from '../ports/event-store.js';
 import { type AuditKey, digestSignatureHolds, signDigest } from './digest.js';
-import { eventLeafHash, witnessMac, writerMetadata } from './leaf.js';
+import { eventLeafHash, type SealingChecks, sealingChecks } from './leaf.js';
 import { consistencyProof, Frontier, inclusionProof, rootHash } from './merkle.js';
 import { describeChange, missingReason, UNSEALED_REASON } from './breaks.js';
 import { streamsInScope, unitsOpenedBy } from './scope.js';
@@ -118,9 +117,20 @@ export function createAuditService(deps: AuditServiceDeps) {
     const refuse = (event: RecordedEvent, reason: string) => {
       refused.push({ position: event.position, streamId: event.streamId, revision: event.revision, eventId: event.metadata?.eventId ?? null, reason, seenAt: now().toISOString() });
     };
+    const events: RecordedEvent[] = [];
     for await (const event of store.readAll(through >= 0n ? { fromPosition: through } : {})) {
+      events.push(event);
+      if (events.length >= CHUNK) break;
+    }
+    // One look-up for the chunk's witnesses rather than one per event.
+    const ids: string[] = [];
+    for (const event of events) if (typeof event.metadata?.eventId === 'string') ids.push(event.metadata.eventId);
+    const macs = log.witnessesOf(ids);
+    const spent: string[] = [];
+    for (const event of events) {
       const eventId = event.metadata?.eventId;
-      const mac = typeof eventId === 'string' ? log.witnessOf(eventId) : undefined;
+      const mac = typeof eventId === 'string' ? macs.get(eventId) : undefined;
+      let checks: SealingChecks;
       if (!mac) {
         const seen = awaitingWitness.get(event.position.toString()) ?? Date.now();
         awaitingWitness.set(event.position.toString(), seen);
@@ -130,29 +140,33 @@ export function createAuditService(deps: AuditServiceDeps) {
           break;
         }
         refuse(event, "no writer's witness: it was written into the event store, not appended by Duban");
-      } else if (!mac.equals(witnessMac(key.witnessKey, event.streamId, event.revision, { ...event, metadata: writerMetadata(event) }))) {
-        refuse(event, 'differs from what its writer appended (the witness does not match)');
       } else {
-        // The store's unique (stream, revision) rules out a second revision 0: only later ones need a lookup.
-        const previous = heads.get(event.streamId) ?? (event.revision === 0 ? -1 : (log.lastLeafOfStream(event.streamId)?.revision ?? -1));
-        if (event.revision !== previous + 1) {
-          refuse(event, `revision ${event.revision} follows sealed revision ${previous}`);
-        } else if (!hashHolds(event)) {
-          refuse(event, 'its hash link does not match its content');
+        // A witness serves once: the event it vouches for is sealed or refused now, and its leaf covers it from here on.
+        spent.push(eventId!);
+        if (!mac.equals((checks = sealingChecks(key.witnessKey, event)).mac)) {
+          refuse(event, 'differs from what its writer appended (the witness does not match)');
         } else {
-          const hash = eventLeafHash(event);
-          leaves.push({ index: working.size, position: event.position, streamId: event.streamId, revision: event.revision, eventId: eventId!, hash });
-          nodes.push(...working.append(hash));
-          heads.set(event.streamId, event.revision);
+          // The store's unique (stream, revision) rules out a second revision 0: only later ones need a lookup.
+          const previous = heads.get(event.streamId) ?? (event.revision === 0 ? -1 : (log.lastLeafOfStream(event.streamId)?.revision ?? -1));
+          if (event.revision !== previous + 1) {
+            refuse(event, `revision ${event.revision} follows sealed revision ${previous}`);
+          } else if (!checks.linkHolds) {
+            refuse(event, 'its hash link does not match its content');
+          } else {
+            const hash = checks.leafHash;
+            leaves.push({ index: working.size, position: event.position, streamId: event.streamId, revision: event.revision, eventId: eventId!, hash });
+            nodes.push(...working.append(hash));
+            heads.set(event.streamId, event.revision);
+          }
         }
       }
-      awaitingWitness.delete(event.position.toString());
+      if (awaitingWitness.size > 0) awaitingWitness.delete(event.position.toString());
       if (event.revision === 0) streams.push({ streamId: event.streamId, units: unitsOpenedBy(event) ?? [] });
       sealedThrough = event.position;
-      if (++examined >= CHUNK) break;
+      examined++;
     }
     if (sealedThrough !== through) {
-      log.commit({ leaves, nodes, refused, streams, sealedThrough, expectedThrough: through });
+      log.commit({ leaves, nodes, refused, streams, spentWitnesses: spent, sealedThrough, expectedThrough: through });
       for (const r of refused) deps.logger?.error({ refused: { ...r, position: r.position.toString() } }, 'event refused by the audit tree');
     }
     return !waiting && examined >= CHUNK;

@@ -44,6 +44,8 @@ export interface AuditLog extends NodeSource {
     nodes: ReadonlyArray<{ level: number; index: number; hash: Hash }>;
     refused: readonly RefusedEvent[];
     streams: ReadonlyArray<{ streamId: string; units: readonly string[] }>;
+    /** Event ids whose witnesses were used by this batch (its events are sealed or refused): dropped with it. */
+    spentWitnesses: readonly string[];
     sealedThrough: bigint;
     /** The sealedThrough this batch started from; the commit is refused when it moved meanwhile. */
     expectedThrough: bigint;
@@ -58,7 +60,8 @@ export interface AuditLog extends NodeSource {
   streams(): Array<{ streamId: string; units: string[] }>;
   unitsOfStream(streamId: string): string[] | undefined;
   addWitnesses(witnesses: ReadonlyArray<{ eventId: string; mac: Buffer }>): void;
-  witnessOf(eventId: string): Buffer | undefined;
+  /** The witnesses held for these event ids (ids without one are left out). */
+  witnessesOf(eventIds: readonly string[]): Map<string, Buffer>;
   addDigest(digest: SignedDigest): void;
   latestDigest(): SignedDigest | undefined;
   digestAt(treeSize: number): SignedDigest | undefined;

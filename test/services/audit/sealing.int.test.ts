@@ -1,0 +1,125 @@
+import Database from 'better-sqlite3';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { NewEvent } from '../../../events/envelope.js';
+import { openSqliteAuditLog } from '../../../infra/sqlite/audit-log.js';
+import { openSqliteEventStore } from '../../../infra/sqlite/event-store.js';
+import { auditKeyFromPem } from '../../../services/audit/digest.js';
+import { createAuditService } from '../../../services/audit/service.js';
+import { witnessAppends } from '../../../services/audit/witness.js';
+import { expected } from '../../../services/ports/event-store.js';
+
+/**
+ * What the sealer keeps in the audit file besides the tree: a witness only until its event is sealed,
+ * and every leaf findable by its event id, whether the id index has taken it in yet or not.
+ */
+const key = auditKeyFromPem(generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString());
+
+const reminder = (): NewEvent => ({
+  type: 'ReminderIssued',
+  data: { kind: 'overdue', level: 0, recipients: ['533423'] },
+  metadata: {
+    eventId: randomUUID(),
+    occurredAt: '2027-06-30T10:00:00+08:00',
+    actor: { userId: 'system', unitId: '533400', role: 'admin' },
+    correlationId: randomUUID(),
+    causationId: 'test',
+    schemaVersion: 1,
+  },
+});
+
+describe('audit sealing: witnesses and the event-id index', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'duban-sealing-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function sealed(eventIndexEvery: number, streams: number) {
+    const raw = openSqliteEventStore({ path: join(dir, 'events.db'), synchronous: 'NORMAL' });
+    const log = openSqliteAuditLog(join(dir, 'audit.db'), { eventIndexEvery });
+    const audit = createAuditService({ store: raw, log, key, witnessGraceMs: 100, pollMs: 10, verifyIntervalMs: 0 });
+    const store = witnessAppends(raw, log, key.witnessKey, () => audit.appended());
+    for (let s = 0; s < streams; s++) {
+      await store.append(`problem-s${s}`, [reminder(), reminder(), reminder()], expected.noStream);
+      await audit.catchUp();
+    }
+    await audit.catchUp();
+    return { raw, log, audit, close: async () => (log.close(), await raw.close()) };
+  }
+  const countIn = (table: string) => {
+    const db = new Database(join(dir, 'audit.db'), { readonly: true });
+    try {
+      return (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+    } finally {
+      db.close();
+    }
+  };
+
+  it('drops a witness once its event is sealed, and a sealed event put back at a new position is never sealed again', async () => {
+    const first = await sealed(4096, 3);
+    expect(first.log.treeSize()).toBe(9);
+    await first.close();
+    expect(countIn('witnesses')).toBe(0);
+
+    // The newest event of the first stream, deleted and inserted again as it was: same id, same content, a new position.
+    const events = new Database(join(dir, 'events.db'));
+    const row = events.prepare("SELECT * FROM events WHERE stream_id = 'problem-s0' AND revision = 2").get() as Record<string, unknown>;
+    events.prepare('DELETE FROM events WHERE position = ?').run(row.position);
+    const moved = Number(
+      events
+        .prepare('INSERT INTO events (stream_id, revision, event_id, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(row.stream_id, row.revision, row.event_id, row.type, row.data, row.metadata).lastInsertRowid,
+    );
+    events.close();
+
+    const again = await sealed(4096, 0);
+    const verification = await again.audit.verify({ wholeLog: true });
+    expect(again.log.treeSize()).toBe(9);
+    expect(verification.breaks.map((b) => [b.position, b.problem])).toEqual([
+      [String(row.position), 'missing'],
+      [String(moved), 'unsealed'],
+    ]);
+    await again.close();
+  });
+
+  it('finds every leaf by its event id, indexed or in the newest unindexed leaves, and after the file is reopened', async () => {
+    const { log, audit, close } = await sealed(4, 5);
+    const leaves = log.leaves(0, 100);
+    expect(leaves).toHaveLength(15);
+    // 15 leaves entered four or more at a time: some in leaf_ids, the newest still in the tail.
+    expect(countIn('leaf_ids')).toBeGreaterThan(0);
+    expect(countIn('leaf_ids')).toBeLessThan(15);
+    for (const leaf of leaves) {
+      expect(log.leafOfEvent(leaf.eventId)).toEqual(leaf);
+      expect(audit.inclusion(leaf.eventId, 15).leafIndex).toBe(leaf.index);
+    }
+    expect(log.leafOfEvent(randomUUID())).toBeUndefined();
+    await close();
+    const reopened = openSqliteAuditLog(join(dir, 'audit.db'));
+    for (const leaf of leaves) expect(reopened.leafOfEvent(leaf.eventId)).toEqual(leaf);
+    reopened.close();
+  });
+
+  it('moves the ids of a file written with the old leaves_event index into leaf_ids when it is opened', async () => {
+    const { log, close } = await sealed(4096, 4);
+    const leaves = log.leaves(0, 100);
+    await close();
+    // The file as the previous version left it: no leaf_ids, every id indexed on the leaves table.
+    const db = new Database(join(dir, 'audit.db'));
+    db.exec("DROP TABLE leaf_ids; DELETE FROM meta WHERE key = 'idsThrough'; CREATE INDEX leaves_event ON leaves (event_id);");
+    db.close();
+    const reopened = openSqliteAuditLog(join(dir, 'audit.db'));
+    for (const leaf of leaves) expect(reopened.leafOfEvent(leaf.eventId)).toEqual(leaf);
+    reopened.close();
+    expect(countIn('leaf_ids')).toBe(12);
+    const check = new Database(join(dir, 'audit.db'), { readonly: true });
+    expect(check.prepare("SELECT name FROM sqlite_master WHERE name = 'leaves_event'").get()).toBeUndefined();
+    check.close();
+  });
+});
