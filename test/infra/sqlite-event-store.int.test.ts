@@ -32,6 +32,37 @@ describe('SQLite event store', () => {
   });
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
+  it('given pages of 3, then readAll yields every event once in order across pages, honours bounds and break, and stops at the first unreadable row after delivering those before it', async () => {
+    const store = openSqliteEventStore({ path, readBatchSize: 3 });
+    await store.append('s', Array.from({ length: 7 }, (_, i) => event(i)), expected.noStream);
+    const positions = async (options?: Parameters<typeof store.readAll>[0], stopAfter = Infinity) => {
+      const seen: bigint[] = [];
+      for await (const e of store.readAll(options)) {
+        seen.push(e.position);
+        if (seen.length >= stopAfter) break;
+      }
+      return seen;
+    };
+    expect(await positions()).toEqual([1n, 2n, 3n, 4n, 5n, 6n, 7n]);
+    expect(await positions({ fromPosition: 3n, toPosition: 6n })).toEqual([4n, 5n, 6n]);
+    expect(await positions({ fromPosition: 1n }, 4)).toEqual([2n, 3n, 4n, 5n]);
+    // An exact multiple of the page: the last page is empty and ends the read.
+    expect(await positions({ fromPosition: 1n })).toEqual([2n, 3n, 4n, 5n, 6n, 7n]);
+
+    const db = new Database(path);
+    db.prepare("UPDATE events SET data = '{not json' WHERE position = 5").run();
+    db.close();
+    const delivered: bigint[] = [];
+    await expect(
+      (async () => {
+        for await (const e of store.readAll()) delivered.push(e.position);
+      })(),
+    ).rejects.toBeInstanceOf(SyntaxError);
+    // Every readable event up to the broken one, so a projection's checkpoint and the report name position 5.
+    expect(delivered).toEqual([1n, 2n, 3n, 4n]);
+    await store.close();
+  });
+
   it('given 64 appends issued together, then they share one commit (one recordedAt) yet keep their own outcomes', async () => {
     let commits = 0;
     // Each transaction reads the clock once, so distinct recordedAt values count commits.
