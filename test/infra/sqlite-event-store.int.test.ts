@@ -63,6 +63,26 @@ describe('SQLite event store', () => {
     await store.close();
   });
 
+  it('given an append of 120 events, then positions follow revisions, a repeat returns the first result, and one stored id among 80 new ones writes none of them', async () => {
+    const store = openSqliteEventStore({ path });
+    const events = Array.from({ length: 120 }, (_, i) => event(i));
+    const first = await store.append('s', events, expected.noStream);
+    expect(first).toEqual({ nextRevision: 119, position: 120n });
+    const read = await store.readStream('s');
+    expect(read.map((e) => [e.revision, e.position])).toEqual(events.map((_, i) => [i, BigInt(i + 1)]));
+    expect(read.map((e) => e.data)).toEqual(events.map((e) => e.data));
+    expect(await store.verifyStream('s')).toEqual({ ok: true, checked: 120 });
+    expect(await store.append('s', events, expected.noStream)).toEqual(first);
+
+    // The 60 events before the stored id were inserted first: the savepoint takes them back.
+    const mixed = Array.from({ length: 80 }, (_, i) => (i === 60 ? events[3]! : event(1000 + i)));
+    await expect(store.append('t', mixed, expected.noStream)).rejects.toMatchObject({ rule: 'store.partial_repeat' });
+    await expect(store.readStream('t')).rejects.toBeInstanceOf(StreamNotFoundError);
+    expect(await store.headPosition()).toBe(120n);
+    expect(await store.append('t', [event(2000)], expected.noStream)).toEqual({ nextRevision: 0, position: 121n });
+    await store.close();
+  });
+
   it('given 64 appends issued together, then they share one commit (one recordedAt) yet keep their own outcomes', async () => {
     let commits = 0;
     // Each transaction reads the clock once, so distinct recordedAt values count commits.
