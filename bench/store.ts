@@ -61,6 +61,17 @@ const ledgerEvolvers: Evolver[] = [asEvolver('problem-', problemDecider), asEvol
 const seconds = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9;
 const round = (n: number) => Math.round(n);
 
+/** A stand-in for a sha256 digest: the bare side hashes nothing but stores rows of the port's size. */
+const DIGEST = 'f'.repeat(64);
+
+/**
+ * The metadata text of a stored row as the port writes it (envelope + recordedAt, prevHash and hash), so
+ * both sides write the same number of bytes per row; without hashing or canonical ordering.
+ */
+function storedMetadata(e: NewEvent, revision: number, recordedAt: string): string {
+  return JSON.stringify({ ...e.metadata, recordedAt, prevHash: revision === 0 ? null : DIGEST, hash: DIGEST });
+}
+
 function openRaw(path: string): Database.Database {
   // Exactly the adapter's schema and durability, without the adapter.
   const store = openSqliteEventStore({ path });
@@ -85,8 +96,9 @@ async function batchAppends(
     'INSERT INTO events (stream_id, revision, event_id, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)',
   );
   const rawWrite = db.transaction((streamId: string, events: NewEvent[]) => {
+    const recordedAt = new Date().toISOString();
     events.forEach((e, revision) =>
-      insert.run(streamId, revision, e.metadata.eventId, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata)),
+      insert.run(streamId, revision, e.metadata.eventId, e.type, JSON.stringify(e.data), storedMetadata(e, revision, recordedAt)),
     );
   });
   let portNs = 0n;
@@ -366,8 +378,9 @@ async function batchAppendsPostgres(url: string, batches: Array<[string, NewEven
   let position = 0;
   const rawWrite = async (streamId: string, events: NewEvent[]) => {
     const columns: unknown[][] = [[], [], [], [], [], [], []];
+    const recordedAt = new Date().toISOString();
     events.forEach((e, revision) => {
-      const values = [++position, streamId, revision, e.metadata.eventId, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata)];
+      const values = [++position, streamId, revision, e.metadata.eventId, e.type, JSON.stringify(e.data), storedMetadata(e, revision, recordedAt)];
       values.forEach((v, c) => columns[c]!.push(v));
     });
     await client.query('BEGIN');

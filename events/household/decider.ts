@@ -3,6 +3,7 @@ import { type Action, authorize } from '../access.js';
 import { type Evidence, evidenceListSchema, idSchema, makeEvent, textSchema } from '../common.js';
 import { assertNever, type DecideContext, type Decider } from '../decider.js';
 import { invalid, notFound, refuse } from '../errors.js';
+import { recordWith } from '../records.js';
 import { compareInstants, DEFAULT_TIME_ZONE, resolveDeadline, resolveMoment } from '../time.js';
 import {
   type HouseholdCategory,
@@ -77,7 +78,7 @@ export function evolveHousehold(state: HouseholdState, event: HouseholdEvent): H
       if (h.measures[event.data.measureId]) return h;
       return {
         ...h,
-        measures: { ...h.measures, [event.data.measureId]: { ...event.data, completed: false, evidence: [] } },
+        measures: recordWith<PlanMeasure>(h.measures, event.data.measureId, { ...event.data, completed: false, evidence: [] }),
         measuresTotal: h.measuresTotal + 1,
       };
     case 'PlanMeasureCompleted': {
@@ -85,7 +86,7 @@ export function evolveHousehold(state: HouseholdState, event: HouseholdEvent): H
       if (!measure || measure.completed) return h;
       return {
         ...h,
-        measures: { ...h.measures, [measure.measureId]: { ...measure, completed: true, evidence: event.data.evidence } },
+        measures: recordWith<PlanMeasure>(h.measures, measure.measureId, { ...measure, completed: true, evidence: event.data.evidence }),
         measuresDone: h.measuresDone + 1,
       };
     }

@@ -1,5 +1,6 @@
 import { type ActorRef, type Evidence } from '../common.js';
 import { assertNever } from '../decider.js';
+import { recordWith } from '../records.js';
 import { toEpochMs } from '../time.js';
 import type {
   ProblemCategory,
@@ -158,10 +159,7 @@ export function evolveProblem(state: ProblemState, event: ProblemEvent): Problem
       if (p.measures[measureId]) return p;
       return {
         ...p,
-        measures: {
-          ...p.measures,
-          [measureId]: { measureId, description, assigneeUnitId, deadline, completed: false, evidence: [] },
-        },
+        measures: recordWith<ProblemMeasure>(p.measures, measureId, { measureId, description, assigneeUnitId, deadline, completed: false, evidence: [] }),
         measuresTotal: p.measuresTotal + 1,
       };
     }
@@ -170,7 +168,7 @@ export function evolveProblem(state: ProblemState, event: ProblemEvent): Problem
       if (!measure || measure.completed) return p;
       return {
         ...p,
-        measures: { ...p.measures, [measure.measureId]: { ...measure, completed: true, evidence: event.data.evidence } },
+        measures: recordWith<ProblemMeasure>(p.measures, measure.measureId, { ...measure, completed: true, evidence: event.data.evidence }),
         measuresDone: p.measuresDone + 1,
       };
     }

@@ -59,6 +59,61 @@ export async function* readInBatches(
   }
 }
 
+/** One page of $all as stored rows: the rows after `after` (and up to `to`), in position order. */
+export type ReadRows = (after: bigint, filter: EventFilter | undefined, to: bigint | undefined) => EventRow[];
+
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
+/**
+ * Every event after `from` (up to `to`) from a store that reads a page synchronously (SQLite). A page is
+ * held as rows and each row becomes an event only when the caller asks for it, so the parsed events die
+ * young instead of a thousand of them living through the caller's work on the page; nothing is read
+ * ahead, since a synchronous read could not overlap the caller anyway. Written as a plain iterator: an
+ * async generator costs several promise turns per event.
+ */
+export function readRowsInBatches(
+  readRows: ReadRows,
+  batchSize: number,
+  options: { from?: bigint | undefined; filter?: EventFilter | undefined; to?: bigint | undefined; assertOpen: () => void },
+): AsyncIterableIterator<RecordedEvent> {
+  let rows: EventRow[] = [];
+  let index = 0;
+  let after = options.from ?? 0n;
+  let finished = false;
+  const stop = () => {
+    finished = true;
+    rows = [];
+    index = 0;
+  };
+  const iterator: AsyncIterableIterator<RecordedEvent> = {
+    next(): Promise<IteratorResult<RecordedEvent>> {
+      try {
+        if (index === rows.length) {
+          if (finished) return Promise.resolve(DONE);
+          options.assertOpen();
+          rows = readRows(after, options.filter, options.to);
+          index = 0;
+          if (rows.length < batchSize) finished = true;
+          if (rows.length === 0) return Promise.resolve(DONE);
+          after = BigInt(rows[rows.length - 1]![0]);
+        }
+        return Promise.resolve({ done: false, value: eventFromRow(rows[index++]!) });
+      } catch (error) {
+        stop();
+        return Promise.reject(error as Error);
+      }
+    },
+    return(): Promise<IteratorResult<RecordedEvent>> {
+      stop();
+      return Promise.resolve(DONE);
+    },
+    [Symbol.asyncIterator]() {
+      return iterator;
+    },
+  };
+  return iterator;
+}
+
 export interface PollingSubscriptionOptions {
   subscribe: SubscribeOptions | undefined;
   readBatch: ReadBatch;

@@ -17,7 +17,7 @@ import {
   eventFromRow,
   type PendingAppend,
   pollingSubscription,
-  readInBatches,
+  readRowsInBatches,
   streamInBatches,
   verifyEvents,
 } from '../event-store/reading.js';
@@ -99,7 +99,7 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
   const dataVersion = db.prepare<[], [number]>('PRAGMA data_version').raw(true);
 
   const selectAfter = new Map<string, Database.Statement<unknown[], Row>>();
-  function readBatch(after: bigint, filter: EventFilter | undefined, to: bigint | undefined): RecordedEvent[] {
+  function readRows(after: bigint, filter: EventFilter | undefined, to: bigint | undefined): Row[] {
     const prefixes = filter?.streamPrefixes ?? [];
     const types = filter?.types ?? [];
     const shape = `${prefixes.length}:${types.length}:${to === undefined ? 0 : 1}`;
@@ -120,7 +120,10 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
     if (to !== undefined) params.push(Number(to));
     for (const prefix of prefixes) params.push(prefix, prefix);
     params.push(...types, batchSize);
-    const rows = statement.all(...params);
+    return statement.all(...params);
+  }
+  function readBatch(after: bigint, filter: EventFilter | undefined, to: bigint | undefined): RecordedEvent[] {
+    const rows = readRows(after, filter, to);
     const out = new Array<RecordedEvent>(rows.length);
     for (let i = 0; i < rows.length; i++) out[i] = eventFromRow(rows[i]!);
     return out;
@@ -315,7 +318,7 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
     },
 
     readAll(options) {
-      return readInBatches(readBatch, batchSize, {
+      return readRowsInBatches(readRows, batchSize, {
         from: options?.fromPosition,
         filter: options?.filter,
         to: options?.toPosition,
@@ -351,7 +354,7 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
     },
 
     async verifyAll() {
-      return verifyEvents(readInBatches(readBatch, batchSize, { assertOpen }));
+      return verifyEvents(readRowsInBatches(readRows, batchSize, { assertOpen }));
     },
 
     async ping() {

@@ -32,6 +32,57 @@ describe('SQLite event store', () => {
   });
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
+  it('given pages of 3, then readAll yields every event once in order across pages, honours bounds and break, and stops at the first unreadable row after delivering those before it', async () => {
+    const store = openSqliteEventStore({ path, readBatchSize: 3 });
+    await store.append('s', Array.from({ length: 7 }, (_, i) => event(i)), expected.noStream);
+    const positions = async (options?: Parameters<typeof store.readAll>[0], stopAfter = Infinity) => {
+      const seen: bigint[] = [];
+      for await (const e of store.readAll(options)) {
+        seen.push(e.position);
+        if (seen.length >= stopAfter) break;
+      }
+      return seen;
+    };
+    expect(await positions()).toEqual([1n, 2n, 3n, 4n, 5n, 6n, 7n]);
+    expect(await positions({ fromPosition: 3n, toPosition: 6n })).toEqual([4n, 5n, 6n]);
+    expect(await positions({ fromPosition: 1n }, 4)).toEqual([2n, 3n, 4n, 5n]);
+    // An exact multiple of the page: the last page is empty and ends the read.
+    expect(await positions({ fromPosition: 1n })).toEqual([2n, 3n, 4n, 5n, 6n, 7n]);
+
+    const db = new Database(path);
+    db.prepare("UPDATE events SET data = '{not json' WHERE position = 5").run();
+    db.close();
+    const delivered: bigint[] = [];
+    await expect(
+      (async () => {
+        for await (const e of store.readAll()) delivered.push(e.position);
+      })(),
+    ).rejects.toBeInstanceOf(SyntaxError);
+    // Every readable event up to the broken one, so a projection's checkpoint and the report name position 5.
+    expect(delivered).toEqual([1n, 2n, 3n, 4n]);
+    await store.close();
+  });
+
+  it('given an append of 120 events, then positions follow revisions, a repeat returns the first result, and one stored id among 80 new ones writes none of them', async () => {
+    const store = openSqliteEventStore({ path });
+    const events = Array.from({ length: 120 }, (_, i) => event(i));
+    const first = await store.append('s', events, expected.noStream);
+    expect(first).toEqual({ nextRevision: 119, position: 120n });
+    const read = await store.readStream('s');
+    expect(read.map((e) => [e.revision, e.position])).toEqual(events.map((_, i) => [i, BigInt(i + 1)]));
+    expect(read.map((e) => e.data)).toEqual(events.map((e) => e.data));
+    expect(await store.verifyStream('s')).toEqual({ ok: true, checked: 120 });
+    expect(await store.append('s', events, expected.noStream)).toEqual(first);
+
+    // The 60 events before the stored id were inserted first: the savepoint takes them back.
+    const mixed = Array.from({ length: 80 }, (_, i) => (i === 60 ? events[3]! : event(1000 + i)));
+    await expect(store.append('t', mixed, expected.noStream)).rejects.toMatchObject({ rule: 'store.partial_repeat' });
+    await expect(store.readStream('t')).rejects.toBeInstanceOf(StreamNotFoundError);
+    expect(await store.headPosition()).toBe(120n);
+    expect(await store.append('t', [event(2000)], expected.noStream)).toEqual({ nextRevision: 0, position: 121n });
+    await store.close();
+  });
+
   it('given 64 appends issued together, then they share one commit (one recordedAt) yet keep their own outcomes', async () => {
     let commits = 0;
     // Each transaction reads the clock once, so distinct recordedAt values count commits.
