@@ -26,5 +26,9 @@ await startWorker({
   notifier: createRedisNotifier({ redis, channel: env('CHANNEL') }),
   logger: pino({ level: 'warn' }),
   workflowBundle: bundle,
+  // No sticky queue: a task Temporal's time-skipping test server puts on the sticky queue of a worker that was
+  // killed waits for its schedule-to-start timeout in skipped time, which does not pass while that task is
+  // outstanding, so the test hung whenever the kill left one there. Every task goes to the shared queue.
+  maxCachedWorkflows: 0,
 });
 process.stdout.write('worker ready\n');
