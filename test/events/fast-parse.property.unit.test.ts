@@ -200,8 +200,9 @@ describe('compiled event parsers agree with zod', () => {
         }),
         { numRuns: 600 },
       );
-      // The generator is mostly valid values: the accepting path was exercised, not only refusals.
-      expect(accepted).toBeGreaterThan(10);
+      // The accepting path was exercised, not only refusals. Some schemas accept few generated values
+      // (ReminderIssued: 10 of 600 in a CI run that failed on a bound of 10).
+      expect(accepted).toBeGreaterThan(0);
     },
   );
 
