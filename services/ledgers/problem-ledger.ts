@@ -2,6 +2,7 @@ import type { Recorded } from './recorded.js';
 import type { ProblemEvent } from '../../events/problem/events.js';
 import { latenessOf, type Lateness } from '../../events/problem/lateness.js';
 import { DEFAULT_TIME_ZONE, toEpochMs } from '../../events/time.js';
+import { recordWith } from '../../events/records.js';
 import type { ProblemRow, RollupCounts } from '../ports/read-model.js';
 import { ApplyError } from './apply-error.js';
 
@@ -53,13 +54,13 @@ export function evolveProblemRow(
       return { ...row, lastEventAt: at, acknowledged: true, status: row.status === 'open' ? 'acknowledged' : row.status };
     case 'MeasureAssigned': {
       if (event.data.measureId in row.measures) throw new ApplyError(`measure ${event.data.measureId} assigned twice`);
-      return { ...row, lastEventAt: at, measures: { ...row.measures, [event.data.measureId]: false }, measuresTotal: row.measuresTotal + 1 };
+      return { ...row, lastEventAt: at, measures: recordWith(row.measures, event.data.measureId, false), measuresTotal: row.measuresTotal + 1 };
     }
     case 'MeasureCompleted': {
       if (row.measures[event.data.measureId] !== false) {
         throw new ApplyError(`measure ${event.data.measureId} is unknown or already completed`);
       }
-      return { ...row, lastEventAt: at, measures: { ...row.measures, [event.data.measureId]: true }, measuresDone: row.measuresDone + 1 };
+      return { ...row, lastEventAt: at, measures: recordWith(row.measures, event.data.measureId, true), measuresDone: row.measuresDone + 1 };
     }
     case 'RectificationSubmitted':
       return { ...row, lastEventAt: at, status: 'submitted', submittedAt: event.data.submittedAt ?? at };
