@@ -101,8 +101,11 @@ describeWithService('temporal', 'a stopping worker drains: no new work taken, ac
     expect(kinds).toContain('activityTaskCompleted');
     expect(kinds).not.toContain('activityTaskFailed');
     expect(kinds).not.toContain('activityTaskCanceled');
-    // Started while the first worker drained: not one workflow task taken by it.
-    expect(await historyKinds(client, laterId)).not.toContain('workflowTaskStarted');
+    // Started while the first worker drained: not one workflow task run by it. The server may still hand the
+    // task to a poll the worker has already given up, before that poll's cancellation reaches it (2 runs in 6
+    // on a loaded machine): that task is not run either, shows as started, and goes to the next worker once
+    // its workflow-task timeout passes. Servers with eager poll cancellation on shutdown close that window.
+    expect(await historyKinds(client, laterId)).not.toContain('workflowTaskCompleted');
 
     const second = await start();
     try {
