@@ -28,7 +28,7 @@ import type { WorkflowEngine } from '../services/ports/workflow-engine.js';
 import { createActivities } from '../workflows/activities.js';
 import { rectificationWorkflowId } from '../workflows/rectification.contract.js';
 import { bundleWorkflows, startWorker } from '../workflows/worker.js';
-import { readProblem, registerUnits, runCommand, supervisor, testPolicy, units } from '../test/workflows/world.js';
+import { findProblemCommand, readProblem, registerUnits, runCommand, supervisor } from '../test/workflows/world.js';
 
 const N = Number(process.env['BENCH_N'] ?? 600);
 const CONCURRENCY = Number(process.env['BENCH_CONCURRENCY'] ?? 256);
@@ -92,18 +92,7 @@ for (const [r, kind] of ROUNDS.entries()) {
   for (const problemId of ids) {
     await runCommand(
       store,
-      {
-        type: 'findProblem',
-        problemId,
-        targetUnitId: units.village.unitId,
-        responsibleUnitId: units.village.unitId,
-        category: 'housing',
-        source: 'inspection',
-        description: '危房改造未完成',
-        severity: 'medium',
-        deadline: formatInstant(Date.now() + 30 * 86_400_000),
-        policy: testPolicy,
-      },
+      findProblemCommand(problemId, formatInstant(Date.now() + 30 * 86_400_000)),
       supervisor,
       formatInstant(Date.now()),
     );

@@ -31,7 +31,7 @@ import { isUnavailable } from '../infra/tools/service.js';
 import type { Notifier } from '../services/ports/notifier.js';
 import { startReactor } from '../services/reactor.js';
 import { bundleWorkflows, startWorker } from '../workflows/worker.js';
-import { registerUnits, runCommand, supervisor, testPolicy, units } from '../test/workflows/world.js';
+import { findProblemCommand, registerUnits, runCommand, supervisor } from '../test/workflows/world.js';
 
 const sweep = (process.env['BENCH_SWEEP'] ?? process.env['BENCH_N'] ?? '2000')
   .split(',')
@@ -145,18 +145,7 @@ async function main() {
       for (const problemId of problemIds) {
         await runCommand(
           store,
-          {
-            type: 'findProblem',
-            problemId,
-            targetUnitId: units.village.unitId,
-            responsibleUnitId: units.village.unitId,
-            category: 'housing',
-            source: 'inspection',
-            description: '危房改造未完成',
-            severity: 'medium',
-            deadline: formatInstant(deadline),
-            policy: testPolicy,
-          },
+          findProblemCommand(problemId, formatInstant(deadline)),
           supervisor,
           formatInstant(Date.now()),
         );

@@ -18,7 +18,7 @@ import { clockQuery, rectificationWorkflowId } from '../../workflows/rectificati
 import { searchAttributeKeys } from '../../workflows/search-attributes.js';
 import { bundleWorkflows, startWorker, type RunningWorker } from '../../workflows/worker.js';
 import { describeWithService } from '../setup/services.js';
-import { cadre, DAY, eventually, readProblem, registerUnits, runCommand, supervisor, testPolicy, units } from './world.js';
+import { cadre, DAY, eventually, findProblemCommand, readProblem, registerUnits, runCommand, supervisor } from './world.js';
 
 const iso = (ms: number) => formatInstant(ms, 'Asia/Shanghai');
 
@@ -66,18 +66,7 @@ describeWithService('temporal', 'a clock started eagerly by its ProblemFound', (
   const findProblem = (problemId: string) =>
     runCommand(
       store,
-      {
-        type: 'findProblem',
-        problemId,
-        targetUnitId: units.village.unitId,
-        responsibleUnitId: units.village.unitId,
-        category: 'housing',
-        source: 'inspection',
-        description: '危房改造未完成',
-        severity: 'medium',
-        deadline: iso(Date.now() + 30 * DAY),
-        policy: testPolicy,
-      },
+      findProblemCommand(problemId, iso(Date.now() + 30 * DAY)),
       supervisor,
       iso(Date.now()),
     );

@@ -13,7 +13,7 @@ import { startReactor, type Reactor } from '../../services/reactor.js';
 import type { ClockView } from '../../workflows/clock.js';
 import { clockQuery, rectificationWorkflowId } from '../../workflows/rectification.contract.js';
 import { bundleWorkflows, startWorker, type RunningWorker } from '../../workflows/worker.js';
-import { eventually, openWorld, registerUnits, runCommand, supervisor, testPolicy, units, type World } from './world.js';
+import { eventually, findProblemCommand, openWorld, registerUnits, runCommand, supervisor, type World } from './world.js';
 
 export const historiesDir = fileURLToPath(new URL('./histories/', import.meta.url));
 
@@ -85,18 +85,7 @@ export function useClockHarness(redisUrl: string, options: { inProcessWorker?: b
       h.problems.push(problemId);
       await runCommand(
         h.world.store,
-        {
-          type: 'findProblem',
-          problemId,
-          targetUnitId: units.village.unitId,
-          responsibleUnitId: units.village.unitId,
-          category: 'housing',
-          source: 'inspection',
-          description: '危房改造未完成',
-          severity: 'medium',
-          deadline: h.iso(deadlineMs),
-          policy: testPolicy,
-        },
+        findProblemCommand(problemId, h.iso(deadlineMs)),
         supervisor,
         h.iso(now),
       );

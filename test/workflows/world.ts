@@ -140,6 +140,22 @@ export async function runCommand(store: EventStore, command: ProblemCommand, act
   return events;
 }
 
+/** The tests' usual finding: a medium housing problem in the village, found by inspection, due at `deadline`. */
+export function findProblemCommand(problemId: string, deadline: string): ProblemCommand {
+  return {
+    type: 'findProblem',
+    problemId,
+    targetUnitId: units.village.unitId,
+    responsibleUnitId: units.village.unitId,
+    category: 'housing',
+    source: 'inspection',
+    description: '危房改造未完成',
+    severity: 'medium',
+    deadline,
+    policy: testPolicy,
+  };
+}
+
 /** The ladder policy of the tests: acknowledge in 2 days, blue at 3 and 1 days, escalate every 3 days. */
 export const testPolicy: EscalationPolicy = {
   version: 1,
