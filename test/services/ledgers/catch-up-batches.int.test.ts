@@ -1,0 +1,57 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { openSqliteEventStore } from '../../../infra/sqlite/event-store.js';
+import { createSqliteReadModel } from '../../../infra/sqlite/read-model.js';
+import { rebuildLedgers } from '../../../services/ledgers/index.js';
+import type { EventStore } from '../../../services/ports/event-store.js';
+import type { KeyspaceWriter, ReadModelStore } from '../../../services/ports/read-model.js';
+import { seedPrefecture, simulatedClock } from '../../fixtures/prefecture.js';
+
+const silent = pino({ level: 'silent' });
+
+/** The SQLite read model, counting the commits and row writes made to the keyspaces it creates. */
+function countingReadModel(path: string) {
+  const inner = createSqliteReadModel({ path });
+  const counts = { commits: 0, writes: 0 };
+  const counted = (writer: KeyspaceWriter): KeyspaceWriter => ({
+    ...writer,
+    async commit(batch) {
+      counts.commits++;
+      counts.writes += batch.writes.length;
+      await writer.commit(batch);
+    },
+  });
+  const readModel: ReadModelStore = { ...inner, createKeyspace: async () => counted(await inner.createKeyspace()) };
+  return { readModel, counts };
+}
+
+let dir: string;
+let eventStore: EventStore;
+let events: number;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'duban-catch-up-'));
+  const clock = simulatedClock();
+  // Pages of 100 events: a catch-up reads many pages, each an awaited query.
+  eventStore = openSqliteEventStore({ path: join(dir, 'events.db'), now: clock.now, synchronous: 'NORMAL', readBatchSize: 100 });
+  const shape = { counties: 1, townshipsPerCounty: 2, villagesPerTownship: 2, householdsPerVillage: 5 };
+  events = (await seedPrefecture(eventStore, clock, { seed: 7, shape, commands: 6000 })).events;
+});
+afterAll(async () => {
+  await eventStore?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('a rebuild keeps its batch open while events keep coming: a row that many events change is written once per batch, not once per page read', async () => {
+  const { readModel, counts } = countingReadModel(join(dir, 'ledgers.db'));
+  // Batches that end only when the stream pauses (here: reaches the head) or when full.
+  await rebuildLedgers({ eventStore, readModel, logger: silent, dropGraceMs: 0, flushIntervalMs: 5, maxBatchMs: 60_000, batchSize: 1_000_000 });
+  expect(events).toBeGreaterThan(5000);
+  // The old loop ended a batch at the first page read after flushIntervalMs: dozens of commits, each writing
+  // again every row its events touched. A pause of the machine longer than 5 ms still ends a batch early.
+  expect(counts.commits).toBeLessThanOrEqual(5);
+  await readModel.close();
+});
