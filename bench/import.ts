@@ -3,13 +3,16 @@
  * problems as CSV, one import each, through the import service: read, check every row with the deciders
  * and scope rules, then the one command handler with group commit), against the event store's own
  * batch-append rate measured in the same run on the same events (batches of 100 to fresh streams through
- * the port, in a second file of the same folder). Then the ledgers catch up, and the 帮扶措施 ledger
+ * the port, in a second file of the same folder). The projections follow the import in a projector of
+ * their own (`services/main.ts --role projector` over the same files, as production runs them), so the
+ * import's figures are its own and the projector's CPU is counted apart; BENCH_PROJECTIONS=inline runs them
+ * in the import's process instead, as `npm start` does. Then the ledgers catch up, and the 帮扶措施 ledger
  * (every plan measure) is exported as .xlsx in a fresh process whose peak RSS is sampled. One JSON object.
  *
  *   npm run bench:import
  *   BENCH_HOUSEHOLDS=4000 BENCH_MEASURES=20000 BENCH_PROBLEMS=1000 npm run bench:import
  */
-import { fork } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,11 +31,14 @@ import { createLedgerQueries, startProjections } from '../services/ledgers/index
 import { expected } from '../services/ports/event-store.js';
 import { createUnitHierarchy } from '../services/hierarchy.js';
 import { createLedgerExports } from '../services/exports/index.js';
+import { freePort } from '../infra/tools/process.js';
+import { repoRoot } from '../infra/tools/paths.js';
 
 const HOUSEHOLDS = Number(process.env['BENCH_HOUSEHOLDS'] ?? 40_000);
 const MEASURES = Number(process.env['BENCH_MEASURES'] ?? 200_000);
 const PROBLEMS = Number(process.env['BENCH_PROBLEMS'] ?? 10_000);
 const BASELINE_EVENTS = Number(process.env['BENCH_BASELINE_EVENTS'] ?? 50_000);
+const PROJECTIONS = process.env['BENCH_PROJECTIONS'] === 'inline' ? 'inline' : 'projector';
 const log = (message: string) => process.stderr.write(`[bench:import] ${message}\n`);
 const silent = pino({ level: 'silent' });
 const PREFECTURE = '533400';
@@ -61,6 +67,47 @@ async function exportChild(dir: string) {
   await readModel.close();
   await store.close();
   process.send!({ rows, seconds, peakRssMb: peak / 1024 / 1024 });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The projector, as production runs it: `services/main.ts --role projector` over the same DATA_DIR.
+
+interface Projector {
+  child: ChildProcess;
+  /** User and system CPU seconds the process has used so far. */
+  cpuSeconds(): number;
+  stop(): Promise<void>;
+}
+
+async function startProjector(dir: string): Promise<Projector> {
+  const port = await freePort();
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dir, PORT: String(port), LOG_LEVEL: 'fatal' };
+  for (const name of ['DATABASE_URL', 'ESDB_URL', 'REDIS_URL', 'TEMPORAL_ADDRESS']) delete env[name];
+  const child = spawn(process.execPath, ['--import', 'tsx', 'services/main.ts', '--role', 'projector'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const keep = (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000));
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the projector exited ${child.exitCode}:\n${output}`);
+    const up = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.status === 200, () => false);
+    if (up) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    child,
+    // utime and stime, the 14th and 15th fields of /proc/<pid>/stat, in clock ticks (USER_HZ, 100 on Linux).
+    cpuSeconds() {
+      const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100;
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      const code = await exited;
+      if (code !== 0) throw new Error(`the projector exited ${code}:\n${output}`);
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -127,7 +174,8 @@ async function main() {
   try {
     const store = openSqliteEventStore({ path: join(dir, 'events.db') });
     const readModel = createSqliteReadModel({ path: join(dir, 'ledgers.db') });
-    const projections = startProjections({ eventStore: store, readModel, logger: silent });
+    const projections = PROJECTIONS === 'inline' ? startProjections({ eventStore: store, readModel, logger: silent }) : undefined;
+    const projector = PROJECTIONS === 'projector' ? await startProjector(dir) : undefined;
     const ledgers = createLedgerQueries({ eventStore: store, readModel });
     const api = createApiServices({ store, ledgers, policy: POLICY_V1, logger: silent });
     await api.start();
@@ -161,6 +209,7 @@ async function main() {
     // The import process's peak RSS while the files are imported (the dry run holds every row's decisions).
     let importPeak = process.memoryUsage().rss;
     const sampler = setInterval(() => (importPeak = Math.max(importPeak, process.memoryUsage().rss)), 100);
+    const projectorCpuBefore = projector?.cpuSeconds() ?? 0;
     await importFile('units', f.units, admin);
     const timed = {
       households: await importFile('households', f.households, admin),
@@ -175,8 +224,12 @@ async function main() {
     const importCpuEps = importEvents / Object.values(timed).reduce((n, t) => n + t.cpuSeconds, 0);
 
     const catchUpBegan = performance.now();
-    await projections.caughtUp(await store.headPosition());
+    const head = await store.headPosition();
+    if (projections) await projections.caughtUp(head);
+    else while ((await readModel.active.checkpoint()) < head) await new Promise((resolve) => setTimeout(resolve, 10));
     const catchUpSeconds = (performance.now() - catchUpBegan) / 1000;
+    const projectorCpuSeconds = projector ? projector.cpuSeconds() - projectorCpuBefore : undefined;
+    await projector?.stop();
 
     // The store's own batch appends of the same events (fresh ids, fresh streams of 100), same folder.
     const sample: NewEvent[] = [];
@@ -196,7 +249,7 @@ async function main() {
     await baseline.close();
     log(`baseline: ${sample.length} events in batches of 100 at ${Math.round(batchEps)}/s; import ${Math.round(importEps)}/s`);
 
-    await projections.stop();
+    await projections?.stop();
     await api.close();
     await readModel.close();
     await store.close();
@@ -229,8 +282,10 @@ async function main() {
         store_batch_append_cpu_eps: round(batchCpuEps),
         import_ratio_cpu: +(importCpuEps / batchCpuEps).toFixed(3),
         import_peak_rss_mb: round(importPeak / 1024 / 1024),
+        projections: PROJECTIONS,
         ledgers_catch_up_seconds: +catchUpSeconds.toFixed(2),
         ledgers_caught_up: true,
+        ...(projectorCpuSeconds === undefined ? {} : { projector_cpu_seconds: +projectorCpuSeconds.toFixed(2) }),
         export_plan_measures: { rows: exported.rows, rows_per_s: round(exported.rows / exported.seconds), peak_rss_mb: round(exported.peakRssMb), peak_rss_target_mb: 512 },
         loadavg: readFileSync('/proc/loadavg', 'utf8').trim(),
       })}\n`,

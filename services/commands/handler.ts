@@ -159,9 +159,18 @@ export function createCommandHandler(deps: CommandHandlerDeps) {
     return result;
   }
 
+  // Full, the oldest tenth goes at once (a Map iterates in insertion order). Deleting only the oldest entry
+  // per insert made every insert's `keys().next()` step over the holes the deletes before it left at the
+  // front of the table: quadratic once an import touched more streams than the cache holds.
   function remember(streamId: string, state: unknown, revision: number) {
     states.delete(streamId);
-    if (states.size >= STATE_CACHE_SIZE) states.delete(states.keys().next().value as string);
+    if (states.size >= STATE_CACHE_SIZE) {
+      let evict = STATE_CACHE_SIZE / 10;
+      for (const oldest of states.keys()) {
+        states.delete(oldest);
+        if (--evict === 0) break;
+      }
+    }
     states.set(streamId, { state, revision });
   }
 

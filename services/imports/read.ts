@@ -39,11 +39,31 @@ export function decodeCsv(file: Buffer, charset?: Charset): string {
   }
 }
 
+export const csvOptions = { relax_column_count: true, skip_empty_lines: false, bom: true } as const;
+
+/**
+ * What csv-parse gives with `csvOptions` for a text with no quote character, a few times faster: the
+ * line break is the first one found (CRLF, LF or CR, as csv-parse discovers it; the other kinds are then
+ * text), a line is its cells between commas, a last line left empty is none.
+ * test/services/imports/csv-grid.unit.test.ts holds it to csv-parse.
+ */
+function unquotedGrid(text: string): string[][] {
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const cr = text.indexOf('\r');
+  const lf = text.indexOf('\n');
+  const lineBreak = cr !== -1 && (lf === -1 || cr < lf) ? (lf === cr + 1 ? '\r\n' : '\r') : '\n';
+  const lines = text.split(lineBreak);
+  if (lines.at(-1) === '') lines.pop();
+  return lines.map((line) => line.split(','));
+}
+
 /** The lines of a CSV upload, decoded. */
 export function csvGrid(file: Buffer, charset?: Charset): string[][] {
   if (file.includes(0)) throw new NotASpreadsheet('the file is neither an .xlsx workbook nor CSV text');
+  const text = decodeCsv(file, charset);
+  if (!text.includes('"')) return unquotedGrid(text);
   try {
-    return parse(decodeCsv(file, charset), { relax_column_count: true, skip_empty_lines: false, bom: true }) as string[][];
+    return parse(text, csvOptions) as string[][];
   } catch (err) {
     if (err instanceof DubanError) throw err;
     throw invalid('import.csv', `the CSV cannot be read: ${(err as Error).message.split('\n')[0]}`);

@@ -50,6 +50,16 @@ async function drained(out: Writable) {
 
 async function writeXlsx(out: Writable, heading: SheetHeading, sheets: readonly Sheet<never>[]): Promise<number> {
   const workbook = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true, useSharedStrings: false });
+  // exceljs gives every cell a style object of its own and turns each into XML to find its style id, unless
+  // it has seen that very object before: the data cells share one object per fill, so that is done once a fill.
+  const plain: Partial<ExcelJS.Style> = {};
+  const filled = new Map<string, Partial<ExcelJS.Style>>();
+  const styleOf = (argb: string | undefined): Partial<ExcelJS.Style> => {
+    if (!argb) return plain;
+    let style = filled.get(argb);
+    if (!style) filled.set(argb, (style = { fill: { type: 'pattern', pattern: 'solid', fgColor: { argb } } }));
+    return style;
+  };
   let count = 0;
   for (const sheet of sheets) {
     const headerRow = heading.lines.length + 2;
@@ -66,10 +76,7 @@ async function writeXlsx(out: Writable, heading: SheetHeading, sheets: readonly 
     let n = 0;
     for await (const row of sheet.rows) {
       const written = worksheet.addRow(sheet.columns.map((c) => c.value(row)));
-      sheet.columns.forEach((c, i) => {
-        const argb = colourFills[c.fill?.(row) ?? ''];
-        if (argb) written.getCell(i + 1).fill = { type: 'pattern', pattern: 'solid', fgColor: { argb } };
-      });
+      sheet.columns.forEach((c, i) => (written.getCell(i + 1).style = styleOf(colourFills[c.fill?.(row) ?? ''])));
       written.commit();
       if (++n % 1000 === 0) await drained(out);
     }
