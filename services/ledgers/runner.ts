@@ -1,7 +1,7 @@
 import { pino, type Logger } from 'pino';
 import type { RecordedEvent } from '../../events/envelope.js';
 import { eventsBehind, type EventStore, type Subscription } from '../ports/event-store.js';
-import type { KeyspaceWriter, ParkedEvent, ReadModelStore } from '../ports/read-model.js';
+import type { KeyspaceWriter, ParkedEvent, ReadModelStore, Snapshot } from '../ports/read-model.js';
 import { decodeRecorded } from './decode.js';
 import { auditLinkBreak } from './link-check.js';
 import { applyEvent, createLedgerState, createSnapshotWriter, type Dirty, type LedgerState, recordedAtUtc, skipEvent } from './state.js';
@@ -153,6 +153,7 @@ class ProjectionLoop {
     const stopped = Promise.race([this.stopping, commitFailed]).then(() => ({ done: true as const, value: undefined }));
     let dirty: Dirty = new Map();
     let batchParked: ParkedEvent[] = [];
+    let batchSnapshots: Snapshot[] = [];
     let pending = 0;
     // The previous batch's commit; the next batch is applied in memory while it travels to the store.
     let inFlight: Promise<void> | null = null;
@@ -163,8 +164,6 @@ class ProjectionLoop {
       if (pending === 0) return;
       const position = state.position;
       const parked = batchParked;
-      const count = pending;
-      const recordedAt = recordedAtUtc(state);
       const writes = [...dirty.values()];
       // Each row written once as JSON, for the store and for the next snapshot (not units: their counters
       // change in place after this commit).
@@ -173,11 +172,8 @@ class ProjectionLoop {
         write.doc = JSON.stringify(write.row);
         if (write.collection !== 'unit') snapshots.known(write.row, write.doc);
       }
-      // Serialized now: the state moves on while the commit is in flight.
-      const snapshot =
-        this.sinceSnapshot + count >= this.deps.snapshotEvery && recordedAt !== null
-          ? { position, recordedAt, state: snapshots.write(state) }
-          : null;
+      const taken = batchSnapshots;
+      batchSnapshots = [];
       dirty = new Map();
       batchParked = [];
       pending = 0;
@@ -191,9 +187,7 @@ class ProjectionLoop {
           this.parkedTotal += parked.length;
           this.recentParked = [...this.recentParked, ...parked].slice(-20);
         }
-        this.sinceSnapshot += count;
-        if (snapshot) {
-          this.sinceSnapshot = 0;
+        for (const snapshot of taken) {
           // A snapshot only speeds up inspections; failing to write one must not stop the ledgers.
           await this.keyspace.saveSnapshot(snapshot).catch((error: unknown) => this.deps.logger.warn({ err: error }, 'snapshot not saved'));
         }
@@ -240,6 +234,13 @@ class ProjectionLoop {
         if (!wake) {
           openedAt = performance.now();
           arm();
+        }
+        // A snapshot every snapshotEvery events wherever the batch ends, saved once the batch is committed, so
+        // an inspection replays at most that many events whatever the batches' sizes.
+        if (++this.sinceSnapshot >= this.deps.snapshotEvery) {
+          this.sinceSnapshot = 0;
+          const recordedAt = recordedAtUtc(state);
+          if (recordedAt !== null) batchSnapshots.push({ position: state.position, recordedAt, state: snapshots.write(state) });
         }
         if (pending >= this.deps.batchSize || performance.now() - openedAt >= this.deps.maxBatchMs) await flushNow();
         // A catch-up delivers events as microtasks; give timers and I/O (an HTTP server in the same

@@ -15,13 +15,17 @@ const silent = pino({ level: 'silent' });
 /** The SQLite read model, counting the commits and row writes made to the keyspaces it creates. */
 function countingReadModel(path: string) {
   const inner = createSqliteReadModel({ path });
-  const counts = { commits: 0, writes: 0 };
+  const counts = { commits: 0, writes: 0, snapshots: [] as bigint[] };
   const counted = (writer: KeyspaceWriter): KeyspaceWriter => ({
     ...writer,
     async commit(batch) {
       counts.commits++;
       counts.writes += batch.writes.length;
       await writer.commit(batch);
+    },
+    async saveSnapshot(snapshot) {
+      counts.snapshots.push(snapshot.position);
+      await writer.saveSnapshot(snapshot);
     },
   });
   const readModel: ReadModelStore = { ...inner, createKeyspace: async () => counted(await inner.createKeyspace()) };
@@ -53,5 +57,13 @@ test('a rebuild keeps its batch open while events keep coming: a row that many e
   // The old loop ended a batch at the first page read after flushIntervalMs: dozens of commits, each writing
   // again every row its events touched. A pause of the machine longer than 5 ms still ends a batch early.
   expect(counts.commits).toBeLessThanOrEqual(5);
+  await readModel.close();
+});
+
+test('snapshots stay snapshotEvery events apart however long the batches are', async () => {
+  const { readModel, counts } = countingReadModel(join(dir, 'ledgers-snapshots.db'));
+  await rebuildLedgers({ eventStore, readModel, logger: silent, dropGraceMs: 0, flushIntervalMs: 5, maxBatchMs: 60_000, batchSize: 1_000_000, snapshotEvery: 1000 });
+  // Positions count events from 1 in the SQLite store.
+  expect(counts.snapshots).toEqual(Array.from({ length: Math.floor(events / 1000) }, (_, i) => BigInt((i + 1) * 1000)));
   await readModel.close();
 });
