@@ -1,7 +1,11 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
 import { pino } from 'pino';
 
 import { notifierFromConfig } from '../infra/notifier/index.js';
@@ -105,6 +109,10 @@ try {
   // (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE and its config
   // file). When nothing names a server, a local dev server is started, by a process that runs the worker
   // only, so separate API processes never start one of their own.
+  // Without a prebuilt bundle, webpack bundles the workflows in a child process, started now so it overlaps
+  // the Temporal start-up: webpack's memory then leaves with the child (idle RSS 355 → 267 MB).
+  const workflowBundle = runs('worker') ? Promise.resolve(config.workflowBundle ?? bundleWorkflowsInChild()) : undefined;
+  workflowBundle?.catch(() => undefined);
   if (runs('worker')) {
     // Before any worker connection: the SDK's logs go through pino, and SIGTERM is ours to order.
     installTemporalRuntime({ logger: log, metricsAddress: config.temporalSdkMetricsAddress });
@@ -195,8 +203,10 @@ try {
       store,
       notifier,
       logger: log.child({ component: 'worker' }),
-      ...(config.workflowBundle ? { workflowBundle: { codePath: config.workflowBundle } } : {}),
+      workflowBundle: { codePath: await workflowBundle! },
     });
+    // The worker holds the code now; a bundle this process built is not needed again.
+    if (!config.workflowBundle) await rm(path.dirname(await workflowBundle!), { recursive: true, force: true });
     running.add('temporal worker', () => worker.stop());
     // 一月一研判 and 每日一报: created on first start, brought up to date on later ones (and by every worker).
     // On the worker's own connection, so a clock's start hands its first task straight to this worker (eager).
@@ -280,4 +290,12 @@ function readConfigOrExit(): ReturnType<typeof loadConfig> {
     console.error(error.message);
     process.exit(1);
   }
+}
+
+/** `npm run build`'s bundle, written by a child process into a folder of its own; resolves to its path. */
+async function bundleWorkflowsInChild(): Promise<string> {
+  const target = path.join(await mkdtemp(path.join(tmpdir(), 'duban-workflows-')), 'workflow-bundle.js');
+  const script = fileURLToPath(new URL('./cli/build-workflows.ts', import.meta.url));
+  await promisify(execFile)(process.execPath, [...process.execArgv, script, target]);
+  return target;
 }
