@@ -143,7 +143,12 @@ function eventStoreContract(adapter: AdapterUnderTest): void {
         expect(revisions(await store.readStream(s, { direction: 'backwards' }))).toEqual([4, 3, 2, 1, 0]);
         expect(revisions(await store.readStream(s, { direction: 'backwards', from: 3, limit: 2 }))).toEqual([3, 2]);
         expect(await store.readStream(s, { from: 9 })).toEqual([]);
+        expect(await store.readStream(s, { from: 5, limit: 1 })).toEqual([]);
+        expect(revisions(await store.readStream(s, { from: 0 }))).toEqual([0, 1, 2, 3, 4]);
         await expect(store.readStream(stream('nothing'))).rejects.toBeInstanceOf(StreamNotFoundError);
+        await expect(store.readStream(stream('nothing'), { from: 3 })).rejects.toBeInstanceOf(StreamNotFoundError);
+        await expect(store.readStream(stream('nothing'), { from: 0, limit: 2 })).rejects.toBeInstanceOf(StreamNotFoundError);
+        await expect(store.readStream(stream('nothing'), { direction: 'backwards' })).rejects.toBeInstanceOf(StreamNotFoundError);
       });
     });
 
