@@ -122,7 +122,7 @@ async function batchAppends(
   return { appendBatchEps: events / (Number(portNs) / 1e9), rawBatchEps: events / (Number(rawNs) / 1e9) };
 }
 
-/** `writers` loops, each appending one event per command to its own stream with the exact revision. */
+/** `writers` loops, each appending one event per command to its own stream with the exact revision; the seconds taken. */
 async function appendCommands(store: EventStore, writers: number, commands: number, tag: string) {
   const perWriter = Math.ceil(commands / writers);
   const start = process.hrtime.bigint();
@@ -137,7 +137,38 @@ async function appendCommands(store: EventStore, writers: number, commands: numb
       }
     }),
   );
-  return (perWriter * writers) / seconds(start);
+  return { events: perWriter * writers, seconds: seconds(start) };
+}
+
+const COMMAND_ROUNDS = 5;
+
+/**
+ * One writer against 64 on the same store, in rounds that alternate which goes first (each round on
+ * fresh streams), so both sides see the same disk: fsync latency on a shared machine moves several-fold
+ * within a minute, and measured one after the other the ratio followed it.
+ */
+async function commandAppends(store: EventStore) {
+  const total = { single: { events: 0, seconds: 0 }, concurrent: { events: 0, seconds: 0 } };
+  const add = (side: keyof typeof total, run: { events: number; seconds: number }) => {
+    total[side].events += run.events;
+    total[side].seconds += run.seconds;
+  };
+  for (let r = 0; r < COMMAND_ROUNDS; r++) {
+    const single = async () => add('single', await appendCommands(store, 1, SINGLE_COMMANDS / COMMAND_ROUNDS, `single-${r}`));
+    const concurrent = async () =>
+      add('concurrent', await appendCommands(store, WRITERS, CONCURRENT_COMMANDS / COMMAND_ROUNDS, `concurrent-${r}`));
+    if (r % 2 === 0) {
+      await single();
+      await concurrent();
+    } else {
+      await concurrent();
+      await single();
+    }
+  }
+  return {
+    appendSingleEps: total.single.events / total.single.seconds,
+    appendConcurrentEps: total.concurrent.events / total.concurrent.seconds,
+  };
 }
 
 async function seedReplayFile(path: string) {
@@ -299,8 +330,7 @@ async function sqliteFigures() {
     const { appendBatchEps, rawBatchEps } = await batchAppends(dir, batchesOf100());
 
     const commandStore = openSqliteEventStore({ path: join(dir, 'commands.db') });
-    const appendSingleEps = await appendCommands(commandStore, 1, SINGLE_COMMANDS, 'single');
-    const appendConcurrentEps = await appendCommands(commandStore, WRITERS, CONCURRENT_COMMANDS, 'concurrent');
+    const { appendSingleEps, appendConcurrentEps } = await commandAppends(commandStore);
     await commandStore.close();
 
     const replayPath = join(dir, 'replay.db');
@@ -417,8 +447,7 @@ async function postgresFigures() {
     const { appendBatchEps, rawBatchEps } = await batchAppendsPostgres(url, batchesOf100());
 
     const commandStore = await openPostgresEventStore({ connectionString: url, schema: 'bench_commands' });
-    const appendSingleEps = await appendCommands(commandStore, 1, SINGLE_COMMANDS, 'single');
-    const appendConcurrentEps = await appendCommands(commandStore, WRITERS, CONCURRENT_COMMANDS, 'concurrent');
+    const { appendSingleEps, appendConcurrentEps } = await commandAppends(commandStore);
     await commandStore.close();
 
     const seedStart = process.hrtime.bigint();

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isoTime } from './envelope.js';
 import { invalid } from './errors.js';
+import { compileParser, type FastParser, safeParseWith } from './fast-parse.js';
 
 /** Shared value schemas for event data. Every object is strict: unknown fields are rejected. */
 
@@ -71,7 +72,7 @@ export function makeEvent<T extends string, S extends z.ZodType>(
   schema: S,
   data: z.input<S>,
 ): { type: T; data: z.output<S> } {
-  const parsed = schema.safeParse(data);
+  const parsed = safeParseWith(schema, parserOf(schema), data) as z.ZodSafeParseResult<z.output<S>>;
   if (!parsed.success) {
     throw invalid('event.encode', `invalid ${type}: ${z.prettifyError(parsed.error)}`, {
       type,
@@ -80,6 +81,15 @@ export function makeEvent<T extends string, S extends z.ZodType>(
   }
   if (typeof parsed.data === 'object' && parsed.data !== null) validated.set(parsed.data, schema);
   return { type, data: parsed.data };
+}
+
+// Each schema's compiled parser (events/fast-parse.ts), made on first use: an import makes hundreds of
+// thousands of events of a few types, and zod's general machinery cost more than the rules. It accepts
+// what zod accepts and returns what zod returns; anything else, and every refusal's wording, is zod's.
+const parsers = new WeakMap<z.ZodType, FastParser | undefined>();
+function parserOf(schema: z.ZodType): FastParser | undefined {
+  if (!parsers.has(schema)) parsers.set(schema, compileParser(schema));
+  return parsers.get(schema);
 }
 
 // Data makeEvent built, with the schema it passed: the registry takes it on the way into the store without

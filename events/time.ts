@@ -190,11 +190,22 @@ const instantPattern =
  * fields are checked first.
  */
 function epochOfInstant(instant: string): number | undefined {
+  // A decider compares the same two instants (the command's moment, an import's deadline) row after row:
+  // the last two answers are kept, which costs a stream of ever new instants (a replay) next to nothing.
+  if (instant === recentInstants[0]) return recentEpochs[0];
+  if (instant === recentInstants[1]) return recentEpochs[1];
   const match = instantPattern.exec(instant);
   if (!match || !isRealWallClock(wallClockOf(match.slice(1)))) return undefined;
   const ms = Date.parse(instant);
-  return Number.isNaN(ms) ? undefined : ms;
+  if (Number.isNaN(ms)) return undefined;
+  recentInstants[1] = recentInstants[0];
+  recentEpochs[1] = recentEpochs[0];
+  recentInstants[0] = instant;
+  recentEpochs[0] = ms;
+  return ms;
 }
+const recentInstants: [string, string] = ['', ''];
+const recentEpochs: [number | undefined, number | undefined] = [undefined, undefined];
 
 /** Milliseconds since the epoch of an ISO 8601 instant that carries an offset (or Z). */
 export function toEpochMs(instant: string): number {

@@ -64,13 +64,14 @@ describe('event registry', () => {
     const data = { unitId: '533423', name: '维西傈僳族自治县', level: 'county' as const, parentId: '533400' };
     const parse = vi.spyOn(unitRegisteredSchema, 'safeParse');
     try {
+      // makeEvent validates through the schema's compiled parser (events/fast-parse.ts), not zod's safeParse.
       const made = makeEvent('UnitRegistered', unitRegisteredSchema, data);
-      expect(parse).toHaveBeenCalledTimes(1);
+      expect(parse).toHaveBeenCalledTimes(0);
       expect(encodeEvent('UnitRegistered', made.data)).toEqual({ type: 'UnitRegistered', data: made.data, schemaVersion: 1 });
-      expect(parse).toHaveBeenCalledTimes(1);
+      expect(parse).toHaveBeenCalledTimes(0);
       // The same fields in a fresh object (not made by makeEvent) are validated as always.
       encodeEvent('UnitRegistered', { ...made.data });
-      expect(parse).toHaveBeenCalledTimes(2);
+      expect(parse).toHaveBeenCalledTimes(1);
       // Data made with another schema is not taken for this type's.
       const other = makeEvent('UnitRegistered', unitRegisteredSchema.extend({}), data);
       expect(() => encodeEvent('HouseholdRegistered', other.data)).toThrow(/invalid HouseholdRegistered/);
