@@ -119,8 +119,11 @@ export interface CheckedStream<E, S> {
 /** The id of the i-th event of a command named by `seed`. */
 export const seededEventId = (seed: string, index: number) => nameBasedUuid(`${seed}/${index}`);
 
-/** How many streams' states stay in memory between commands. */
-const STATE_CACHE_SIZE = 20_000;
+/**
+ * How many streams' states stay in memory between commands: a prefecture's households (about 40,000) and
+ * then some, so an import of every household's measures folds each household once, not once per row.
+ */
+const STATE_CACHE_SIZE = 50_000;
 const FIRST_BACKOFF_MS = 5;
 /** The store's refusals of an append whose event ids are already taken by other content. */
 const SEED_TAKEN: ReadonlySet<string> = new Set(['store.event_id_reused', 'store.partial_repeat']);
