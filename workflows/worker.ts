@@ -68,6 +68,8 @@ const quietBundlerLogger = {
   log: () => undefined,
 };
 
+const CLOCK_STEPS_IN_FLIGHT = 200;
+
 /**
  * Starts a worker for the rectification and review workflows, with activities bound to the given
  * store and notifier. The worker runs until `stop()`; a crash of `run()` is logged and rethrown by stop.
@@ -85,9 +87,12 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     ...(deps.maxConcurrentActivityTaskExecutions !== undefined
       ? { maxConcurrentActivityTaskExecutions: deps.maxConcurrentActivityTaskExecutions }
       : {}),
-    ...(deps.maxConcurrentWorkflowTaskExecutions !== undefined
-      ? { maxConcurrentWorkflowTaskExecutions: deps.maxConcurrentWorkflowTaskExecutions }
-      : {}),
+    // A clock's step holds its workflow task's slot while its local activity appends (and waits for the
+    // group commit's fsync): with the SDK's 40 slots, 2,000 steps due at once went through 40 at a time.
+    // 200 (and as many local activities) let more steps share each commit: bench:escalation, N = 2,000,
+    // quiet: 76.0 → 105.3 escalations/s, lag p99 24.4 → 17.2 s (500 gave 91.2/s, no better).
+    maxConcurrentWorkflowTaskExecutions: deps.maxConcurrentWorkflowTaskExecutions ?? CLOCK_STEPS_IN_FLIGHT,
+    maxConcurrentLocalActivityExecutions: CLOCK_STEPS_IN_FLIGHT,
     ...(deps.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: deps.maxCachedWorkflows } : {}),
     shutdownGraceTime: deps.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS,
   });
