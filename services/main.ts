@@ -105,14 +105,15 @@ try {
   const readModel = openReadModel(config, redis);
   running.add('read model', () => readModel.close());
 
+  // Without a prebuilt bundle, webpack bundles the workflows in a child process, started now so it overlaps
+  // the Temporal start-up: webpack's memory then leaves with the child (idle RSS 355 → 265 MB).
+  const workflowBundle = runs('worker') ? Promise.resolve(config.workflowBundle ?? bundleWorkflowsInChild()) : undefined;
+  workflowBundle?.catch(() => undefined);
+
   // Temporal: the worker needs it; the API only reports on it. Reached as Temporal's own tools reach it
   // (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS*, TEMPORAL_PROFILE and its config
   // file). When nothing names a server, a local dev server is started, by a process that runs the worker
   // only, so separate API processes never start one of their own.
-  // Without a prebuilt bundle, webpack bundles the workflows in a child process, started now so it overlaps
-  // the Temporal start-up: webpack's memory then leaves with the child (idle RSS 355 → 267 MB).
-  const workflowBundle = runs('worker') ? Promise.resolve(config.workflowBundle ?? bundleWorkflowsInChild()) : undefined;
-  workflowBundle?.catch(() => undefined);
   if (runs('worker')) {
     // Before any worker connection: the SDK's logs go through pino, and SIGTERM is ours to order.
     installTemporalRuntime({ logger: log, metricsAddress: config.temporalSdkMetricsAddress });
@@ -194,6 +195,7 @@ try {
     );
     const nativeConnection = await NativeConnection.connect(temporal.worker);
     running.add('temporal worker connection', () => nativeConnection.close());
+    const codePath = await workflowBundle!;
     const worker = await startWorker({
       connection: nativeConnection,
       namespace: temporalNamespace,
@@ -203,10 +205,10 @@ try {
       store,
       notifier,
       logger: log.child({ component: 'worker' }),
-      workflowBundle: { codePath: await workflowBundle! },
+      workflowBundle: { codePath },
     });
     // The worker holds the code now; a bundle this process built is not needed again.
-    if (!config.workflowBundle) await rm(path.dirname(await workflowBundle!), { recursive: true, force: true });
+    if (codePath !== config.workflowBundle) await rm(path.dirname(codePath), { recursive: true, force: true });
     running.add('temporal worker', () => worker.stop());
     // 一月一研判 and 每日一报: created on first start, brought up to date on later ones (and by every worker).
     // On the worker's own connection, so a clock's start hands its first task straight to this worker (eager).

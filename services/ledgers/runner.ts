@@ -242,11 +242,13 @@ class ProjectionLoop {
           const recordedAt = recordedAtUtc(state);
           if (recordedAt !== null) batchSnapshots.push({ position: state.position, recordedAt, state: snapshots.write(state) });
         }
-        if (pending >= this.deps.batchSize || performance.now() - openedAt >= this.deps.maxBatchMs) await flushNow();
+        if (pending >= this.deps.batchSize) await flushNow();
         // A catch-up delivers events as microtasks; give timers and I/O (an HTTP server in the same
-        // process, the health poll) their turn now and then.
+        // process, the health poll) their turn now and then, and commit a batch open for maxBatchMs (its
+        // age is read here, not at every event).
         if (++sinceYield >= YIELD_EVERY) {
           sinceYield = 0;
+          if (pending > 0 && performance.now() - openedAt >= this.deps.maxBatchMs) await flushNow();
           await new Promise<void>((resolve) => setImmediate(resolve));
         }
       }
