@@ -1,8 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rename } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
@@ -107,7 +106,7 @@ try {
 
   // Without a prebuilt bundle, webpack bundles the workflows in a child process, started now so it overlaps
   // the Temporal start-up: webpack's memory then leaves with the child (idle RSS 355 → 265 MB).
-  const workflowBundle = runs('worker') ? Promise.resolve(config.workflowBundle ?? bundleWorkflowsInChild()) : undefined;
+  const workflowBundle = runs('worker') ? Promise.resolve(config.workflowBundle ?? bundleWorkflowsInChild(config.dataDir)) : undefined;
   workflowBundle?.catch(() => undefined);
 
   // Temporal: the worker needs it; the API only reports on it. Reached as Temporal's own tools reach it
@@ -207,8 +206,6 @@ try {
       logger: log.child({ component: 'worker' }),
       workflowBundle: { codePath },
     });
-    // The worker holds the code now; a bundle this process built is not needed again.
-    if (codePath !== config.workflowBundle) await rm(path.dirname(codePath), { recursive: true, force: true });
     running.add('temporal worker', () => worker.stop());
     // 一月一研判 and 每日一报: created on first start, brought up to date on later ones (and by every worker).
     // On the worker's own connection, so a clock's start hands its first task straight to this worker (eager).
@@ -294,10 +291,15 @@ function readConfigOrExit(): ReturnType<typeof loadConfig> {
   }
 }
 
-/** `npm run build`'s bundle, written by a child process into a folder of its own; resolves to its path. */
-async function bundleWorkflowsInChild(): Promise<string> {
-  const target = path.join(await mkdtemp(path.join(tmpdir(), 'duban-workflows-')), 'workflow-bundle.js');
+/**
+ * `npm run build`'s bundle, written by a child process as `workflow-bundle.js` in the data folder (replaced
+ * whole, so a process starting beside this one never reads half a file); resolves to its path.
+ */
+async function bundleWorkflowsInChild(dataDir: string): Promise<string> {
+  const target = path.join(dataDir, 'workflow-bundle.js');
+  const written = `${target}.${process.pid}`;
   const script = fileURLToPath(new URL('./cli/build-workflows.ts', import.meta.url));
-  await promisify(execFile)(process.execPath, [...process.execArgv, script, target]);
+  await promisify(execFile)(process.execPath, [...process.execArgv, script, written]);
+  await rename(written, target);
   return target;
 }
