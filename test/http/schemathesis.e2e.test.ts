@@ -14,9 +14,12 @@ const run = promisify(execFile);
 /**
  * Bounds that keep this run near a minute and a half on a busy two-core machine: a few examples per
  * operation, the examples, coverage and fuzzing phases (not stateful), and a fixed seed so that a failure
- * is the same on every run (DUBAN_SCHEMATHESIS_SEED draws another).
+ * is the same on every run (DUBAN_SCHEMATHESIS_SEED draws another). One worker: with two, Hypothesis parses
+ * lambdas' sources from two threads, and CPython 3.11 then fails now and then with "AST constructor recursion
+ * depth mismatch" inside schemathesis (two CI runs of 2026-12-03 failed on it, naming no defect of ours); one
+ * worker ran the same operations in 26 s against 31 s.
  */
-const bounds = ['--max-examples', '3', '--phases', 'examples,coverage,fuzzing', '--seed', process.env['DUBAN_SCHEMATHESIS_SEED'] ?? '1', '--workers', '2', '--request-timeout', '30'];
+const bounds = ['--max-examples', '3', '--phases', 'examples,coverage,fuzzing', '--seed', process.env['DUBAN_SCHEMATHESIS_SEED'] ?? '1', '--workers', '1', '--request-timeout', '30'];
 
 interface Operation {
   name: string;
