@@ -148,7 +148,8 @@ class ProjectionLoop {
     // Rejects when a commit fails, so an idle loop (no more events to flush behind it) fails the session now
     // instead of waiting with a batch its store never took.
     let failSession: (error: unknown) => void = () => {};
-    const commitFailed = new Promise<never>((_, reject) => (failSession = reject));
+    let commitBroken = false;
+    const commitFailed = new Promise<never>((_, reject) => (failSession = (error) => ((commitBroken = true), reject(error))));
     commitFailed.catch(() => undefined);
     const stopped = Promise.race([this.stopping, commitFailed]).then(() => ({ done: true as const, value: undefined }));
     let dirty: Dirty = new Map();
@@ -255,6 +256,19 @@ class ProjectionLoop {
       if (this.abandoned) throw new Error(this.abandoned);
       await flush();
       await inFlight;
+    } catch (error) {
+      // The event store failed while a batch was open (a lost connection, a stopped server): what was
+      // applied is whole up to state.position, so it is committed before restarting, and the ledgers hold
+      // every event read before the outage instead of going without them until the store returns.
+      if (!commitBroken && !this.abandoned) {
+        try {
+          await flush();
+          await inFlight;
+        } catch (commitError) {
+          this.deps.logger.warn({ err: commitError }, 'the open batch was not committed either');
+        }
+      }
+      throw error;
     } finally {
       this.subscription = null;
       await subscription.close().catch(() => undefined);

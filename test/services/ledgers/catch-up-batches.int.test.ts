@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { openSqliteEventStore } from '../../../infra/sqlite/event-store.js';
 import { createSqliteReadModel } from '../../../infra/sqlite/read-model.js';
-import { rebuildLedgers } from '../../../services/ledgers/index.js';
+import { rebuildLedgers, startProjections } from '../../../services/ledgers/index.js';
 import type { EventStore } from '../../../services/ports/event-store.js';
 import type { KeyspaceWriter, ReadModelStore } from '../../../services/ports/read-model.js';
 import { seedPrefecture, simulatedClock } from '../../fixtures/prefecture.js';
@@ -65,4 +65,39 @@ test('snapshots stay snapshotEvery events apart however long the batches are', a
   // Positions count events from 1 in the SQLite store.
   expect(counts.snapshots).toEqual(Array.from({ length: Math.floor(events / 1000) }, (_, i) => BigInt((i + 1) * 1000)));
   await readModel.close();
+});
+
+test('a catch-up whose event store fails mid-read commits the events it had applied before restarting', async () => {
+  const readModel = createSqliteReadModel({ path: join(dir, 'ledgers-store-down.db') });
+  // The store delivers 1,234 events, then goes away: every read after that fails.
+  const delivered = 1234;
+  let sent = 0;
+  const failing: EventStore = {
+    ...eventStore,
+    subscribeToAll(options) {
+      const inner = eventStore.subscribeToAll(options);
+      return {
+        close: () => inner.close(),
+        async *[Symbol.asyncIterator]() {
+          for await (const event of inner) {
+            if (sent >= delivered) throw new Error('event store connection lost');
+            sent++;
+            yield event;
+          }
+        },
+      };
+    },
+  };
+  // A batch that would stay open for a minute: only the failure ends it.
+  const projections = startProjections({ eventStore: failing, readModel, logger: silent, flushIntervalMs: 60_000, maxBatchMs: 60_000, batchSize: 1_000_000, retryDelayMs: 50 });
+  try {
+    const deadline = Date.now() + 10_000;
+    while (projections.status().restarts === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(projections.status().lastError).toMatch(/connection lost/);
+    // Positions count events from 1 in the SQLite store: what was applied is on the ledgers while the store is down.
+    expect(projections.status().checkpoint).toBe(String(delivered));
+  } finally {
+    await projections.stop();
+    await readModel.close();
+  }
 });
