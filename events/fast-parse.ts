@@ -41,8 +41,12 @@ interface CheckInternals {
 
 const internals = (schema: unknown) => (schema as { _zod: Internals })._zod;
 
-/** A parser for `schema`, or undefined when the schema uses something not compiled here. */
-export function compileParser(schema: z.ZodType): FastParser | undefined {
+/**
+ * A parser for `schema`, or undefined when the schema uses something not compiled here. `members`, for an
+ * object schema, replaces the parsers of those top-level members (a caller that has already decided them).
+ */
+export function compileParser(schema: z.ZodType, members?: Record<string, FastParser>): FastParser | undefined {
+  if (members) return internals(schema).def.type === 'object' ? object(internals(schema), members) : undefined;
   return compile(schema);
 }
 
@@ -282,7 +286,7 @@ interface Member {
   optional: boolean;
 }
 
-function object(zod: Internals): FastParser | undefined {
+function object(zod: Internals, overrides?: Record<string, FastParser>): FastParser | undefined {
   const { shape, catchall } = zod.def;
   if (!shape || Object.getOwnPropertySymbols(shape).length > 0) return undefined;
   // No catchall strips unknown keys; a `never` catchall (strictObject) refuses them; others are not compiled.
@@ -292,7 +296,7 @@ function object(zod: Internals): FastParser | undefined {
   for (const key of Object.keys(shape)) {
     if (key === '__proto__') return undefined;
     const member = internals(shape[key]);
-    const parse = compile(shape[key]);
+    const parse = overrides?.[key] ?? compile(shape[key]);
     if (!parse) return undefined;
     // Required (both undefined) or plain optional; `defaulted` and other rungs are left to zod.
     const optional = member.optin === 'optional' && member.optout === 'optional';

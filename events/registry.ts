@@ -61,7 +61,9 @@ for (const [type, schema] of Object.entries(currentSchemas)) {
   const parser = compileParser(schema);
   if (parser) compiledCurrent.set(type, parser);
 }
-const compiledWithoutPolicy = compileParser(problemFoundWithoutPolicy);
+// A ProblemFound whose policy the interning has already decided: every other member compiled, the policy
+// taken as it is (and then replaced by the shared validated object).
+const compiledPolicyDecided = compileParser(problemFoundSchema, { policy: (policy) => policy });
 const compiledOlder = new Map<z.ZodType, FastParser | undefined>();
 function compiledFor(schema: z.ZodType): FastParser | undefined {
   if (!compiledOlder.has(schema)) compiledOlder.set(schema, compileParser(schema));
@@ -139,7 +141,7 @@ export function decodeEvent(type: string, schemaVersion: number, data: unknown):
   // Same verdict and output as the schema; the policy is validated once per distinct content and shared.
   const parsed =
     eventType === 'ProblemFound'
-      ? parseWithInternedPolicy(problemFoundSchema, problemFoundWithoutPolicy, value, compiledWithoutPolicy)
+      ? parseWithInternedPolicy(problemFoundSchema, problemFoundWithoutPolicy, value, compiledPolicyDecided)
       : safeParseWith(schema, compiledCurrent.get(type), value);
   if (!parsed.success) {
     throw invalid('event.decode', `stored ${type} v${schemaVersion} is invalid: ${z.prettifyError(parsed.error)}`, {

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { type FastParser, safeParseWith } from '../fast-parse.js';
+import { type FastParser, NOT_SURE } from '../fast-parse.js';
 import type { EscalationPolicy } from './policy.js';
 
 /**
@@ -72,35 +72,83 @@ export function deepFreeze<T>(value: T): T {
 }
 
 const interned = new Map<string, EscalationPolicy>();
+/** The policy decided last, with a private copy of the JSON value it was decided for. */
+let last: { source: unknown; policy: EscalationPolicy } | undefined;
 
 /** Number of distinct policies held (for tests). */
 export const internedPolicyCount = () => interned.size;
 
 /**
+ * Whether `value` is the plain JSON value `source` (itself parsed from a `jsonKey`), with the keys in the
+ * same order: then `jsonKey(value)` is that key, found without writing it. Anything else answers false
+ * and takes the keyed path.
+ */
+function sameJson(value: unknown, source: unknown, depth: number): boolean {
+  if (source === null || typeof source !== 'object') return Object.is(value, source);
+  if (depth > 8 || typeof value !== 'object' || value === null) return false;
+  if (Array.isArray(source)) {
+    if (!Array.isArray(value) || Object.getPrototypeOf(value) !== Array.prototype || value.length !== source.length) return false;
+    for (let i = 0; i < source.length; i++) {
+      if (!Object.hasOwn(value, i) || !sameJson(value[i], source[i], depth + 1)) return false;
+    }
+    return Object.keys(value).length === source.length;
+  }
+  if (Array.isArray(value)) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  const keys = Object.keys(value);
+  const sourceKeys = Object.keys(source);
+  if (keys.length !== sourceKeys.length) return false;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    if (key !== sourceKeys[i] || !sameJson((value as Record<string, unknown>)[key], (source as Record<string, unknown>)[key], depth + 1)) return false;
+  }
+  return true;
+}
+
+/**
  * Parses `data` with `schema` (an object schema whose `policy` key is the escalation policy), validating
  * the policy only the first time its content is seen; `withoutPolicy` is the same schema minus `policy`.
  * Returns exactly what `schema.safeParse(data)` returns, except that the policy is the shared frozen one.
- * `compiledWithoutPolicy` (events/fast-parse.ts) parses the rest when it is sure of zod's answer.
+ * `policyDecided` (events/fast-parse.ts) parses the whole event, the policy taken as given, when it is
+ * sure of zod's answer. The policy decided last is recognised by comparing values, not writing its key.
  */
 export function parseWithInternedPolicy<Out extends { policy: EscalationPolicy }>(
   schema: z.ZodObject & z.ZodType<Out>,
   withoutPolicy: z.ZodType<Omit<Out, 'policy'>>,
   data: unknown,
-  compiledWithoutPolicy?: FastParser,
+  policyDecided?: FastParser,
 ): z.ZodSafeParseResult<Out> {
-  const key = isPlainObject(data) && Object.hasOwn(data, 'policy') ? jsonKey(data.policy) : undefined;
-  if (key === undefined) return schema.safeParse(data);
-  const known = interned.get(key);
-  if (!known) {
-    const parsed = schema.safeParse(data);
-    if (parsed.success) {
-      deepFreeze(parsed.data.policy);
-      if (interned.size < MAX_POLICIES) interned.set(key, parsed.data.policy);
+  if (!isPlainObject(data) || !Object.hasOwn(data, 'policy')) return schema.safeParse(data);
+  let known: EscalationPolicy;
+  if (last !== undefined && sameJson(data.policy, last.source, 0)) {
+    known = last.policy;
+  } else {
+    const key = jsonKey(data.policy);
+    if (key === undefined) return schema.safeParse(data);
+    const cached = interned.get(key);
+    if (!cached) {
+      const parsed = schema.safeParse(data);
+      if (parsed.success) {
+        deepFreeze(parsed.data.policy);
+        if (interned.size < MAX_POLICIES) interned.set(key, parsed.data.policy);
+        last = { source: JSON.parse(key), policy: parsed.data.policy };
+      }
+      return parsed;
     }
-    return parsed;
+    known = cached;
+    last = { source: JSON.parse(key), policy: known };
+  }
+  if (policyDecided) {
+    const out = policyDecided(data);
+    if (out !== NOT_SURE) {
+      // The policy keeps its place in the schema's key order.
+      (out as { policy: EscalationPolicy }).policy = known;
+      return { success: true, data: out as Out };
+    }
   }
   const { policy: _validatedBefore, ...rest } = data as { policy: unknown };
-  const parsed = safeParseWith(withoutPolicy, compiledWithoutPolicy, rest);
+  const parsed = withoutPolicy.safeParse(rest);
   if (!parsed.success) return parsed as z.ZodSafeParseResult<Out>;
   // The schema's own key order, as its parse gives it: `policy` need not be the last key.
   const out: Record<string, unknown> = {};

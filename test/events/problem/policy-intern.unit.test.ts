@@ -120,6 +120,27 @@ describe('ProblemFound decoding shares one validated policy per distinct content
     }
   });
 
+  it('given the policy decided last, when a near copy that is not the same JSON value follows, then the schema decides it', () => {
+    decodeFound(stored(found));
+    const hole: unknown[] = ['P3D'];
+    hole.length = 2;
+    class Offsets extends Array {}
+    for (const policy of [
+      { ...POLICY_V1, reminderOffsets: hole },
+      { ...POLICY_V1, reminderOffsets: Offsets.from(POLICY_V1.reminderOffsets) },
+      { ...POLICY_V1, version: '1' },
+      { ...POLICY_V1, severityOverrides: { high: { ...POLICY_V1.severityOverrides.high, acknowledgeWithin: undefined } } },
+      { ...POLICY_V1, extra: undefined },
+      Object.assign(Object.create({ inherited: true }) as object, POLICY_V1),
+    ]) {
+      const data = { ...found, policy };
+      const parsed = problemFoundSchema.safeParse(data);
+      const decoded = outcome(() => decodeFound(data));
+      expect(decoded.ok, JSON.stringify(policy)).toBe(parsed.success);
+      if (parsed.success) expect(decoded.value).toMatchObject({ data: parsed.data });
+    }
+  });
+
   it('given a policy that is not plain JSON, when decoded, then the schema alone decides', () => {
     decodeFound(stored(found));
     for (const policy of [{ ...POLICY_V1, extra: undefined }, { ...POLICY_V1, version: Number.NaN }, new Date(0)]) {
