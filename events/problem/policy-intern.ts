@@ -71,9 +71,14 @@ export function deepFreeze<T>(value: T): T {
   return value;
 }
 
-const interned = new Map<string, EscalationPolicy>();
-/** The policy decided last, with a private copy of the JSON value it was decided for. */
-let last: { source: unknown; policy: EscalationPolicy } | undefined;
+/** A validated policy, with a private copy of the JSON value it was validated for. */
+interface Decided {
+  source: unknown;
+  policy: EscalationPolicy;
+}
+const interned = new Map<string, Decided>();
+/** The policy decided last. */
+let last: Decided | undefined;
 
 /** Number of distinct policies held (for tests). */
 export const internedPolicyCount = () => interned.size;
@@ -130,14 +135,13 @@ export function parseWithInternedPolicy<Out extends { policy: EscalationPolicy }
     if (!cached) {
       const parsed = schema.safeParse(data);
       if (parsed.success) {
-        deepFreeze(parsed.data.policy);
-        if (interned.size < MAX_POLICIES) interned.set(key, parsed.data.policy);
-        last = { source: JSON.parse(key), policy: parsed.data.policy };
+        last = { source: JSON.parse(key), policy: deepFreeze(parsed.data.policy) };
+        if (interned.size < MAX_POLICIES) interned.set(key, last);
       }
       return parsed;
     }
-    known = cached;
-    last = { source: JSON.parse(key), policy: known };
+    last = cached;
+    known = cached.policy;
   }
   if (policyDecided) {
     const out = policyDecided(data);
