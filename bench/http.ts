@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector/promises';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +23,7 @@ import { createSqliteIdempotencyStore } from '../infra/sqlite/idempotency.js';
 import { ledgerPositionOf } from '../services/http/plugins/services.js';
 import { createLedgerQueries, startProjections } from '../services/ledgers/index.js';
 import { createMetrics } from '../services/metrics.js';
+import { startProfile } from './profile.js';
 
 /**
  * `npm run bench:http`: the API as `npm start` serves it (SQLite event store with synchronous=FULL and
@@ -48,7 +48,6 @@ const PROBLEMS = Number(process.env['BENCH_PROBLEMS'] ?? 1000);
 const MEASURES = Number(process.env['BENCH_MEASURES'] ?? 20);
 const secret = 'bench-secret-0123456789-0123456789-01234567';
 
-const PROFILE_DIR = process.env['BENCH_CPU_PROF'];
 /** Above this share of non-2xx answers (or socket errors) in any kind of load, the figures are not valid. */
 const MAX_FAILED_SHARE = Number(process.env['BENCH_MAX_FAILED_SHARE'] ?? 0.01);
 const MAX_EVENT_LOOP_DELAY_MS = 1000; // MAX_EVENT_LOOP_DELAY_MS's default
@@ -156,26 +155,12 @@ interface LoadResult {
  *  other processes on the machine does not inflate the way it does wall-clock throughput. With a
  *  `profile` name and BENCH_CPU_PROF set, the service's CPU profile of the load is written too. */
 async function load(job: Record<string, unknown>, profile?: string): Promise<LoadResult & { cpuMicros: number }> {
-  const profiler = profile && PROFILE_DIR ? await startProfile() : undefined;
+  const profiler = profile ? await startProfile() : undefined;
   const before = process.cpuUsage();
   const result = await loadOnce(job);
   const cpu = process.cpuUsage(before);
-  if (profiler) await profiler.stop(join(PROFILE_DIR!, `${profile}.cpuprofile`));
+  await profiler?.stop(profile!);
   return { ...result, cpuMicros: cpu.user + cpu.system };
-}
-async function startProfile() {
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.start');
-  return {
-    async stop(file: string) {
-      const { profile } = await session.post('Profiler.stop');
-      mkdirSync(PROFILE_DIR!, { recursive: true });
-      writeFileSync(file, JSON.stringify(profile));
-      session.disconnect();
-    },
-  };
 }
 function loadOnce(job: Record<string, unknown>): Promise<LoadResult> {
   const script = fileURLToPath(new URL('./http-load.ts', import.meta.url));
@@ -243,7 +228,7 @@ const evidence = [{ kind: 'record' as const, uri: 'bench://evidence', sha256: '0
  * the store's, the audit's and the projections' share of a command; the rest of the HTTP command's is HTTP's.
  */
 async function loadDirect(share: { offset: number; amount: number }, profile?: string) {
-  const profiler = profile && PROFILE_DIR ? await startProfile() : undefined;
+  const profiler = profile ? await startProfile() : undefined;
   const before = process.cpuUsage();
   const started = performance.now();
   let next = share.offset;
@@ -269,7 +254,7 @@ async function loadDirect(share: { offset: number; amount: number }, profile?: s
   );
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(before);
-  if (profiler) await profiler.stop(join(PROFILE_DIR!, `${profile}.cpuprofile`));
+  await profiler?.stop(profile!);
   return { requests: share.amount, failed, seconds, cpuMicros: cpu.user + cpu.system };
 }
 await load({ ...helloJob, duration: 2 });

@@ -11,6 +11,7 @@
  *
  *   npm run bench:import
  *   BENCH_HOUSEHOLDS=4000 BENCH_MEASURES=20000 BENCH_PROBLEMS=1000 npm run bench:import
+ *   BENCH_CPU_PROF=/tmp/prof npm run bench:import   # a CPU profile of each file's import and of the baseline
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -33,6 +34,7 @@ import { createUnitHierarchy } from '../services/hierarchy.js';
 import { createLedgerExports } from '../services/exports/index.js';
 import { freePort } from '../infra/tools/process.js';
 import { repoRoot } from '../infra/tools/paths.js';
+import { startProfile } from './profile.js';
 
 const HOUSEHOLDS = Number(process.env['BENCH_HOUSEHOLDS'] ?? 40_000);
 const MEASURES = Number(process.env['BENCH_MEASURES'] ?? 200_000);
@@ -187,6 +189,7 @@ async function main() {
     const supervisor: Actor = { userId: 'bench-supervisor', unitId: PREFECTURE, role: 'supervisor' };
     const importFile = async (kind: ImportKind, path: string, actor: Actor) => {
       const before = await store.headPosition();
+      const profiler = await startProfile();
       const began = performance.now();
       const cpuBefore = process.cpuUsage();
       const read = await imports.read(readFileSync(path), kind);
@@ -201,6 +204,7 @@ async function main() {
       const checkSeconds = (checked - began) / 1000 - readSeconds;
       const cpu = process.cpuUsage(cpuBefore);
       const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+      await profiler.stop(`import-${kind}`);
       if (!report.valid) throw new Error(`${kind}: ${JSON.stringify(report.issues.slice(0, 3))}`);
       const events = Number((await store.headPosition()) - before);
       log(`${kind}: ${report.rows} rows, ${events} events in ${seconds.toFixed(1)} s (read ${readSeconds.toFixed(1)} s, check ${checkSeconds.toFixed(1)} s)`);
@@ -241,6 +245,7 @@ async function main() {
     let baselineMs = 0;
     let baselineCpuMicros = 0;
     let batch: NewEvent[] = [];
+    const profiler = await startProfile();
     const appendBatch = async () => {
       const began = performance.now();
       const cpu = process.cpuUsage();
@@ -259,6 +264,7 @@ async function main() {
       if (baselineEvents + batch.length >= limit) break;
     }
     if (batch.length > 0) await appendBatch();
+    await profiler.stop('baseline');
     const batchEps = baselineEvents / (baselineMs / 1000);
     const batchCpuEps = baselineEvents / (baselineCpuMicros / 1e6);
     await baseline.close();
