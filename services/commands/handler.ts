@@ -84,23 +84,53 @@ export function unitsOfCommand(command: object): string[] {
  * handler, and the rows of a units import in its dry run, decide on it.
  */
 export function registeringOver(base: UnitHierarchy['view']) {
-  const registering = new Map<string, { parentId: string | null; level: UnitLevel; name: string }>();
-  const view: UnitHierarchy['view'] = {
-    ...base,
-    parentOf: (id) => (registering.size > 0 && registering.has(id) ? registering.get(id)!.parentId : base.parentOf(id)),
-    levelOf: (id) => (registering.size > 0 && registering.has(id) ? registering.get(id)!.level : base.levelOf(id)),
-    nameOf: (id) => (registering.size > 0 && registering.has(id) ? registering.get(id)!.name : base.nameOf(id)),
-  };
-  return {
-    view,
-    /** Places a unit an event registers (other events are ignored). */
-    add(event: { type: string; data: unknown }): void {
-      if (event.type !== 'UnitRegistered') return;
-      const unit = event.data as { unitId: string; parentId: string | null; level: UnitLevel; name: string };
-      registering.set(unit.unitId, unit);
-    },
-    clear: () => registering.clear(),
-  };
+  return new RegisteringTree(base);
+}
+
+type TreeView = UnitHierarchy['view'];
+type Registered = { unitId: string; parentId: string | null; level: UnitLevel; name: string };
+
+/** Methods, not closures: one is made for every command batch (a prefecture's import makes 90,000). */
+class RegisteringView implements TreeView {
+  constructor(
+    private readonly base: UnitHierarchy['view'],
+    private readonly registering: ReadonlyMap<string, Registered>,
+  ) {}
+  parentOf(id: string) {
+    const unit = this.registering.size > 0 ? this.registering.get(id) : undefined;
+    return unit ? unit.parentId : this.base.parentOf(id);
+  }
+  levelOf(id: string) {
+    const unit = this.registering.size > 0 ? this.registering.get(id) : undefined;
+    return unit ? unit.level : this.base.levelOf(id);
+  }
+  nameOf(id: string) {
+    const unit = this.registering.size > 0 ? this.registering.get(id) : undefined;
+    return unit ? unit.name : this.base.nameOf(id);
+  }
+  childrenOf(id: string) {
+    return this.base.childrenOf(id);
+  }
+  get(id: string) {
+    return this.base.get(id);
+  }
+}
+
+class RegisteringTree {
+  private readonly registering = new Map<string, Registered>();
+  readonly view: UnitHierarchy['view'];
+  constructor(base: UnitHierarchy['view']) {
+    this.view = new RegisteringView(base, this.registering);
+  }
+  /** Places a unit an event registers (other events are ignored). */
+  add(event: { type: string; data: unknown }): void {
+    if (event.type !== 'UnitRegistered') return;
+    const unit = event.data as Registered;
+    this.registering.set(unit.unitId, unit);
+  }
+  clear(): void {
+    this.registering.clear();
+  }
 }
 
 /**
@@ -152,13 +182,14 @@ export function createCommandHandler(deps: CommandHandlerDeps) {
   // one fail and re-read. Conflicts then come from other processes, and are retried.
   const tails = new Map<string, Promise<unknown>>();
   function serialized<T>(streamId: string, work: () => Promise<T>): Promise<T> {
-    const previous = tails.get(streamId) ?? Promise.resolve();
-    const result = previous.then(work, work);
-    const tail = result.catch(() => undefined);
-    tails.set(streamId, tail);
-    void tail.then(() => {
+    const previous = tails.get(streamId);
+    // Nothing in flight on the stream (the usual case): start at once, without a turn of the queue.
+    const result = previous ? previous.then(work, work) : work();
+    const settled = () => {
       if (tails.get(streamId) === tail) tails.delete(streamId);
-    });
+    };
+    const tail: Promise<unknown> = result.then(settled, settled);
+    tails.set(streamId, tail);
     return result;
   }
 
@@ -253,6 +284,29 @@ export function createCommandHandler(deps: CommandHandlerDeps) {
     return { streamId, revision, position: null, events: [], notDue: { rule: notDue.rule, message: notDue.message } };
   }
 
+  const zone = deps.timeZone ? { timeZone: deps.timeZone } : {};
+
+  /** Loads every unit a batch's commands and actors name, so its deciders find them. */
+  async function ensureNamed(items: readonly { command: object; meta: CommandMeta }[]): Promise<void> {
+    const named = new Set<string>();
+    for (const { command, meta } of items) {
+      named.add(meta.actor.unitId);
+      for (const id of unitsOfCommand(command)) named.add(id);
+    }
+    await hierarchy.ensure([...named]);
+  }
+
+  /** The commands one by one, each its own attempt: for the rare answers that name one command's seed. */
+  async function separately<C extends object, E extends DomainEvent, S>(
+    kind: StreamKind<C, E, S>,
+    streamId: string,
+    items: readonly { command: C; meta: CommandMeta }[],
+  ): Promise<CommandOutcome[]> {
+    const outcomes: CommandOutcome[] = [];
+    for (const item of items) outcomes.push(...(await attempt(kind, streamId, [item])));
+    return outcomes;
+  }
+
   const backoff = (retry: number) =>
     new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(maxBackoffMs, FIRST_BACKOFF_MS * 2 ** retry)));
 
@@ -274,34 +328,20 @@ export function createCommandHandler(deps: CommandHandlerDeps) {
     const started = performance.now();
     if (checked && checked.events.length !== items.length) throw new Error(`runAll: ${checked.events.length} checked results for ${items.length} commands`);
     let ensured = false;
-    const ensureNamed = async () => {
-      ensured = true;
-      const named = new Set<string>();
-      for (const { command, meta } of items) for (const id of [meta.actor.unitId, ...unitsOfCommand(command)]) named.add(id);
-      await hierarchy.ensure([...named]);
-    };
     // The units this batch registers, seen by the commands after it.
     const registering = registeringOver(hierarchy.view);
     const { view } = registering;
     const clock = now().toISOString();
-    const contexts: DecideContext[] = items.map(({ meta }) => ({
-      now: meta.at ?? clock,
-      actor: meta.actor,
-      hierarchy: view,
-      ...(deps.timeZone ? { timeZone: deps.timeZone } : {}),
-    }));
-    const pinned = items.some(({ meta }) => meta.expectedRevision !== undefined);
-    /** The commands one by one, each its own attempt: for the rare answers that name one command's seed. */
-    const separately = async () => {
-      const outcomes: CommandOutcome[] = [];
-      for (const item of items) outcomes.push(...(await attempt(kind, streamId, [item])));
-      return outcomes;
-    };
+    let pinned = false;
+    for (const { meta } of items) if (meta.expectedRevision !== undefined) pinned = true;
 
     for (let retry = 0; ; retry++) {
       // A dry run's decisions stand for the first attempt only: a conflict means the stream moved since.
       const given = retry === 0 && !pinned ? checked : undefined;
-      if (!given && !ensured) await ensureNamed();
+      if (!given && !ensured) {
+        ensured = true;
+        await ensureNamed(items);
+      }
       let { state, revision } = given ? { state: given.state, revision: given.revision } : await load(kind, streamId, { trustCache: retry === 0 });
       // A cached revision other than the caller's may just be behind: ask the store before refusing.
       const firstPin = items[0]?.meta.expectedRevision;
@@ -314,9 +354,11 @@ export function createCommandHandler(deps: CommandHandlerDeps) {
       // Per command: its answer, or (for a command that appends) how many of the batch's events are its.
       const answers: (CommandOutcome | { from: number; to: number })[] = [];
       let refusal: { err: unknown } | undefined;
-      for (const [i, { command, meta }] of items.entries()) {
-        const context = contexts[i]!;
+      for (let i = 0; i < items.length; i++) {
+        const { command, meta } = items[i]!;
+        const occurredAt = meta.at ?? clock;
         const at = read + events.length;
+        const from = events.length;
         try {
           if (meta.expectedRevision !== undefined && meta.expectedRevision !== at) {
             throw new DubanError(
@@ -333,6 +375,7 @@ export function createCommandHandler(deps: CommandHandlerDeps) {
             // Units registered through another process a moment ago: load them before deciding.
             if (missing.length > 0) await hierarchy.ensure(missing);
             kind.guard?.(state, meta.actor, view);
+            const context: DecideContext = { now: occurredAt, actor: meta.actor, hierarchy: view, ...zone };
             try {
               decided = kind.decider.decide(command, state, context);
             } catch (err) {
@@ -347,31 +390,33 @@ export function createCommandHandler(deps: CommandHandlerDeps) {
             answers.push((await unchanged(streamId, at, meta)) ?? { streamId, revision: at, position: null, events: [] });
             continue;
           }
-          const encoded = decided.map((event, index): NewEvent => {
-            const { type, data, schemaVersion } = encodeEvent(event.type as EventType, event.data);
-            return {
+          for (let index = 0; index < decided.length; index++) {
+            const { type, data, schemaVersion } = encodeEvent(decided[index]!.type as EventType, decided[index]!.data);
+            events.push({
               type,
               data,
               metadata: {
                 eventId: meta.eventIdSeed !== undefined ? seededEventId(meta.eventIdSeed, index) : randomUUID(),
-                occurredAt: context.now,
+                occurredAt,
                 actor: meta.actor,
                 correlationId: meta.correlationId,
                 causationId: meta.causationId ?? meta.correlationId,
                 schemaVersion,
                 ...(meta.eventIdSeed !== undefined && meta.requestFingerprint !== undefined ? { requestFingerprint: meta.requestFingerprint } : {}),
               },
-            };
-          });
+            });
+          }
           // The next command is decided on the state these events make, as it would be after they were read back
           // (given a dry run's, the state is already the one its events lead to).
-          for (const event of encoded) {
+          for (let j = from; j < events.length; j++) {
+            const event = events[j]!;
             if (!given) state = kind.decider.evolve(state, { type: event.type, data: event.data } as E);
             registering.add(event);
           }
-          answers.push({ from: events.length, to: events.length + encoded.length });
-          events.push(...encoded);
+          answers.push({ from, to: events.length });
         } catch (err) {
+          // A command is all its events or none of them.
+          events.length = from;
           refusal = { err };
           break;
         }
@@ -387,7 +432,7 @@ export function createCommandHandler(deps: CommandHandlerDeps) {
         if (repeated) {
           // The store matched these ids on type and data: answered command by command, each by its seed.
           states.delete(streamId);
-          if (items.length > 1) return await separately();
+          if (items.length > 1) return await separately(kind, streamId, items);
           const meta = items[0]!.meta;
           // Whether the same request sent them is in the metadata.
           if (meta.requestFingerprint !== undefined) {
@@ -414,7 +459,7 @@ export function createCommandHandler(deps: CommandHandlerDeps) {
         // The seeded ids are stored with other content: this seed ran before, deciding otherwise then (the
         // clock moved, or it is another request under the same key). The first run's answer, or the 422.
         if (err instanceof DubanError && SEED_TAKEN.has(err.rule) && items.some(({ meta }) => meta.eventIdSeed !== undefined)) {
-          if (items.length > 1) return await separately();
+          if (items.length > 1) return await separately(kind, streamId, items);
           const answer = await unchanged(streamId, read, items[0]!.meta);
           if (answer) return [answer];
         }

@@ -116,7 +116,15 @@ export class StreamNotFoundError extends DubanError {
     rule = 'store.stream_not_found',
     message = `stream ${streamId} not found`,
   ) {
-    super('not_found', rule, message, { streamId });
+    // An answer, not a fault: every new stream is read once before its first append (an import reads tens
+    // of thousands), and capturing the stack cost three times the read itself. It carries none.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      super('not_found', rule, message, { streamId });
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
   }
 }
 
