@@ -107,12 +107,17 @@ function fromGrid(sheet: string, grid: string[][], kind: ImportKind): ReadSheet 
   const found = locate(grid, kind);
   if (!found) return undefined;
   const rows: SheetRow[] = [];
+  const columns = Object.entries(found.columns);
   for (let i = found.headerAt + 1; i < grid.length; i++) {
     const line = grid[i]!;
     const cells: Record<string, string> = {};
-    for (const [key, column] of Object.entries(found.columns)) cells[key] = (line[column - 1] ?? '').trim();
-    if (Object.values(cells).every((v) => v === '')) continue;
-    rows.push({ row: i + 1, cells });
+    let empty = true;
+    for (const [key, column] of columns) {
+      const text = (line[column - 1] ?? '').trim();
+      cells[key] = text;
+      if (text !== '') empty = false;
+    }
+    if (!empty) rows.push({ row: i + 1, cells });
   }
   return { sheet, headerRow: found.headerAt + 1, columns: found.columns, rows };
 }

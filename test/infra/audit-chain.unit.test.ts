@@ -55,6 +55,10 @@ describe('canonical JSON', () => {
       { numRuns: 300 },
     );
     expect(canonicalJson({ a: { toJSON: () => 'x' }, b: [new Date(0), 1n] })).toBe('{"a":"x","b":["1970-01-01T00:00:00.000Z",1]}');
+    // Out of order, so copied into order: unless something inside needs the general writer.
+    expect(canonicalJson({ b: { d: [1, { f: 2, e: 1 }], c: new Date(0) }, a: 1 })).toBe('{"a":1,"b":{"c":"1970-01-01T00:00:00.000Z","d":[1,{"e":1,"f":2}]}}');
+    expect(canonicalJson({ b: 1, 10: 'x', 9: 'y' })).toBe('{"10":"x","9":"y","b":1}');
+    expect(canonicalJson(JSON.parse('{"b":1,"__proto__":2}'))).toBe('{"__proto__":2,"b":1}');
   });
 
   it('writes any JSON value with its keys sorted by code unit', () => {
