@@ -163,11 +163,14 @@ export function createImports(deps: ImportDeps) {
     const toRun: { row: number; commands: CheckedCommand[] }[] = [];
     let unchanged = 0;
     // Each row's plan, and every unit its commands name (looked up once, for the tree and the scope).
-    const plans = read.rows.map((r) => {
+    const plans = new Array<{ row: number; plan: ReturnType<typeof planRow>; units: string[] }>(read.rows.length);
+    for (let i = 0; i < read.rows.length; i++) {
+      const r = read.rows[i]!;
       const plan = planRow(options.kind, r, deps.policy);
-      const units = 'commands' in plan ? plan.commands.flatMap((c) => unitsOfCommand(c.command)) : [];
-      return { row: r.row, plan, units };
-    });
+      const units: string[] = [];
+      if ('commands' in plan) for (const c of plan.commands) units.push(...unitsOfCommand(c.command));
+      plans[i] = { row: r.row, plan, units };
+    }
     const named = new Set<string>([actor.unitId]);
     for (const { units } of plans) for (const id of units) named.add(id);
     await deps.hierarchy.ensure(named);
@@ -194,7 +197,12 @@ export function createImports(deps: ImportDeps) {
         continue;
       }
       // Every unit the row names must lie in the importer's subtree, whatever the command.
-      const outside = units.find((id) => !inScope(id));
+      let outside: string | undefined;
+      for (const id of units) {
+        if (inScope(id)) continue;
+        outside = id;
+        break;
+      }
       if (outside !== undefined) {
         issues.push({ row, column: null, rule: 'access.scope', message: `unit ${outside} is outside the subtree of ${actor.unitId}`, message_zh: ruleZh['access.scope']! });
         continue;

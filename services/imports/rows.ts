@@ -58,38 +58,46 @@ function codeOfCached(set: Parameters<typeof codeOf>[0], text: string): string |
 const YES: ReadonlySet<string> = new Set(['是', 'y', 'yes', 'true', '1', '√']);
 const NO: ReadonlySet<string> = new Set(['否', 'n', 'no', 'false', '0', '×']);
 
-/** Cell text turned into the value a field holds, or an issue. */
-function value(field: Field, text: string): { ok: true; value: unknown } | { ok: false; rule: string; message: string } {
-  if (text === '') return field.required ? { ok: false, rule: 'import.required', message: `${field.en} is required` } : { ok: true, value: undefined };
+/** Why a cell holds no value of its field. */
+class CellRefusal {
+  constructor(
+    readonly rule: string,
+    readonly message: string,
+  ) {}
+}
+
+/** Cell text turned into the value a field holds (undefined for an empty optional cell), or why not. */
+function value(field: Field, text: string): unknown {
+  if (text === '') return field.required ? new CellRefusal('import.required', `${field.en} is required`) : undefined;
   const type = field.type;
   if (typeof type === 'object') {
     const code = codeOfCached(type.enum, text);
-    return code === undefined ? { ok: false, rule: 'import.enum', message: `${field.en}: ${text} is not one of the allowed values` } : { ok: true, value: code };
+    return code === undefined ? new CellRefusal('import.enum', `${field.en}: ${text} is not one of the allowed values`) : code;
   }
   switch (type) {
     case 'id':
-      return idSchema.safeParse(text).success ? { ok: true, value: text } : { ok: false, rule: 'import.id', message: `${field.en}: not a valid id` };
+      return idSchema.safeParse(text).success ? text : new CellRefusal('import.id', `${field.en}: not a valid id`);
     case 'text':
-      return { ok: true, value: text };
+      return text;
     case 'int':
-      return /^\d{1,9}$/.test(text) ? { ok: true, value: Number(text) } : { ok: false, rule: 'import.int', message: `${field.en}: ${text} is not a whole number` };
+      return /^\d{1,9}$/.test(text) ? Number(text) : new CellRefusal('import.int', `${field.en}: ${text} is not a whole number`);
     case 'bool': {
       const t = text.toLowerCase();
-      if (YES.has(t)) return { ok: true, value: true };
-      if (NO.has(t)) return { ok: true, value: false };
-      return { ok: false, rule: 'import.bool', message: `${field.en}: ${text} is neither yes nor no` };
+      if (YES.has(t)) return true;
+      if (NO.has(t)) return false;
+      return new CellRefusal('import.bool', `${field.en}: ${text} is neither yes nor no`);
     }
     case 'date':
-      return /^\d{4}-\d{2}-\d{2}(T.*)?$/.test(text) ? { ok: true, value: text } : { ok: false, rule: 'import.date', message: `${field.en}: ${text} is not a date` };
+      return /^\d{4}-\d{2}-\d{2}(T.*)?$/.test(text) ? text : new CellRefusal('import.date', `${field.en}: ${text} is not a date`);
     case 'evidence': {
       const refs: Evidence[] = [];
       for (const line of text.split(/\r?\n/).filter((l) => l.trim() !== '')) {
         const [kind, sha256, ...uri] = line.trim().split('|');
         const parsed = evidenceSchema.safeParse({ kind, sha256, uri: uri.join('|') });
-        if (!parsed.success) return { ok: false, rule: 'import.evidence', message: `${field.en}: "${line}" is not kind|sha256|uri` };
+        if (!parsed.success) return new CellRefusal('import.evidence', `${field.en}: "${line}" is not kind|sha256|uri`);
         refs.push(parsed.data);
       }
-      return { ok: true, value: refs };
+      return refs;
     }
     case 'figures': {
       const figures: Record<string, number> = {};
@@ -98,86 +106,89 @@ function value(field: Field, text: string): { ok: true; value: unknown } | { ok:
         figures[name ?? ''] = Number(number);
       }
       const parsed = figuresSchema.safeParse(figures);
-      return parsed.success ? { ok: true, value: parsed.data } : { ok: false, rule: 'import.figures', message: `${field.en}: not name=number pairs` };
+      return parsed.success ? parsed.data : new CellRefusal('import.figures', `${field.en}: not name=number pairs`);
     }
   }
 }
 
-const digest = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
+/** The seed a row's command's events are named by: the kind and the row's ids. */
+const seedOf = (kind: ImportKind, id: string) => `import/${kind}/${id}`;
+/** A cell's value known to be text (a required id or text field, or an optional one read where present). */
+const text = (v: Record<string, unknown>, key: string) => v[key] as string;
+const digest = (input: string) => createHash('sha256').update(input).digest('hex').slice(0, 16);
 
 /** The commands one row asks for, or the issues that keep it from asking anything. */
-export function planRow(kind: ImportKind, sheetRow: SheetRow, policy: EscalationPolicy): { commands: PlannedCommand[]; unitIds: string[] } | { issues: RowIssue[] } {
+export function planRow(kind: ImportKind, sheetRow: SheetRow, policy: EscalationPolicy): { commands: PlannedCommand[] } | { issues: RowIssue[] } {
   const fields = kindSheets[kind].fields;
   const v: Record<string, unknown> = {};
   const issues: RowIssue[] = [];
   for (const field of fields) {
     const result = value(field, sheetRow.cells[field.key] ?? '');
-    if (result.ok) v[field.key] = result.value;
-    else issues.push(issue(sheetRow.row, field, result.rule, result.message));
+    if (result instanceof CellRefusal) issues.push(issue(sheetRow.row, field, result.rule, result.message));
+    else v[field.key] = result;
   }
   if (issues.length > 0) return { issues };
-  const seed = (id: string) => `import/${kind}/${id}`;
-  const s = (key: string) => v[key] as string;
   switch (kind) {
     case 'units': {
       const commands: PlannedCommand[] = [
         {
           stream: unitStream,
-          streamId: unitStreamId(s('unitId')),
-          command: { type: 'registerUnit', unitId: s('unitId'), name: s('name'), level: s('level'), parentId: (v['parentId'] as string | undefined) ?? null },
-          seed: seed(s('unitId')),
+          streamId: unitStreamId(text(v, 'unitId')),
+          command: { type: 'registerUnit', unitId: text(v, 'unitId'), name: text(v, 'name'), level: text(v, 'level'), parentId: (v['parentId'] as string | undefined) ?? null },
+          seed: seedOf(kind, text(v, 'unitId')),
         },
       ];
       if (v['population'] !== undefined) {
         const population = v['population'] as number;
         commands.push({
           stream: unitStream,
-          streamId: unitStreamId(s('unitId')),
-          command: { type: 'updatePopulation', unitId: s('unitId'), population },
-          seed: seed(`${s('unitId')}/population/${population}`),
+          streamId: unitStreamId(text(v, 'unitId')),
+          command: { type: 'updatePopulation', unitId: text(v, 'unitId'), population },
+          seed: seedOf(kind, `${text(v, 'unitId')}/population/${population}`),
         });
       }
-      return { commands, unitIds: [s('parentId') ?? s('unitId')].filter(Boolean) };
+      return { commands };
     }
     case 'households':
       return {
         commands: [
           {
             stream: householdStream,
-            streamId: householdStreamId(s('householdId')),
-            command: { type: 'registerHousehold', householdId: s('householdId'), villageId: s('villageId'), members: v['members'] as number, category: s('category') },
-            seed: seed(s('householdId')),
+            streamId: householdStreamId(text(v, 'householdId')),
+            command: { type: 'registerHousehold', householdId: text(v, 'householdId'), villageId: text(v, 'villageId'), members: v['members'] as number, category: text(v, 'category') },
+            seed: seedOf(kind, text(v, 'householdId')),
           },
         ],
-        unitIds: [s('villageId')],
       };
     case 'plan_measures': {
-      const id = `${s('householdId')}/${s('measureId')}`;
-      const base = { stream: householdStream, streamId: householdStreamId(s('householdId')) };
+      const id = `${text(v, 'householdId')}/${text(v, 'measureId')}`;
+      const streamId = householdStreamId(text(v, 'householdId'));
       const commands: PlannedCommand[] = [
         {
-          ...base,
+          stream: householdStream,
+          streamId,
           command: {
             type: 'addPlanMeasure',
-            householdId: s('householdId'),
-            measureId: s('measureId'),
-            kind: s('kind'),
-            description: s('description'),
-            responsibleUnitId: s('responsibleUnitId'),
-            deadline: s('deadline'),
-            ...(v['plannedAt'] !== undefined ? { plannedAt: s('plannedAt') } : {}),
+            householdId: text(v, 'householdId'),
+            measureId: text(v, 'measureId'),
+            kind: text(v, 'kind'),
+            description: text(v, 'description'),
+            responsibleUnitId: text(v, 'responsibleUnitId'),
+            deadline: text(v, 'deadline'),
+            ...(v['plannedAt'] !== undefined ? { plannedAt: text(v, 'plannedAt') } : {}),
           },
-          seed: seed(id),
+          seed: seedOf(kind, id),
         },
       ];
       if (v['completed'] === true) {
         commands.push({
-          ...base,
-          command: { type: 'completePlanMeasure', householdId: s('householdId'), measureId: s('measureId'), evidence: (v['evidence'] as Evidence[] | undefined) ?? [] },
-          seed: seed(`${id}/completed`),
+          stream: householdStream,
+          streamId,
+          command: { type: 'completePlanMeasure', householdId: text(v, 'householdId'), measureId: text(v, 'measureId'), evidence: (v['evidence'] as Evidence[] | undefined) ?? [] },
+          seed: seedOf(kind, `${id}/completed`),
         });
       }
-      return { commands, unitIds: [s('responsibleUnitId')] };
+      return { commands };
     }
     case 'assessments': {
       const standards = standardKeys.map((k) => [k, v[k] as boolean] as const);
@@ -185,12 +196,11 @@ export function planRow(kind: ImportKind, sheetRow: SheetRow, policy: Escalation
         commands: [
           {
             stream: householdStream,
-            streamId: householdStreamId(s('householdId')),
-            command: { type: 'assessHousehold', householdId: s('householdId'), ...Object.fromEntries(standards) },
-            seed: seed(`${s('householdId')}/${digest(JSON.stringify(standards))}`),
+            streamId: householdStreamId(text(v, 'householdId')),
+            command: { type: 'assessHousehold', householdId: text(v, 'householdId'), ...Object.fromEntries(standards) },
+            seed: seedOf(kind, `${text(v, 'householdId')}/${digest(JSON.stringify(standards))}`),
           },
         ],
-        unitIds: [],
       };
     }
     case 'problems':
@@ -198,44 +208,42 @@ export function planRow(kind: ImportKind, sheetRow: SheetRow, policy: Escalation
         commands: [
           {
             stream: problemStream,
-            streamId: problemStreamId(s('problemId')),
+            streamId: problemStreamId(text(v, 'problemId')),
             command: {
               type: 'findProblem',
-              problemId: s('problemId'),
-              targetUnitId: s('targetUnitId'),
-              responsibleUnitId: s('responsibleUnitId'),
-              category: s('category'),
-              source: s('source'),
-              description: s('description'),
-              severity: s('severity'),
-              deadline: s('deadline'),
-              ...(v['foundAt'] !== undefined ? { foundAt: s('foundAt') } : {}),
+              problemId: text(v, 'problemId'),
+              targetUnitId: text(v, 'targetUnitId'),
+              responsibleUnitId: text(v, 'responsibleUnitId'),
+              category: text(v, 'category'),
+              source: text(v, 'source'),
+              description: text(v, 'description'),
+              severity: text(v, 'severity'),
+              deadline: text(v, 'deadline'),
+              ...(v['foundAt'] !== undefined ? { foundAt: text(v, 'foundAt') } : {}),
               policy,
             },
-            seed: seed(s('problemId')),
+            seed: seedOf(kind, text(v, 'problemId')),
           },
         ],
-        unitIds: [s('targetUnitId'), s('responsibleUnitId')],
       };
     case 'listings':
       return {
         commands: [
           {
             stream: listingStream,
-            streamId: listingStreamId(s('listingId')),
+            streamId: listingStreamId(text(v, 'listingId')),
             command: {
               type: 'listTarget',
-              listingId: s('listingId'),
-              targetUnitId: s('targetUnitId'),
-              supervisingUnitId: s('supervisingUnitId'),
-              leader: { name: s('leaderName'), position: s('leaderPosition') },
-              reason: s('reason'),
+              listingId: text(v, 'listingId'),
+              targetUnitId: text(v, 'targetUnitId'),
+              supervisingUnitId: text(v, 'supervisingUnitId'),
+              leader: { name: text(v, 'leaderName'), position: text(v, 'leaderPosition') },
+              reason: text(v, 'reason'),
               metrics: (v['metrics'] as Record<string, number> | undefined) ?? {},
             },
-            seed: seed(s('listingId')),
+            seed: seedOf(kind, text(v, 'listingId')),
           },
         ],
-        unitIds: [s('targetUnitId'), s('supervisingUnitId')],
       };
   }
 }
