@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type Action, authorize } from '../access.js';
+import { authorize } from '../access.js';
 import { type Evidence, evidenceListSchema, idSchema, makeEvent, textSchema } from '../common.js';
 import { assertNever, type DecideContext, type Decider } from '../decider.js';
 import { invalid, notFound, refuse } from '../errors.js';
@@ -207,11 +207,12 @@ export function decideHousehold(
   if (h.householdId !== command.householdId) {
     throw invalid('household.stream_mismatch', `command for ${command.householdId} sent to ${h.householdId}`);
   }
-  const allow = (action: Action, units: string[] = [h.villageId]) => authorize(actor, action, units, hierarchy);
+  // The household's village decides who may act on it (a call, not a closure: an import decides 200,000).
+  const villages = [h.villageId];
 
   switch (command.type) {
     case 'changeHouseholdCategory': {
-      allow('household.changeCategory');
+      authorize(actor, 'household.changeCategory', villages, hierarchy);
       requireReason(command.reason, 'household.category.reason_required');
       if (command.category === h.category) {
         throw refuse('household.category.unchanged', `household is already ${h.category}`, { category: h.category });
@@ -227,7 +228,7 @@ export function decideHousehold(
     }
 
     case 'addPlanMeasure': {
-      allow('household.addPlanMeasure');
+      authorize(actor, 'household.addPlanMeasure', villages, hierarchy);
       if (hierarchy.levelOf(command.responsibleUnitId) === undefined) {
         throw notFound('household.measure.unknown_unit', `unit ${command.responsibleUnitId} is not registered`, {
           unitId: command.responsibleUnitId,
@@ -262,7 +263,7 @@ export function decideHousehold(
     }
 
     case 'completePlanMeasure': {
-      allow('household.completePlanMeasure');
+      authorize(actor, 'household.completePlanMeasure', villages, hierarchy);
       const measure = h.measures[command.measureId];
       if (!measure) {
         throw notFound('household.measure.unknown', `plan measure ${command.measureId} does not exist`, {
@@ -283,7 +284,7 @@ export function decideHousehold(
     }
 
     case 'assessHousehold': {
-      allow('household.assess');
+      authorize(actor, 'household.assess', villages, hierarchy);
       const { food, clothing, education, medical, housing, water } = command;
       const meets = food && clothing && education && medical && housing && water;
       return [
@@ -300,7 +301,7 @@ export function decideHousehold(
     }
 
     case 'raiseMonitoringFlag': {
-      allow('household.flag');
+      authorize(actor, 'household.flag', villages, hierarchy);
       requireReason(command.reason, 'household.flag.reason_required');
       if (h.monitoringFlag.raised) {
         throw refuse('household.flag.already_raised', 'the monitoring flag is already raised', {
@@ -311,7 +312,7 @@ export function decideHousehold(
     }
 
     case 'clearMonitoringFlag': {
-      allow('household.flag');
+      authorize(actor, 'household.flag', villages, hierarchy);
       requireReason(command.reason, 'household.flag.reason_required');
       if (!h.monitoringFlag.raised) {
         throw refuse('household.flag.not_raised', 'no monitoring flag is raised', { householdId: h.householdId });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { nameBasedUuid } from '../../../services/commands/ids.js';
 
@@ -31,5 +32,21 @@ describe('nameBasedUuid', () => {
     ['row-0', 'ff1494a5-701e-5e80-bab3-2a96877ac62d'],
   ])('names %j %s', (name, id) => {
     expect(nameBasedUuid(name)).toBe(id);
+  });
+
+  it('names long names, and names around the length its buffer holds, as RFC 9562 does', () => {
+    const reference = (name: string) => {
+      const hex = createHash('sha1').update(Buffer.from('6f1c2d0e9a8b4c7d8e5f40312a7b9c1d', 'hex')).update(name, 'utf8').digest('hex');
+      const variant = ((Number.parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
+      return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+    };
+    for (let length = 990; length <= 1030; length++) {
+      for (const tail of ['', '😀', '户', 'é', '\ud800']) {
+        const name = 'x'.repeat(length) + tail;
+        expect(nameBasedUuid(name)).toBe(reference(name));
+      }
+    }
+    const long = '迪庆'.repeat(5000);
+    expect(nameBasedUuid(long)).toBe(reference(long));
   });
 });
