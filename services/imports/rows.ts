@@ -114,7 +114,7 @@ function value(field: Field, text: string): unknown {
 /** The seed a row's command's events are named by: the kind and the row's ids. */
 const seedOf = (kind: ImportKind, id: string) => `import/${kind}/${id}`;
 /** A cell's value known to be text (a required id or text field, or an optional one read where present). */
-const text = (v: Record<string, unknown>, key: string) => v[key] as string;
+const textOf = (v: Record<string, unknown>, key: string) => v[key] as string;
 const digest = (input: string) => createHash('sha256').update(input).digest('hex').slice(0, 16);
 
 /** The commands one row asks for, or the issues that keep it from asking anything. */
@@ -133,18 +133,18 @@ export function planRow(kind: ImportKind, sheetRow: SheetRow, policy: Escalation
       const commands: PlannedCommand[] = [
         {
           stream: unitStream,
-          streamId: unitStreamId(text(v, 'unitId')),
-          command: { type: 'registerUnit', unitId: text(v, 'unitId'), name: text(v, 'name'), level: text(v, 'level'), parentId: (v['parentId'] as string | undefined) ?? null },
-          seed: seedOf(kind, text(v, 'unitId')),
+          streamId: unitStreamId(textOf(v, 'unitId')),
+          command: { type: 'registerUnit', unitId: textOf(v, 'unitId'), name: textOf(v, 'name'), level: textOf(v, 'level'), parentId: (v['parentId'] as string | undefined) ?? null },
+          seed: seedOf(kind, textOf(v, 'unitId')),
         },
       ];
       if (v['population'] !== undefined) {
         const population = v['population'] as number;
         commands.push({
           stream: unitStream,
-          streamId: unitStreamId(text(v, 'unitId')),
-          command: { type: 'updatePopulation', unitId: text(v, 'unitId'), population },
-          seed: seedOf(kind, `${text(v, 'unitId')}/population/${population}`),
+          streamId: unitStreamId(textOf(v, 'unitId')),
+          command: { type: 'updatePopulation', unitId: textOf(v, 'unitId'), population },
+          seed: seedOf(kind, `${textOf(v, 'unitId')}/population/${population}`),
         });
       }
       return { commands };
@@ -154,28 +154,28 @@ export function planRow(kind: ImportKind, sheetRow: SheetRow, policy: Escalation
         commands: [
           {
             stream: householdStream,
-            streamId: householdStreamId(text(v, 'householdId')),
-            command: { type: 'registerHousehold', householdId: text(v, 'householdId'), villageId: text(v, 'villageId'), members: v['members'] as number, category: text(v, 'category') },
-            seed: seedOf(kind, text(v, 'householdId')),
+            streamId: householdStreamId(textOf(v, 'householdId')),
+            command: { type: 'registerHousehold', householdId: textOf(v, 'householdId'), villageId: textOf(v, 'villageId'), members: v['members'] as number, category: textOf(v, 'category') },
+            seed: seedOf(kind, textOf(v, 'householdId')),
           },
         ],
       };
     case 'plan_measures': {
-      const id = `${text(v, 'householdId')}/${text(v, 'measureId')}`;
-      const streamId = householdStreamId(text(v, 'householdId'));
+      const id = `${textOf(v, 'householdId')}/${textOf(v, 'measureId')}`;
+      const streamId = householdStreamId(textOf(v, 'householdId'));
       const commands: PlannedCommand[] = [
         {
           stream: householdStream,
           streamId,
           command: {
             type: 'addPlanMeasure',
-            householdId: text(v, 'householdId'),
-            measureId: text(v, 'measureId'),
-            kind: text(v, 'kind'),
-            description: text(v, 'description'),
-            responsibleUnitId: text(v, 'responsibleUnitId'),
-            deadline: text(v, 'deadline'),
-            ...(v['plannedAt'] !== undefined ? { plannedAt: text(v, 'plannedAt') } : {}),
+            householdId: textOf(v, 'householdId'),
+            measureId: textOf(v, 'measureId'),
+            kind: textOf(v, 'kind'),
+            description: textOf(v, 'description'),
+            responsibleUnitId: textOf(v, 'responsibleUnitId'),
+            deadline: textOf(v, 'deadline'),
+            ...(v['plannedAt'] !== undefined ? { plannedAt: textOf(v, 'plannedAt') } : {}),
           },
           seed: seedOf(kind, id),
         },
@@ -184,7 +184,7 @@ export function planRow(kind: ImportKind, sheetRow: SheetRow, policy: Escalation
         commands.push({
           stream: householdStream,
           streamId,
-          command: { type: 'completePlanMeasure', householdId: text(v, 'householdId'), measureId: text(v, 'measureId'), evidence: (v['evidence'] as Evidence[] | undefined) ?? [] },
+          command: { type: 'completePlanMeasure', householdId: textOf(v, 'householdId'), measureId: textOf(v, 'measureId'), evidence: (v['evidence'] as Evidence[] | undefined) ?? [] },
           seed: seedOf(kind, `${id}/completed`),
         });
       }
@@ -196,9 +196,9 @@ export function planRow(kind: ImportKind, sheetRow: SheetRow, policy: Escalation
         commands: [
           {
             stream: householdStream,
-            streamId: householdStreamId(text(v, 'householdId')),
-            command: { type: 'assessHousehold', householdId: text(v, 'householdId'), ...Object.fromEntries(standards) },
-            seed: seedOf(kind, `${text(v, 'householdId')}/${digest(JSON.stringify(standards))}`),
+            streamId: householdStreamId(textOf(v, 'householdId')),
+            command: { type: 'assessHousehold', householdId: textOf(v, 'householdId'), ...Object.fromEntries(standards) },
+            seed: seedOf(kind, `${textOf(v, 'householdId')}/${digest(JSON.stringify(standards))}`),
           },
         ],
       };
@@ -208,21 +208,21 @@ export function planRow(kind: ImportKind, sheetRow: SheetRow, policy: Escalation
         commands: [
           {
             stream: problemStream,
-            streamId: problemStreamId(text(v, 'problemId')),
+            streamId: problemStreamId(textOf(v, 'problemId')),
             command: {
               type: 'findProblem',
-              problemId: text(v, 'problemId'),
-              targetUnitId: text(v, 'targetUnitId'),
-              responsibleUnitId: text(v, 'responsibleUnitId'),
-              category: text(v, 'category'),
-              source: text(v, 'source'),
-              description: text(v, 'description'),
-              severity: text(v, 'severity'),
-              deadline: text(v, 'deadline'),
-              ...(v['foundAt'] !== undefined ? { foundAt: text(v, 'foundAt') } : {}),
+              problemId: textOf(v, 'problemId'),
+              targetUnitId: textOf(v, 'targetUnitId'),
+              responsibleUnitId: textOf(v, 'responsibleUnitId'),
+              category: textOf(v, 'category'),
+              source: textOf(v, 'source'),
+              description: textOf(v, 'description'),
+              severity: textOf(v, 'severity'),
+              deadline: textOf(v, 'deadline'),
+              ...(v['foundAt'] !== undefined ? { foundAt: textOf(v, 'foundAt') } : {}),
               policy,
             },
-            seed: seedOf(kind, text(v, 'problemId')),
+            seed: seedOf(kind, textOf(v, 'problemId')),
           },
         ],
       };
@@ -231,17 +231,17 @@ export function planRow(kind: ImportKind, sheetRow: SheetRow, policy: Escalation
         commands: [
           {
             stream: listingStream,
-            streamId: listingStreamId(text(v, 'listingId')),
+            streamId: listingStreamId(textOf(v, 'listingId')),
             command: {
               type: 'listTarget',
-              listingId: text(v, 'listingId'),
-              targetUnitId: text(v, 'targetUnitId'),
-              supervisingUnitId: text(v, 'supervisingUnitId'),
-              leader: { name: text(v, 'leaderName'), position: text(v, 'leaderPosition') },
-              reason: text(v, 'reason'),
+              listingId: textOf(v, 'listingId'),
+              targetUnitId: textOf(v, 'targetUnitId'),
+              supervisingUnitId: textOf(v, 'supervisingUnitId'),
+              leader: { name: textOf(v, 'leaderName'), position: textOf(v, 'leaderPosition') },
+              reason: textOf(v, 'reason'),
               metrics: (v['metrics'] as Record<string, number> | undefined) ?? {},
             },
-            seed: seedOf(kind, text(v, 'listingId')),
+            seed: seedOf(kind, textOf(v, 'listingId')),
           },
         ],
       };
