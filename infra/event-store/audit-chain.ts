@@ -42,7 +42,7 @@ function inKeyOrder(value: unknown): unknown {
     for (let i = 0; i < value.length; i++) {
       const item = inKeyOrder(value[i]);
       if (item === UNUSUAL) return UNUSUAL;
-      if (item !== value[i]) (copy ??= value.slice())[i] = item;
+      if (!Object.is(item, value[i])) (copy ??= value.slice())[i] = item;
     }
     return copy ?? value;
   }
@@ -57,7 +57,7 @@ function inKeyOrder(value: unknown): unknown {
     if (i > 0 && !(keys[i - 1]! < key)) sorted = false;
     const member = inKeyOrder(record[key]);
     if (member === UNUSUAL) return UNUSUAL;
-    if (member !== record[key]) (members ??= new Map()).set(key, member);
+    if (!Object.is(member, record[key])) (members ??= new Map()).set(key, member);
   }
   if (sorted && !members) return value;
   if (!sorted) sortKeys(keys);
