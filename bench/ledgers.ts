@@ -29,6 +29,8 @@ import { seedPrefecture, simulatedClock } from '../test/fixtures/prefecture.js';
  *   BENCH_KEEP=1   keep the generated event store in data/ and reuse it next time (same size, same seed)
  *   REDIS_URL      use this Redis instead of starting redis-server
  *   BENCH_EMBEDDED=0  leave out the embedded store's rebuild and as-of (its figures print as null)
+ *   BENCH_SNAPSHOT_EVERY, BENCH_FULL_SNAPSHOT_EVERY  events between snapshots (default: a hundredth of them),
+ *                  and every how many snapshots one is full (default as the projections'; the others are deltas)
  *   BENCH_REDIS=0  leave out the Redis rebuild and as-of (its figures print as null; for iterating on the embedded store)
  *
  * The history is seeded in a child process, so `peak_rss_mb` (this process's high-water mark) is the
@@ -39,7 +41,9 @@ const keep = process.env['BENCH_KEEP'] === '1';
 const withEmbedded = process.env['BENCH_EMBEDDED'] !== '0';
 const withRedis = process.env['BENCH_REDIS'] !== '0';
 const batchSize = Number(process.env['BENCH_BATCH'] ?? projectionDefaults.batchSize);
-const snapshotEvery = Number(process.env['BENCH_SNAPSHOT_EVERY'] ?? Math.max(5_000, Math.round(target / 20)));
+// A snapshot every hundredth of the history, every fifth of them full (a twentieth of the history apart).
+const snapshotEvery = Number(process.env['BENCH_SNAPSHOT_EVERY'] ?? Math.max(1_000, Math.round(target / 100)));
+const fullSnapshotEvery = Number(process.env['BENCH_FULL_SNAPSHOT_EVERY'] ?? projectionDefaults.fullSnapshotEvery);
 const log = (message: string) => process.stderr.write(`[bench:ledgers] ${message}\n`);
 const silent = pino({ level: 'silent' });
 
@@ -116,7 +120,7 @@ async function rebuild(eventStore: EventStore, readModel: ReadModelStore): Promi
   const fresh = await readModel.createKeyspace();
   await readModel.activate(fresh.id);
   const began = performance.now();
-  const projections = startProjections({ eventStore, readModel, logger: silent, batchSize, snapshotEvery });
+  const projections = startProjections({ eventStore, readModel, logger: silent, batchSize, snapshotEvery, fullSnapshotEvery });
   await projections.caughtUp(await eventStore.headPosition());
   const ms = performance.now() - began;
   const status = projections.status();
@@ -234,6 +238,7 @@ async function main() {
       live_rollup_ms: round(liveMs, 1),
       batch_size: batchSize,
       snapshot_every: snapshotEvery,
+      full_snapshot_every: fullSnapshotEvery,
       peak_rss_mb: round(Math.max(runPeakKb, process.resourceUsage().maxRSS) / 1024),
       peak_rss_mb_by_phase: phasePeaks,
       cpu_ms_by_phase: phaseCpu,

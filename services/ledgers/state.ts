@@ -238,9 +238,13 @@ type SnapshotPart = { [C in Collection]?: [string, RowOf[C]][] };
 interface SnapshotHeader {
   /**
    * 2: each part one JSON document; 3: each part one line per row,
-   * `collection TAB key-as-JSON TAB open deadline as stored (problems; empty for none) TAB row-as-JSON`.
+   * `collection TAB key-as-JSON TAB open deadline as stored (problems; empty for none) TAB row-as-JSON`;
+   * 4: a delta, v3's lines for every unit and for the other rows changed since the snapshot at `base`
+   * (a row deleted since: its line with nothing after the last TAB).
    */
-  v: 2 | 3;
+  v: 2 | 3 | 4;
+  /** v4: the position of the snapshot this one is applied over. */
+  base?: string;
   position: string;
   recordedAt: string | null;
   /** Part name -> [byte offset after the header line, byte length]. */
@@ -322,17 +326,31 @@ interface Span {
   key: string;
 }
 
+/** A row changed since the previous snapshot: its current value is read from the state when the delta is written. */
+export interface ChangedRow {
+  collection: Collection;
+  key: string;
+  /** Where a row deleted since lay (a row's ancestors never change). */
+  ancestors: readonly string[];
+}
+
 export interface SnapshotWriter {
   /** The snapshot of the state as it stands. */
   write(state: LedgerState): Buffer;
-  /** The JSON of a row, already written for a commit: the next snapshot takes it instead of writing it again. */
-  known(row: object, json: string): void;
+  /**
+   * A delta over the snapshot at `base`: every unit and the rows changed since (`changed`, units left out),
+   * a few per cent of a full snapshot's bytes, so snapshots can lie close together and an inspection
+   * replays few events after the one it starts from.
+   */
+  writeDelta(state: LedgerState, changed: Iterable<ChangedRow>, base: bigint): Buffer;
+  /** A row's JSON (not a unit's): the one a delta or a commit wrote already, or written now and kept for the next. */
+  textOf(row: AnyRow): string;
 }
 
 /**
  * `serializeState` for a state that moves on between snapshots (the projection runner's): the same bytes,
  * but the line of a row the previous snapshot already wrote is copied from its bytes, and a row whose JSON
- * a commit wrote since is given it (`known`), instead of writing either again. Rows are replaced, never
+ * a delta or a commit wrote since is taken (`textOf`), instead of writing either again. Rows are replaced, never
  * changed in place, when an event touches them (the evolve functions make a new row), so the same row object
  * under the same key has the same line; units are the exception (their counters change in place) and are
  * always written afresh. Holds the previous snapshot's bytes until the next one.
@@ -340,14 +358,50 @@ export interface SnapshotWriter {
 export function createSnapshotWriter(): SnapshotWriter {
   let previous: { bytes: Buffer; spans: WeakMap<object, Span> } | null = null;
   let texts = new WeakMap<object, string>();
+  const textOf = (row: AnyRow) => {
+    let text = texts.get(row);
+    if (text === undefined) texts.set(row, (text = JSON.stringify(row)));
+    return text;
+  };
   return {
-    known(row, json) {
-      texts.set(row, json);
+    textOf,
+    writeDelta(state, changed, base) {
+      const branches = branchesOf(state);
+      const parts = new Map<string, string[]>([[UNITS_PART, []]]);
+      const add = (name: string, line: string) => {
+        let lines = parts.get(name);
+        if (!lines) parts.set(name, (lines = []));
+        lines.push(line);
+      };
+      for (const [key, unit] of state.rows.unit) add(UNITS_PART, `unit\t${JSON.stringify(key)}\t\t${JSON.stringify(unit)}\n`);
+      for (const { collection: c, key, ancestors } of changed) {
+        if (c === 'unit') continue;
+        const row = (state.rows[c] as Map<string, AnyRow>).get(key);
+        const from = c === 'problem' && row ? overdueFrom(row as RowOf['problem']) : null;
+        const line = `${c}\t${JSON.stringify(key)}\t${from ?? ''}\t${row ? textOf(row) : ''}\n`;
+        let placed = false;
+        for (const a of row?.ancestors ?? ancestors) {
+          if (!branches.has(a)) continue;
+          placed = true;
+          add(partOf(a), line);
+        }
+        if (!placed) add(partOf(''), line);
+      }
+      const header: SnapshotHeader = { v: 4, base: base.toString(), position: state.position.toString(), recordedAt: state.recordedAt, parts: {} };
+      const bodies: string[] = [];
+      let offset = 0;
+      for (const [name, lines] of parts) {
+        const body = lines.join('');
+        const length = Buffer.byteLength(body);
+        header.parts[name] = [offset, length];
+        offset += length;
+        bodies.push(body);
+      }
+      return Buffer.from(`${JSON.stringify(header)}\n${bodies.join('')}`, 'utf8');
     },
     write(state) {
       const old = previous;
-      const branches = new Set<string>();
-      for (const unit of state.rows.unit.values()) if (unit.ancestors.length === 2) branches.add(unit.unitId);
+      const branches = branchesOf(state);
       // A part is its lines in order, each as its text to encode, or as the span of the previous snapshot's
       // bytes that holds it, and the row it was written from (units: always text).
       const parts = new Map<string, (string | Span | AnyRow)[]>([[UNITS_PART, []]]);
@@ -440,6 +494,13 @@ export function createSnapshotWriter(): SnapshotWriter {
   };
 }
 
+/** The units just below the root: each has its part of a snapshot. */
+function branchesOf(state: LedgerState): Set<string> {
+  const branches = new Set<string>();
+  for (const unit of state.rows.unit.values()) if (unit.ancestors.length === 2) branches.add(unit.unitId);
+  return branches;
+}
+
 /** The collection a snapshot line was written for. */
 const collectionOf = (line: string) => line.slice(0, line.indexOf('\t')) as Collection;
 
@@ -453,6 +514,7 @@ export function deserializeState(buffer: Buffer, unitId?: string): LedgerState &
   if (newline < 0) return deserializeV1(buffer, createLedgerState());
   const state = snapshotState();
   const header = snapshotHeader(buffer.subarray(0, newline));
+  if (header.base !== undefined) throw new Error('a delta snapshot is read over the snapshots beneath it (readSnapshotState)');
   const body = newline + 1;
   const part = (name: string) => {
     const range = header.parts[name];
@@ -473,14 +535,14 @@ export function deserializeState(buffer: Buffer, unitId?: string): LedgerState &
   return state;
 }
 
-/**
- * `deserializeState` on a snapshot left in its store: reads the header, then only the parts it needs (for one
- * county, the units and that county's rows), instead of fetching every county's rows to parse two parts.
- */
-export async function readSnapshotState(
-  read: (start: number, end?: number) => Promise<Buffer>,
-  unitId?: string,
-): Promise<LedgerState & { branch?: string }> {
+/** Reading bytes `start` to `end` (exclusive; default: to the end) of a stored snapshot. */
+export type SnapshotRead = (start: number, end?: number) => Promise<Buffer>;
+
+/** A delta snapshot whose base is not stored (its save failed): an inspection starts from an older snapshot. */
+export class SnapshotChainBroken extends Error {}
+
+/** A snapshot's header and its parts, read on demand; or, for a v1 snapshot, the whole of it. */
+async function openSnapshot(read: SnapshotRead): Promise<{ header: SnapshotHeader; part: (name: string) => Promise<Buffer | undefined> } | Buffer> {
   let asked = 64 * 1024;
   let head = await read(0, asked);
   let newline = head.indexOf(10);
@@ -490,37 +552,69 @@ export async function readSnapshotState(
     newline = head.indexOf(10);
   }
   // No header line: a v1 snapshot, one JSON document, and all of it was read.
-  if (newline < 0) return deserializeState(head, unitId);
+  if (newline < 0) return head;
   const header = snapshotHeader(head.subarray(0, newline));
   const body = newline + 1;
-  const part = (name: string) => {
+  const part = async (name: string) => {
     const range = header.parts[name];
-    return range ? read(body + range[0], body + range[0] + range[1]) : undefined;
+    if (!range) return undefined;
+    const [from, length] = range;
+    // The header's read often holds the part already (a delta is small).
+    return body + from + length <= head.length ? head.subarray(body + from, body + from + length) : read(body + from, body + from + length);
   };
-  const state = snapshotState();
-  const units = await part(UNITS_PART);
-  if (units) loadPart(state, header, units);
-  const branch = branchOf(state, unitId);
-  if (branch !== '') {
-    const rows = await part(partOf(branch));
-    if (rows) loadPart(state, header, rows);
-    state.branch = branch;
-  } else {
-    for (const name of Object.keys(header.parts)) if (name !== UNITS_PART) loadPart(state, header, (await part(name))!);
+  return { header, part };
+}
+
+/**
+ * `deserializeState` on a snapshot left in its store: reads the header, then only the parts it needs (for one
+ * county, the units and that county's rows), instead of fetching every county's rows to parse two parts. A
+ * delta is read over the snapshots beneath it, down to a full one, each found by `baseOf` (its position);
+ * when one is missing, SnapshotChainBroken.
+ */
+export async function readSnapshotState(
+  read: SnapshotRead,
+  unitId?: string,
+  baseOf?: (position: bigint) => Promise<SnapshotRead | undefined>,
+): Promise<LedgerState & { branch?: string }> {
+  const newest = await openSnapshot(read);
+  if (Buffer.isBuffer(newest)) return deserializeState(newest, unitId);
+  // Oldest first: the full snapshot, then each delta over it.
+  const chain = [newest];
+  for (let base = newest.header.base; base !== undefined; base = chain[0]!.header.base) {
+    const baseRead = baseOf && (await baseOf(BigInt(base)));
+    const opened = baseRead && (await openSnapshot(baseRead));
+    if (!opened || Buffer.isBuffer(opened) || opened.header.position !== base) {
+      throw new SnapshotChainBroken(`snapshot ${newest.header.position} lies over snapshot ${base}, which is not stored`);
+    }
+    chain.unshift(opened);
   }
-  state.position = BigInt(header.position);
-  state.recordedAt = header.recordedAt;
+  const state = snapshotState();
+  // The newest holds every unit as it stood (units are in every delta).
+  const units = await newest.part(UNITS_PART);
+  if (units) loadPart(state, newest.header, units);
+  const branch = branchOf(state, unitId);
+  for (const { header, part } of chain) {
+    if (branch !== '') {
+      const rows = await part(partOf(branch));
+      if (rows) loadPart(state, header, rows);
+    } else {
+      for (const name of Object.keys(header.parts)) if (name !== UNITS_PART) loadPart(state, header, (await part(name))!);
+    }
+  }
+  if (branch !== '') state.branch = branch;
+  state.position = BigInt(newest.header.position);
+  state.recordedAt = newest.header.recordedAt;
   return state;
 }
 
 function snapshotHeader(line: Buffer): SnapshotHeader {
   const header = JSON.parse(line.toString('utf8')) as SnapshotHeader;
-  if (header.v !== 2 && header.v !== 3) throw new Error(`unknown snapshot version ${String(header.v)}`);
+  if (header.v !== 2 && header.v !== 3 && header.v !== 4) throw new Error(`unknown snapshot version ${String(header.v)}`);
   return header;
 }
 
 function loadPart(state: LedgerState, header: SnapshotHeader, bytes: Buffer): void {
-  if (header.v === 3) return loadLines(state, bytes.toString('utf8'));
+  if (header.v !== 2) return loadLines(state, bytes.toString('utf8'), header.v === 4);
   const part = JSON.parse(bytes.toString('utf8')) as SnapshotPart;
   for (const c of collections) {
     const map = state.rows[c] as Map<string, AnyRow>;
@@ -528,8 +622,8 @@ function loadPart(state: LedgerState, header: SnapshotHeader, bytes: Buffer): vo
   }
 }
 
-/** A v3 part: units are parsed, other rows kept as text until first asked for. */
-function loadLines(state: LedgerState, text: string): void {
+/** A v3 or v4 part: units are parsed, other rows kept as text until first asked for; a delta's empty row deletes. */
+function loadLines(state: LedgerState, text: string, delta: boolean): void {
   const rows = state.rows as Record<Collection, Map<string, AnyRow>>;
   let start = 0;
   while (start < text.length) {
@@ -545,7 +639,8 @@ function loadLines(state: LedgerState, text: string): void {
     const key = quoted.includes('\\') ? (JSON.parse(quoted) as string) : quoted.slice(1, -1);
     const map = rows[c];
     if (!map) throw new Error(`unknown snapshot collection ${c}`);
-    if (map instanceof SnapshotRows) map.putText(key, text.slice(tab3 + 1, end), tab3 === tab2 + 1 ? null : text.slice(tab2 + 1, tab3));
+    if (delta && tab3 + 1 === end) map.delete(key);
+    else if (map instanceof SnapshotRows) map.putText(key, text.slice(tab3 + 1, end), tab3 === tab2 + 1 ? null : text.slice(tab2 + 1, tab3));
     else map.set(key, JSON.parse(text.slice(tab3 + 1, end)) as AnyRow);
     start = end + 1;
   }
