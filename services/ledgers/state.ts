@@ -367,37 +367,50 @@ export function createSnapshotWriter(): SnapshotWriter {
     textOf,
     writeDelta(state, changed, base) {
       const branches = branchesOf(state);
+      // Each part's lines and their byte length, then all of them written into one buffer: no part, and no
+      // delta, is ever joined into one string first (a megabyte string or two per delta, each only given back
+      // by a mark-compact).
       const parts = new Map<string, string[]>([[UNITS_PART, []]]);
-      const add = (name: string, line: string) => {
+      const lengths = new Map<string, number>([[UNITS_PART, 0]]);
+      const add = (name: string, line: string, length: number) => {
         let lines = parts.get(name);
-        if (!lines) parts.set(name, (lines = []));
+        if (!lines) {
+          parts.set(name, (lines = []));
+          lengths.set(name, 0);
+        }
         lines.push(line);
+        lengths.set(name, lengths.get(name)! + length);
       };
-      for (const [key, unit] of state.rows.unit) add(UNITS_PART, `unit\t${JSON.stringify(key)}\t\t${JSON.stringify(unit)}\n`);
+      for (const [key, unit] of state.rows.unit) {
+        const line = `unit\t${JSON.stringify(key)}\t\t${JSON.stringify(unit)}\n`;
+        add(UNITS_PART, line, Buffer.byteLength(line));
+      }
       for (const { collection: c, key, ancestors } of changed) {
         if (c === 'unit') continue;
         const row = (state.rows[c] as Map<string, AnyRow>).get(key);
         const from = c === 'problem' && row ? overdueFrom(row as RowOf['problem']) : null;
         const line = `${c}\t${JSON.stringify(key)}\t${from ?? ''}\t${row ? textOf(row) : ''}\n`;
+        const length = Buffer.byteLength(line);
         let placed = false;
         for (const a of row?.ancestors ?? ancestors) {
           if (!branches.has(a)) continue;
           placed = true;
-          add(partOf(a), line);
+          add(partOf(a), line, length);
         }
-        if (!placed) add(partOf(''), line);
+        if (!placed) add(partOf(''), line, length);
       }
       const header: SnapshotHeader = { v: 4, base: base.toString(), position: state.position.toString(), recordedAt: state.recordedAt, parts: {} };
-      const bodies: string[] = [];
       let offset = 0;
-      for (const [name, lines] of parts) {
-        const body = lines.join('');
-        const length = Buffer.byteLength(body);
+      for (const [name, length] of lengths) {
         header.parts[name] = [offset, length];
         offset += length;
-        bodies.push(body);
       }
-      return Buffer.from(`${JSON.stringify(header)}\n${bodies.join('')}`, 'utf8');
+      const head = `${JSON.stringify(header)}\n`;
+      const headLength = Buffer.byteLength(head);
+      const out = Buffer.allocUnsafe(headLength + offset);
+      let at = out.write(head, 0);
+      for (const lines of parts.values()) for (const line of lines) at += out.write(line, at);
+      return out;
     },
     write(state) {
       const old = previous;
@@ -647,26 +660,28 @@ function loadLines(state: LedgerState, text: string, delta: boolean): void {
 }
 
 /**
- * Open problems beneath `unitId` whose deadline is before `epochMs`. A problem still held as snapshot text is
- * parsed only when its deadline (stored beside it) is before `epochMs`, to look at its units.
+ * Open problems whose deadline is before `epochMs`, counted for every unit above each (its ancestors): one
+ * pass answers a roll-up's unit and all its children. A problem still held as snapshot text is parsed only
+ * when its deadline (stored beside it) is before `epochMs`, to look at its units.
  */
-export function countOpenDeadlinesBefore(problems: ReadonlyMap<string, RowOf['problem']>, unitId: string, epochMs: number): number {
-  let n = 0;
-  const counts = (p: RowOf['problem']) => {
-    const from = overdueFrom(p);
-    return from !== null && p.ancestors.includes(unitId) && toEpochMs(from) < epochMs;
+export function openDeadlinesBeforeByUnit(problems: ReadonlyMap<string, RowOf['problem']>, epochMs: number): Map<string, number> {
+  const byUnit = new Map<string, number>();
+  const count = (p: RowOf['problem']) => {
+    for (const a of p.ancestors) byUnit.set(a, (byUnit.get(a) ?? 0) + 1);
   };
   if (!(problems instanceof SnapshotRows)) {
-    for (const p of problems.values()) if (counts(p)) n++;
-    return n;
+    for (const p of problems.values()) {
+      const from = overdueFrom(p);
+      if (from !== null && toEpochMs(from) < epochMs) count(p);
+    }
+    return byUnit;
   }
   const rows = problems as SnapshotRows<RowOf['problem']>;
   for (const [key, value] of rows.peek()) {
-    if (value instanceof RowText) {
-      if (value.deadline !== null && toEpochMs(value.deadline) < epochMs && rows.get(key)!.ancestors.includes(unitId)) n++;
-    } else if (counts(value)) n++;
+    const from = value instanceof RowText ? value.deadline : overdueFrom(value);
+    if (from !== null && toEpochMs(from) < epochMs) count(value instanceof RowText ? rows.get(key)! : value);
   }
-  return n;
+  return byUnit;
 }
 
 /** The branch an inspection of `unitId` reads ('' for all: the root, no unit, or a unit the snapshot does not know). */
