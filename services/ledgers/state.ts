@@ -256,10 +256,16 @@ const partOf = (branch: string) => `branch:${branch}`;
 /** The unit just below the root that a unit lies beneath ('' for the root itself). */
 const branchOfUnit = (unit: UnitRow) => unit.ancestors[1] ?? '';
 
-/** A row as its snapshot stored it, not parsed yet. */
+/**
+ * A row as its snapshot stored it, not parsed yet: where its JSON lies in the bytes read, decoded from UTF-8
+ * only when the row is asked for (a county's part is megabytes of Chinese text, and decoding all of it cost an
+ * inspection more than parsing the few rows it reads).
+ */
 class RowText {
   constructor(
-    readonly text: string,
+    readonly bytes: Buffer,
+    readonly start: number,
+    readonly end: number,
     /** A problem's open deadline as its row holds it (`overdueFrom`), null for none: read without parsing the row. */
     readonly deadline: string | null,
   ) {}
@@ -271,9 +277,9 @@ class RowText {
  * query reads), so the others stay text. A Map like any other to its readers; iterating parses every row.
  */
 class SnapshotRows<V> extends Map<string, V> {
-  /** Stores a row as text, to be parsed on first use. */
-  putText(key: string, text: string, deadline: string | null): void {
-    super.set(key, new RowText(text, deadline) as V);
+  /** Stores a row as its JSON's place in `bytes`, to be parsed on first use. */
+  putText(key: string, bytes: Buffer, start: number, end: number, deadline: string | null): void {
+    super.set(key, new RowText(bytes, start, end, deadline) as V);
   }
   /** Each row's key and its value, or its open deadline when it is still text. */
   *peek(): Generator<[string, V | RowText]> {
@@ -282,7 +288,7 @@ class SnapshotRows<V> extends Map<string, V> {
   override get(key: string): V | undefined {
     const value = super.get(key);
     if (!(value instanceof RowText)) return value;
-    const row = JSON.parse(value.text) as V;
+    const row = JSON.parse(value.bytes.toString('utf8', value.start, value.end)) as V;
     super.set(key, row);
     return row;
   }
@@ -627,7 +633,7 @@ function snapshotHeader(line: Buffer): SnapshotHeader {
 }
 
 function loadPart(state: LedgerState, header: SnapshotHeader, bytes: Buffer): void {
-  if (header.v !== 2) return loadLines(state, bytes.toString('utf8'), header.v === 4);
+  if (header.v !== 2) return loadLines(state, bytes, header.v === 4);
   const part = JSON.parse(bytes.toString('utf8')) as SnapshotPart;
   for (const c of collections) {
     const map = state.rows[c] as Map<string, AnyRow>;
@@ -635,34 +641,47 @@ function loadPart(state: LedgerState, header: SnapshotHeader, bytes: Buffer): vo
   }
 }
 
-/** A v3 or v4 part: units are parsed, other rows kept as text until first asked for; a delta's empty row deletes. */
-function loadLines(state: LedgerState, text: string, delta: boolean): void {
+/**
+ * A v3 or v4 part: units are parsed, other rows kept as bytes until first asked for; a delta's empty row
+ * deletes. Read from the bytes, not a string: tabs and newlines are bytes no UTF-8 sequence holds, the
+ * collection, a plain key and a deadline are ASCII, and only a row asked for is decoded.
+ */
+function loadLines(state: LedgerState, bytes: Buffer, delta: boolean): void {
   const rows = state.rows as Record<Collection, Map<string, AnyRow>>;
+  const length = bytes.length;
   let start = 0;
-  while (start < text.length) {
-    let end = text.indexOf('\n', start);
-    if (end < 0) end = text.length;
-    const tab1 = text.indexOf('\t', start);
-    const tab2 = text.indexOf('\t', tab1 + 1);
-    const tab3 = tab2 < 0 ? -1 : text.indexOf('\t', tab2 + 1);
+  while (start < length) {
+    let end = bytes.indexOf(10, start);
+    if (end < 0) end = length;
+    const tab1 = bytes.indexOf(9, start);
+    const tab2 = tab1 < 0 ? -1 : bytes.indexOf(9, tab1 + 1);
+    const tab3 = tab2 < 0 ? -1 : bytes.indexOf(9, tab2 + 1);
     if (tab1 < 0 || tab2 < 0 || tab3 < 0 || tab3 > end) throw new Error('malformed snapshot row');
-    const c = text.slice(start, tab1) as Collection;
-    const quoted = text.slice(tab1 + 1, tab2);
-    // Keys are ids: plain text needs no JSON.parse, anything escaped gets one.
-    const key = quoted.includes('\\') ? (JSON.parse(quoted) as string) : quoted.slice(1, -1);
+    const c = bytes.toString('latin1', start, tab1) as Collection;
+    const key = keyAt(bytes, tab1 + 1, tab2);
     const map = rows[c];
     if (!map) throw new Error(`unknown snapshot collection ${c}`);
     if (delta && tab3 + 1 === end) map.delete(key);
-    else if (map instanceof SnapshotRows) map.putText(key, text.slice(tab3 + 1, end), tab3 === tab2 + 1 ? null : text.slice(tab2 + 1, tab3));
-    else map.set(key, JSON.parse(text.slice(tab3 + 1, end)) as AnyRow);
+    else if (map instanceof SnapshotRows) map.putText(key, bytes, tab3 + 1, end, tab3 === tab2 + 1 ? null : bytes.toString('latin1', tab2 + 1, tab3));
+    else map.set(key, JSON.parse(bytes.toString('utf8', tab3 + 1, end)) as AnyRow);
     start = end + 1;
   }
+}
+
+/** A key written as JSON between `start` and `end`: ids are plain ASCII and need no JSON.parse; anything else gets one. */
+function keyAt(bytes: Buffer, start: number, end: number): string {
+  for (let i = start + 1; i < end - 1; i++) {
+    const b = bytes[i]!;
+    if (b === 92 || b >= 128) return JSON.parse(bytes.toString('utf8', start, end)) as string;
+  }
+  return bytes.toString('latin1', start + 1, end - 1);
 }
 
 /**
  * Open problems whose deadline is before `epochMs`, counted for every unit above each (its ancestors): one
  * pass answers a roll-up's unit and all its children. A problem still held as snapshot text is parsed only
- * when its deadline (stored beside it) is before `epochMs`, to look at its units.
+ * when its deadline (stored beside it) is before `epochMs`, to look at its units. The deadlines are instants
+ * the deciders validated, so Date.parse reads them as toEpochMs would, without checking them again.
  */
 export function openDeadlinesBeforeByUnit(problems: ReadonlyMap<string, RowOf['problem']>, epochMs: number): Map<string, number> {
   const byUnit = new Map<string, number>();
@@ -672,14 +691,14 @@ export function openDeadlinesBeforeByUnit(problems: ReadonlyMap<string, RowOf['p
   if (!(problems instanceof SnapshotRows)) {
     for (const p of problems.values()) {
       const from = overdueFrom(p);
-      if (from !== null && toEpochMs(from) < epochMs) count(p);
+      if (from !== null && Date.parse(from) < epochMs) count(p);
     }
     return byUnit;
   }
   const rows = problems as SnapshotRows<RowOf['problem']>;
   for (const [key, value] of rows.peek()) {
     const from = value instanceof RowText ? value.deadline : overdueFrom(value);
-    if (from !== null && toEpochMs(from) < epochMs) count(value instanceof RowText ? rows.get(key)! : value);
+    if (from !== null && Date.parse(from) < epochMs) count(value instanceof RowText ? rows.get(key)! : value);
   }
   return byUnit;
 }
