@@ -6,6 +6,7 @@ import {
   applyEvent,
   createLedgerState,
   firstInBranch,
+  type LedgerEvent,
   type LedgerState,
   readSnapshotState,
   skipEvent,
@@ -75,7 +76,10 @@ export function createInspector(deps: InspectionDeps) {
       if (timeMs !== undefined && Date.parse(raw.metadata.recordedAt) > timeMs) break;
       try {
         const touches = branch === undefined ? true : touchesBranch(state, raw);
-        const event = touches === false ? undefined : decodeRecorded(raw);
+        // An item's first event names its units: one outside the branch is passed over on its stored data,
+        // without decoding it (most first events are other counties'); one inside is checked again decoded.
+        const outside = touches === false || (touches === 'first' && !firstInBranch(state, raw as LedgerEvent, branch!));
+        const event = outside ? undefined : decodeRecorded(raw);
         if (event && (touches !== 'first' || firstInBranch(state, event, branch ?? ''))) applyEvent(state, event);
         else skipEvent(state, { position: raw.position, recordedAt: raw.metadata.recordedAt });
       } catch {
