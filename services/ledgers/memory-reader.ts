@@ -1,5 +1,5 @@
 import type { Collection, ReadModelReader, RowOf, SubtreePage } from '../ports/read-model.js';
-import { countOpenDeadlinesBefore, type LedgerState } from './state.js';
+import { type LedgerState, openDeadlinesBeforeByUnit } from './state.js';
 
 /**
  * Reads a ledger state held in memory (an inspection's "as of" state) through the same interface as the
@@ -19,6 +19,9 @@ export function memoryReader(state: LedgerState): ReadModelReader {
     }
     return keys;
   };
+  // A roll-up asks for a unit and each of its children at the same moment: one pass over the problems counts
+  // them all (recounted if the state moved on, or for another moment).
+  let overdue: { epochMs: number; position: bigint; byUnit: Map<string, number> } | undefined;
   return {
     async get<C extends Collection>(collection: C, key: string) {
       return state.rows[collection].get(key) as RowOf[C] | undefined;
@@ -39,7 +42,10 @@ export function memoryReader(state: LedgerState): ReadModelReader {
       return out;
     },
     async countOpenDeadlinesBefore(unitId: string, epochMs: number) {
-      return countOpenDeadlinesBefore(state.rows.problem, unitId, epochMs);
+      if (overdue?.epochMs !== epochMs || overdue.position !== state.position) {
+        overdue = { epochMs, position: state.position, byUnit: openDeadlinesBeforeByUnit(state.rows.problem, epochMs) };
+      }
+      return overdue.byUnit.get(unitId) ?? 0;
     },
     async checkpoint() {
       return state.position;

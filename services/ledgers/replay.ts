@@ -1,8 +1,18 @@
 import { toEpochMs } from '../../events/time.js';
 import type { EventStore } from '../ports/event-store.js';
-import type { ReadModelStore } from '../ports/read-model.js';
+import type { KeyspaceWriter, ReadModelStore } from '../ports/read-model.js';
 import { decodeRecorded } from './decode.js';
-import { applyEvent, createLedgerState, firstInBranch, type LedgerState, readSnapshotState, skipEvent, touchesBranch } from './state.js';
+import {
+  applyEvent,
+  createLedgerState,
+  firstInBranch,
+  type LedgerEvent,
+  type LedgerState,
+  readSnapshotState,
+  skipEvent,
+  SnapshotChainBroken,
+  touchesBranch,
+} from './state.js';
 
 export interface InspectionDeps {
   eventStore: EventStore;
@@ -33,12 +43,30 @@ export function createInspector(deps: InspectionDeps) {
   const cache = new Map<string, Promise<LedgerState>>();
   const cacheSize = deps.cacheSize ?? 2;
 
+  /** The newest snapshot at or before the point that can be read (a delta whose base was lost cannot). */
+  async function snapshotAt(keyspace: KeyspaceWriter, at: { position?: bigint; time?: string }, unitId?: string) {
+    const baseOf = async (position: bigint) => {
+      const base = await keyspace.findSnapshotPieces({ position });
+      return base?.position === position ? base.read : undefined;
+    };
+    for (let position = at.position; ; ) {
+      const snapshot = await keyspace.findSnapshotPieces({ position, time: at.time });
+      if (!snapshot) return undefined;
+      try {
+        return await readSnapshotState(snapshot.read, unitId, baseOf);
+      } catch (error) {
+        if (!(error instanceof SnapshotChainBroken)) throw error;
+        position = snapshot.position - 1n;
+      }
+    }
+  }
+
   async function build(at: AsOfPoint): Promise<LedgerState> {
     const timeMs = at.time === undefined ? undefined : toEpochMs(at.time);
     const time = timeMs === undefined ? undefined : new Date(timeMs).toISOString();
     const keyspace = deps.readModel.keyspace(await deps.readModel.activeKeyspace());
-    const snapshot = await keyspace.findSnapshotPieces({ position: at.position, time });
-    const state: LedgerState & { branch?: string } = snapshot ? await readSnapshotState(snapshot.read, at.unitId) : createLedgerState();
+    const snapshot = await snapshotAt(keyspace, { position: at.position, time }, at.unitId);
+    const state: LedgerState & { branch?: string } = snapshot ?? createLedgerState();
     const branch = state.branch;
     const events = deps.eventStore.readAll({
       ...(snapshot ? { fromPosition: snapshot.position } : {}),
@@ -48,7 +76,10 @@ export function createInspector(deps: InspectionDeps) {
       if (timeMs !== undefined && Date.parse(raw.metadata.recordedAt) > timeMs) break;
       try {
         const touches = branch === undefined ? true : touchesBranch(state, raw);
-        const event = touches === false ? undefined : decodeRecorded(raw);
+        // An item's first event names its units: one outside the branch is passed over on its stored data,
+        // without decoding it (most first events are other counties'); one inside is checked again decoded.
+        const outside = touches === false || (touches === 'first' && !firstInBranch(state, raw as LedgerEvent, branch!));
+        const event = outside ? undefined : decodeRecorded(raw);
         if (event && (touches !== 'first' || firstInBranch(state, event, branch ?? ''))) applyEvent(state, event);
         else skipEvent(state, { position: raw.position, recordedAt: raw.metadata.recordedAt });
       } catch {

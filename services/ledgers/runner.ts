@@ -4,6 +4,7 @@ import { eventsBehind, type EventStore, type Subscription } from '../ports/event
 import type { KeyspaceWriter, ParkedEvent, ReadModelStore, Snapshot } from '../ports/read-model.js';
 import { decodeRecorded } from './decode.js';
 import { auditLinkBreak } from './link-check.js';
+import type { RowWrite } from '../ports/read-model.js';
 import { applyEvent, createLedgerState, createSnapshotWriter, type Dirty, type LedgerState, recordedAtUtc, skipEvent } from './state.js';
 
 export interface ProjectionDeps {
@@ -16,8 +17,13 @@ export interface ProjectionDeps {
   flushIntervalMs?: number;
   /** …or once it has been open this long while events kept coming (default 1,000 ms). */
   maxBatchMs?: number;
-  /** Events between snapshots of the projection state used by inspections (default 50,000). */
+  /** Events between snapshots of the projection state used by inspections (default 10,000). */
   snapshotEvery?: number;
+  /**
+   * Every how many snapshots one holds every row (default 5); the others are deltas, holding the rows changed
+   * since the snapshot before, so snapshots lie close together at a small cost in time and space.
+   */
+  fullSnapshotEvery?: number;
   /** Pause before restarting after a failure (default 500 ms). */
   retryDelayMs?: number;
   /** How long a replaced keyspace stays readable after a rebuild switched over (default 5 s). */
@@ -160,20 +166,44 @@ class ProjectionLoop {
     let inFlight: Promise<void> | null = null;
     // Copies the rows the previous snapshot wrote and that no event changed since, instead of writing them again.
     const snapshots = createSnapshotWriter();
+    // The last snapshot taken in this session (the first is a full one: what changed before it is not known),
+    // the deltas since the last full one, and the rows changed since the last snapshot, for the next delta.
+    let lastSnapshot: bigint | null = null;
+    let deltas = 0;
+    let fullNext = false;
+    const changed = new Map<string, RowWrite>();
+    // The rows of the open batch as the last snapshot took them: a write left as it was is not changed since.
+    let taken = new Map<string, unknown>();
+    const noteChanged = () => {
+      for (const [key, write] of dirty) if (taken.get(key) !== write.row) changed.set(key, write);
+    };
+    const takeSnapshot = () => {
+      noteChanged();
+      const full = lastSnapshot === null || fullNext || deltas + 1 >= this.deps.fullSnapshotEvery;
+      const bytes = full ? snapshots.write(state) : snapshots.writeDelta(state, changed.values(), lastSnapshot!);
+      deltas = full ? 0 : deltas + 1;
+      fullNext = false;
+      lastSnapshot = state.position;
+      changed.clear();
+      taken = new Map();
+      for (const [key, write] of dirty) taken.set(key, write.row);
+      return bytes;
+    };
 
     const flush = async () => {
       if (pending === 0) return;
       const position = state.position;
       const parked = batchParked;
       const writes = [...dirty.values()];
-      // Each row written once as JSON, for the store and for the next snapshot (not units: their counters
+      // Each row written once as JSON, for the store and for the snapshots (not units: their counters
       // change in place after this commit).
       for (const write of writes) {
         if (write.row === null) continue;
-        write.doc = JSON.stringify(write.row);
-        if (write.collection !== 'unit') snapshots.known(write.row, write.doc);
+        write.doc = write.collection === 'unit' ? JSON.stringify(write.row) : snapshots.textOf(write.row);
       }
-      const taken = batchSnapshots;
+      noteChanged();
+      taken = new Map();
+      const snapshotsTaken = batchSnapshots;
       batchSnapshots = [];
       dirty = new Map();
       batchParked = [];
@@ -188,9 +218,13 @@ class ProjectionLoop {
           this.parkedTotal += parked.length;
           this.recentParked = [...this.recentParked, ...parked].slice(-20);
         }
-        for (const snapshot of taken) {
-          // A snapshot only speeds up inspections; failing to write one must not stop the ledgers.
-          await this.keyspace.saveSnapshot(snapshot).catch((error: unknown) => this.deps.logger.warn({ err: error }, 'snapshot not saved'));
+        for (const snapshot of snapshotsTaken) {
+          // A snapshot only speeds up inspections; failing to write one must not stop the ledgers. The deltas
+          // over it are then of no use (inspections skip them), so the next snapshot is a full one.
+          await this.keyspace.saveSnapshot(snapshot).catch((error: unknown) => {
+            fullNext = true;
+            this.deps.logger.warn({ err: error }, 'snapshot not saved');
+          });
         }
       });
       commit.catch(failSession);
@@ -241,7 +275,7 @@ class ProjectionLoop {
         if (++this.sinceSnapshot >= this.deps.snapshotEvery) {
           this.sinceSnapshot = 0;
           const recordedAt = recordedAtUtc(state);
-          if (recordedAt !== null) batchSnapshots.push({ position: state.position, recordedAt, state: snapshots.write(state) });
+          if (recordedAt !== null) batchSnapshots.push({ position: state.position, recordedAt, state: takeSnapshot() });
         }
         if (pending >= this.deps.batchSize) await flushNow();
         // A catch-up delivers events as microtasks; give timers and I/O (an HTTP server in the same
@@ -315,7 +349,8 @@ export const projectionDefaults = {
   batchSize: 5000,
   flushIntervalMs: 25,
   maxBatchMs: 1000,
-  snapshotEvery: 50_000,
+  snapshotEvery: 10_000,
+  fullSnapshotEvery: 5,
   retryDelayMs: 500,
   dropGraceMs: 5000,
 };

@@ -238,9 +238,13 @@ type SnapshotPart = { [C in Collection]?: [string, RowOf[C]][] };
 interface SnapshotHeader {
   /**
    * 2: each part one JSON document; 3: each part one line per row,
-   * `collection TAB key-as-JSON TAB open deadline as stored (problems; empty for none) TAB row-as-JSON`.
+   * `collection TAB key-as-JSON TAB open deadline as stored (problems; empty for none) TAB row-as-JSON`;
+   * 4: a delta, v3's lines for every unit and for the other rows changed since the snapshot at `base`
+   * (a row deleted since: its line with nothing after the last TAB).
    */
-  v: 2 | 3;
+  v: 2 | 3 | 4;
+  /** v4: the position of the snapshot this one is applied over. */
+  base?: string;
   position: string;
   recordedAt: string | null;
   /** Part name -> [byte offset after the header line, byte length]. */
@@ -252,10 +256,16 @@ const partOf = (branch: string) => `branch:${branch}`;
 /** The unit just below the root that a unit lies beneath ('' for the root itself). */
 const branchOfUnit = (unit: UnitRow) => unit.ancestors[1] ?? '';
 
-/** A row as its snapshot stored it, not parsed yet. */
+/**
+ * A row as its snapshot stored it, not parsed yet: where its JSON lies in the bytes read, decoded from UTF-8
+ * only when the row is asked for (a county's part is megabytes of Chinese text, and decoding all of it cost an
+ * inspection more than parsing the few rows it reads).
+ */
 class RowText {
   constructor(
-    readonly text: string,
+    readonly bytes: Buffer,
+    readonly start: number,
+    readonly end: number,
     /** A problem's open deadline as its row holds it (`overdueFrom`), null for none: read without parsing the row. */
     readonly deadline: string | null,
   ) {}
@@ -267,9 +277,9 @@ class RowText {
  * query reads), so the others stay text. A Map like any other to its readers; iterating parses every row.
  */
 class SnapshotRows<V> extends Map<string, V> {
-  /** Stores a row as text, to be parsed on first use. */
-  putText(key: string, text: string, deadline: string | null): void {
-    super.set(key, new RowText(text, deadline) as V);
+  /** Stores a row as its JSON's place in `bytes`, to be parsed on first use. */
+  putText(key: string, bytes: Buffer, start: number, end: number, deadline: string | null): void {
+    super.set(key, new RowText(bytes, start, end, deadline) as V);
   }
   /** Each row's key and its value, or its open deadline when it is still text. */
   *peek(): Generator<[string, V | RowText]> {
@@ -278,7 +288,7 @@ class SnapshotRows<V> extends Map<string, V> {
   override get(key: string): V | undefined {
     const value = super.get(key);
     if (!(value instanceof RowText)) return value;
-    const row = JSON.parse(value.text) as V;
+    const row = JSON.parse(value.bytes.toString('utf8', value.start, value.end)) as V;
     super.set(key, row);
     return row;
   }
@@ -322,17 +332,31 @@ interface Span {
   key: string;
 }
 
+/** A row changed since the previous snapshot: its current value is read from the state when the delta is written. */
+export interface ChangedRow {
+  collection: Collection;
+  key: string;
+  /** Where a row deleted since lay (a row's ancestors never change). */
+  ancestors: readonly string[];
+}
+
 export interface SnapshotWriter {
   /** The snapshot of the state as it stands. */
   write(state: LedgerState): Buffer;
-  /** The JSON of a row, already written for a commit: the next snapshot takes it instead of writing it again. */
-  known(row: object, json: string): void;
+  /**
+   * A delta over the snapshot at `base`: every unit and the rows changed since (`changed`, units left out),
+   * a few per cent of a full snapshot's bytes, so snapshots can lie close together and an inspection
+   * replays few events after the one it starts from.
+   */
+  writeDelta(state: LedgerState, changed: Iterable<ChangedRow>, base: bigint): Buffer;
+  /** A row's JSON (not a unit's): the one a delta or a commit wrote already, or written now and kept for the next. */
+  textOf(row: AnyRow): string;
 }
 
 /**
  * `serializeState` for a state that moves on between snapshots (the projection runner's): the same bytes,
  * but the line of a row the previous snapshot already wrote is copied from its bytes, and a row whose JSON
- * a commit wrote since is given it (`known`), instead of writing either again. Rows are replaced, never
+ * a delta or a commit wrote since is taken (`textOf`), instead of writing either again. Rows are replaced, never
  * changed in place, when an event touches them (the evolve functions make a new row), so the same row object
  * under the same key has the same line; units are the exception (their counters change in place) and are
  * always written afresh. Holds the previous snapshot's bytes until the next one.
@@ -340,14 +364,63 @@ export interface SnapshotWriter {
 export function createSnapshotWriter(): SnapshotWriter {
   let previous: { bytes: Buffer; spans: WeakMap<object, Span> } | null = null;
   let texts = new WeakMap<object, string>();
+  const textOf = (row: AnyRow) => {
+    let text = texts.get(row);
+    if (text === undefined) texts.set(row, (text = JSON.stringify(row)));
+    return text;
+  };
   return {
-    known(row, json) {
-      texts.set(row, json);
+    textOf,
+    writeDelta(state, changed, base) {
+      const branches = branchesOf(state);
+      // Each part's lines and their byte length, then all of them written into one buffer: no part, and no
+      // delta, is ever joined into one string first (a megabyte string or two per delta, each only given back
+      // by a mark-compact).
+      const parts = new Map<string, string[]>([[UNITS_PART, []]]);
+      const lengths = new Map<string, number>([[UNITS_PART, 0]]);
+      const add = (name: string, line: string, length: number) => {
+        let lines = parts.get(name);
+        if (!lines) {
+          parts.set(name, (lines = []));
+          lengths.set(name, 0);
+        }
+        lines.push(line);
+        lengths.set(name, lengths.get(name)! + length);
+      };
+      for (const [key, unit] of state.rows.unit) {
+        const line = `unit\t${JSON.stringify(key)}\t\t${JSON.stringify(unit)}\n`;
+        add(UNITS_PART, line, Buffer.byteLength(line));
+      }
+      for (const { collection: c, key, ancestors } of changed) {
+        if (c === 'unit') continue;
+        const row = (state.rows[c] as Map<string, AnyRow>).get(key);
+        const from = c === 'problem' && row ? overdueFrom(row as RowOf['problem']) : null;
+        const line = `${c}\t${JSON.stringify(key)}\t${from ?? ''}\t${row ? textOf(row) : ''}\n`;
+        const length = Buffer.byteLength(line);
+        let placed = false;
+        for (const a of row?.ancestors ?? ancestors) {
+          if (!branches.has(a)) continue;
+          placed = true;
+          add(partOf(a), line, length);
+        }
+        if (!placed) add(partOf(''), line, length);
+      }
+      const header: SnapshotHeader = { v: 4, base: base.toString(), position: state.position.toString(), recordedAt: state.recordedAt, parts: {} };
+      let offset = 0;
+      for (const [name, length] of lengths) {
+        header.parts[name] = [offset, length];
+        offset += length;
+      }
+      const head = `${JSON.stringify(header)}\n`;
+      const headLength = Buffer.byteLength(head);
+      const out = Buffer.allocUnsafe(headLength + offset);
+      let at = out.write(head, 0);
+      for (const lines of parts.values()) for (const line of lines) at += out.write(line, at);
+      return out;
     },
     write(state) {
       const old = previous;
-      const branches = new Set<string>();
-      for (const unit of state.rows.unit.values()) if (unit.ancestors.length === 2) branches.add(unit.unitId);
+      const branches = branchesOf(state);
       // A part is its lines in order, each as its text to encode, or as the span of the previous snapshot's
       // bytes that holds it, and the row it was written from (units: always text).
       const parts = new Map<string, (string | Span | AnyRow)[]>([[UNITS_PART, []]]);
@@ -440,6 +513,13 @@ export function createSnapshotWriter(): SnapshotWriter {
   };
 }
 
+/** The units just below the root: each has its part of a snapshot. */
+function branchesOf(state: LedgerState): Set<string> {
+  const branches = new Set<string>();
+  for (const unit of state.rows.unit.values()) if (unit.ancestors.length === 2) branches.add(unit.unitId);
+  return branches;
+}
+
 /** The collection a snapshot line was written for. */
 const collectionOf = (line: string) => line.slice(0, line.indexOf('\t')) as Collection;
 
@@ -453,6 +533,7 @@ export function deserializeState(buffer: Buffer, unitId?: string): LedgerState &
   if (newline < 0) return deserializeV1(buffer, createLedgerState());
   const state = snapshotState();
   const header = snapshotHeader(buffer.subarray(0, newline));
+  if (header.base !== undefined) throw new Error('a delta snapshot is read over the snapshots beneath it (readSnapshotState)');
   const body = newline + 1;
   const part = (name: string) => {
     const range = header.parts[name];
@@ -473,14 +554,14 @@ export function deserializeState(buffer: Buffer, unitId?: string): LedgerState &
   return state;
 }
 
-/**
- * `deserializeState` on a snapshot left in its store: reads the header, then only the parts it needs (for one
- * county, the units and that county's rows), instead of fetching every county's rows to parse two parts.
- */
-export async function readSnapshotState(
-  read: (start: number, end?: number) => Promise<Buffer>,
-  unitId?: string,
-): Promise<LedgerState & { branch?: string }> {
+/** Reading bytes `start` to `end` (exclusive; default: to the end) of a stored snapshot. */
+export type SnapshotRead = (start: number, end?: number) => Promise<Buffer>;
+
+/** A delta snapshot whose base is not stored (its save failed): an inspection starts from an older snapshot. */
+export class SnapshotChainBroken extends Error {}
+
+/** A snapshot's header and its parts, read on demand; or, for a v1 snapshot, the whole of it. */
+async function openSnapshot(read: SnapshotRead): Promise<{ header: SnapshotHeader; part: (name: string) => Promise<Buffer | undefined> } | Buffer> {
   let asked = 64 * 1024;
   let head = await read(0, asked);
   let newline = head.indexOf(10);
@@ -490,37 +571,69 @@ export async function readSnapshotState(
     newline = head.indexOf(10);
   }
   // No header line: a v1 snapshot, one JSON document, and all of it was read.
-  if (newline < 0) return deserializeState(head, unitId);
+  if (newline < 0) return head;
   const header = snapshotHeader(head.subarray(0, newline));
   const body = newline + 1;
-  const part = (name: string) => {
+  const part = async (name: string) => {
     const range = header.parts[name];
-    return range ? read(body + range[0], body + range[0] + range[1]) : undefined;
+    if (!range) return undefined;
+    const [from, length] = range;
+    // The header's read often holds the part already (a delta is small).
+    return body + from + length <= head.length ? head.subarray(body + from, body + from + length) : read(body + from, body + from + length);
   };
-  const state = snapshotState();
-  const units = await part(UNITS_PART);
-  if (units) loadPart(state, header, units);
-  const branch = branchOf(state, unitId);
-  if (branch !== '') {
-    const rows = await part(partOf(branch));
-    if (rows) loadPart(state, header, rows);
-    state.branch = branch;
-  } else {
-    for (const name of Object.keys(header.parts)) if (name !== UNITS_PART) loadPart(state, header, (await part(name))!);
+  return { header, part };
+}
+
+/**
+ * `deserializeState` on a snapshot left in its store: reads the header, then only the parts it needs (for one
+ * county, the units and that county's rows), instead of fetching every county's rows to parse two parts. A
+ * delta is read over the snapshots beneath it, down to a full one, each found by `baseOf` (its position);
+ * when one is missing, SnapshotChainBroken.
+ */
+export async function readSnapshotState(
+  read: SnapshotRead,
+  unitId?: string,
+  baseOf?: (position: bigint) => Promise<SnapshotRead | undefined>,
+): Promise<LedgerState & { branch?: string }> {
+  const newest = await openSnapshot(read);
+  if (Buffer.isBuffer(newest)) return deserializeState(newest, unitId);
+  // Oldest first: the full snapshot, then each delta over it.
+  const chain = [newest];
+  for (let base = newest.header.base; base !== undefined; base = chain[0]!.header.base) {
+    const baseRead = baseOf && (await baseOf(BigInt(base)));
+    const opened = baseRead && (await openSnapshot(baseRead));
+    if (!opened || Buffer.isBuffer(opened) || opened.header.position !== base) {
+      throw new SnapshotChainBroken(`snapshot ${newest.header.position} lies over snapshot ${base}, which is not stored`);
+    }
+    chain.unshift(opened);
   }
-  state.position = BigInt(header.position);
-  state.recordedAt = header.recordedAt;
+  const state = snapshotState();
+  // The newest holds every unit as it stood (units are in every delta).
+  const units = await newest.part(UNITS_PART);
+  if (units) loadPart(state, newest.header, units);
+  const branch = branchOf(state, unitId);
+  for (const { header, part } of chain) {
+    if (branch !== '') {
+      const rows = await part(partOf(branch));
+      if (rows) loadPart(state, header, rows);
+    } else {
+      for (const name of Object.keys(header.parts)) if (name !== UNITS_PART) loadPart(state, header, (await part(name))!);
+    }
+  }
+  if (branch !== '') state.branch = branch;
+  state.position = BigInt(newest.header.position);
+  state.recordedAt = newest.header.recordedAt;
   return state;
 }
 
 function snapshotHeader(line: Buffer): SnapshotHeader {
   const header = JSON.parse(line.toString('utf8')) as SnapshotHeader;
-  if (header.v !== 2 && header.v !== 3) throw new Error(`unknown snapshot version ${String(header.v)}`);
+  if (header.v !== 2 && header.v !== 3 && header.v !== 4) throw new Error(`unknown snapshot version ${String(header.v)}`);
   return header;
 }
 
 function loadPart(state: LedgerState, header: SnapshotHeader, bytes: Buffer): void {
-  if (header.v === 3) return loadLines(state, bytes.toString('utf8'));
+  if (header.v !== 2) return loadLines(state, bytes, header.v === 4);
   const part = JSON.parse(bytes.toString('utf8')) as SnapshotPart;
   for (const c of collections) {
     const map = state.rows[c] as Map<string, AnyRow>;
@@ -528,50 +641,66 @@ function loadPart(state: LedgerState, header: SnapshotHeader, bytes: Buffer): vo
   }
 }
 
-/** A v3 part: units are parsed, other rows kept as text until first asked for. */
-function loadLines(state: LedgerState, text: string): void {
+/**
+ * A v3 or v4 part: units are parsed, other rows kept as bytes until first asked for; a delta's empty row
+ * deletes. Read from the bytes, not a string: tabs and newlines are bytes no UTF-8 sequence holds, the
+ * collection, a plain key and a deadline are ASCII, and only a row asked for is decoded.
+ */
+function loadLines(state: LedgerState, bytes: Buffer, delta: boolean): void {
   const rows = state.rows as Record<Collection, Map<string, AnyRow>>;
+  const length = bytes.length;
   let start = 0;
-  while (start < text.length) {
-    let end = text.indexOf('\n', start);
-    if (end < 0) end = text.length;
-    const tab1 = text.indexOf('\t', start);
-    const tab2 = text.indexOf('\t', tab1 + 1);
-    const tab3 = tab2 < 0 ? -1 : text.indexOf('\t', tab2 + 1);
+  while (start < length) {
+    let end = bytes.indexOf(10, start);
+    if (end < 0) end = length;
+    const tab1 = bytes.indexOf(9, start);
+    const tab2 = tab1 < 0 ? -1 : bytes.indexOf(9, tab1 + 1);
+    const tab3 = tab2 < 0 ? -1 : bytes.indexOf(9, tab2 + 1);
     if (tab1 < 0 || tab2 < 0 || tab3 < 0 || tab3 > end) throw new Error('malformed snapshot row');
-    const c = text.slice(start, tab1) as Collection;
-    const quoted = text.slice(tab1 + 1, tab2);
-    // Keys are ids: plain text needs no JSON.parse, anything escaped gets one.
-    const key = quoted.includes('\\') ? (JSON.parse(quoted) as string) : quoted.slice(1, -1);
+    const c = bytes.toString('latin1', start, tab1) as Collection;
+    const key = keyAt(bytes, tab1 + 1, tab2);
     const map = rows[c];
     if (!map) throw new Error(`unknown snapshot collection ${c}`);
-    if (map instanceof SnapshotRows) map.putText(key, text.slice(tab3 + 1, end), tab3 === tab2 + 1 ? null : text.slice(tab2 + 1, tab3));
-    else map.set(key, JSON.parse(text.slice(tab3 + 1, end)) as AnyRow);
+    if (delta && tab3 + 1 === end) map.delete(key);
+    else if (map instanceof SnapshotRows) map.putText(key, bytes, tab3 + 1, end, tab3 === tab2 + 1 ? null : bytes.toString('latin1', tab2 + 1, tab3));
+    else map.set(key, JSON.parse(bytes.toString('utf8', tab3 + 1, end)) as AnyRow);
     start = end + 1;
   }
 }
 
+/** A key written as JSON between `start` and `end`: ids are plain ASCII and need no JSON.parse; anything else gets one. */
+function keyAt(bytes: Buffer, start: number, end: number): string {
+  for (let i = start + 1; i < end - 1; i++) {
+    const b = bytes[i]!;
+    if (b === 92 || b >= 128) return JSON.parse(bytes.toString('utf8', start, end)) as string;
+  }
+  return bytes.toString('latin1', start + 1, end - 1);
+}
+
 /**
- * Open problems beneath `unitId` whose deadline is before `epochMs`. A problem still held as snapshot text is
- * parsed only when its deadline (stored beside it) is before `epochMs`, to look at its units.
+ * Open problems whose deadline is before `epochMs`, counted for every unit above each (its ancestors): one
+ * pass answers a roll-up's unit and all its children. A problem still held as snapshot text is parsed only
+ * when its deadline (stored beside it) is before `epochMs`, to look at its units. The deadlines are instants
+ * the deciders validated, so Date.parse reads them as toEpochMs would, without checking them again.
  */
-export function countOpenDeadlinesBefore(problems: ReadonlyMap<string, RowOf['problem']>, unitId: string, epochMs: number): number {
-  let n = 0;
-  const counts = (p: RowOf['problem']) => {
-    const from = overdueFrom(p);
-    return from !== null && p.ancestors.includes(unitId) && toEpochMs(from) < epochMs;
+export function openDeadlinesBeforeByUnit(problems: ReadonlyMap<string, RowOf['problem']>, epochMs: number): Map<string, number> {
+  const byUnit = new Map<string, number>();
+  const count = (p: RowOf['problem']) => {
+    for (const a of p.ancestors) byUnit.set(a, (byUnit.get(a) ?? 0) + 1);
   };
   if (!(problems instanceof SnapshotRows)) {
-    for (const p of problems.values()) if (counts(p)) n++;
-    return n;
+    for (const p of problems.values()) {
+      const from = overdueFrom(p);
+      if (from !== null && Date.parse(from) < epochMs) count(p);
+    }
+    return byUnit;
   }
   const rows = problems as SnapshotRows<RowOf['problem']>;
   for (const [key, value] of rows.peek()) {
-    if (value instanceof RowText) {
-      if (value.deadline !== null && toEpochMs(value.deadline) < epochMs && rows.get(key)!.ancestors.includes(unitId)) n++;
-    } else if (counts(value)) n++;
+    const from = value instanceof RowText ? value.deadline : overdueFrom(value);
+    if (from !== null && Date.parse(from) < epochMs) count(value instanceof RowText ? rows.get(key)! : value);
   }
-  return n;
+  return byUnit;
 }
 
 /** The branch an inspection of `unitId` reads ('' for all: the root, no unit, or a unit the snapshot does not know). */

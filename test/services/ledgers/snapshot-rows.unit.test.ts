@@ -80,6 +80,28 @@ describe('snapshot rows', () => {
     expect(parsed().sort()).toEqual(['a1']);
   });
 
+  it('counting overdue problems for several units and moments from one reader answers each as a reader of its own', async () => {
+    const state = sampleState();
+    state.rows.problem.set('a1', { ...problem('a1', ['P', 'A']), deadline: '2020-03-31T15:59:59.999Z' });
+    state.rows.problem.set('b0', { ...problem('b0', ['P', 'B']), ancestors: ['P', 'B', 'A'], deadline: '2020-04-30T15:59:59.999Z' });
+    const early = Date.parse('2020-04-10T00:00:00Z');
+    const late = Date.parse('2020-05-10T00:00:00Z');
+    const asked: [string, number][] = [['P', early], ['A', early], ['B', early], ['B', late], ['A', late], ['P', late], ['A', early]];
+    for (const taken of [state, deserializeState(serializeState(state), 'A')]) {
+      const reader = memoryReader(taken);
+      const answers = [];
+      for (const [unitId, epochMs] of asked) answers.push(await reader.countOpenDeadlinesBefore(unitId, epochMs));
+      expect(answers).toEqual([1, 1, 0, 1, 2, 2, 1]);
+      for (const [i, [unitId, epochMs]] of asked.entries()) expect(await memoryReader(taken).countOpenDeadlinesBefore(unitId, epochMs)).toBe(answers[i]);
+    }
+    // A state that moved on is counted again.
+    const reader = memoryReader(state);
+    expect(await reader.countOpenDeadlinesBefore('A', late)).toBe(2);
+    state.rows.problem.delete('a1');
+    state.position++;
+    expect(await reader.countOpenDeadlinesBefore('A', late)).toBe(1);
+  });
+
   it('behave as a Map once loaded: set, delete, iteration and forEach see the rows parsed', () => {
     const state = deserializeState(serializeState(sampleState()), 'A');
     const rows = state.rows.problem;
@@ -114,10 +136,10 @@ describe('snapshot rows', () => {
     state.rows.unit.get('A')!.counts.problemsOpen += 3;
     state.rows.problem.delete('a5');
     state.rows.problem.set('c1', problem('c1', ['P', 'B']));
-    // A row whose JSON a commit wrote is given it; a unit's is never taken (its counters change in place).
-    writer.known(state.rows.problem.get('c1')!, JSON.stringify(state.rows.problem.get('c1')));
+    // A row whose JSON a commit wrote is taken from there; a unit's never is (its counters change in place).
+    writer.textOf(state.rows.problem.get('c1')!);
     const a = state.rows.unit.get('A')!;
-    writer.known(a, JSON.stringify(a));
+    writer.textOf(a);
     a.counts.problemsCleared += 1;
     const notice = { problemId: 'a1', unitId: 'A', responsibleUnitId: 'A', ancestors: ['P', 'A'], level: 2 } as unknown as EscalationRow;
     state.rows.escalation.set('a1', notice);
