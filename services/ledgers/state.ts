@@ -406,15 +406,8 @@ export function createSnapshotWriter(): SnapshotWriter {
         if (!placed) add(partOf(''), line, length);
       }
       const header: SnapshotHeader = { v: 4, base: base.toString(), position: state.position.toString(), recordedAt: state.recordedAt, parts: {} };
-      let offset = 0;
-      for (const [name, length] of lengths) {
-        header.parts[name] = [offset, length];
-        offset += length;
-      }
-      const head = `${JSON.stringify(header)}\n`;
-      const headLength = Buffer.byteLength(head);
-      const out = Buffer.allocUnsafe(headLength + offset);
-      let at = out.write(head, 0);
+      const { out, headLength } = snapshotBuffer(header, lengths);
+      let at = headLength;
       for (const lines of parts.values()) for (const line of lines) at += out.write(line, at);
       return out;
     },
@@ -462,15 +455,7 @@ export function createSnapshotWriter(): SnapshotWriter {
         }
       }
       const header: SnapshotHeader = { v: 3, position: state.position.toString(), recordedAt: state.recordedAt, parts: {} };
-      let offset = 0;
-      for (const [name, length] of lengths) {
-        header.parts[name] = [offset, length];
-        offset += length;
-      }
-      const head = `${JSON.stringify(header)}\n`;
-      const headLength = Buffer.byteLength(head);
-      const out = Buffer.allocUnsafe(headLength + offset);
-      out.write(head, 0);
+      const { out, headLength } = snapshotBuffer(header, lengths);
       const spans = new WeakMap<object, Span>();
       let at = headLength;
       // Lines that lay one after another in the previous snapshot are copied in one go.
@@ -561,6 +546,23 @@ export type SnapshotRead = (start: number, end?: number) => Promise<Buffer>;
 export class SnapshotChainBroken extends Error {}
 
 /** A snapshot's header and its parts, read on demand; or, for a v1 snapshot, the whole of it. */
+/**
+ * A snapshot's buffer: the header line, with each part's byte range set in `lengths` order (the order the
+ * parts are then written in), and room for the parts after it.
+ */
+function snapshotBuffer(header: SnapshotHeader, lengths: ReadonlyMap<string, number>): { out: Buffer; headLength: number } {
+  let offset = 0;
+  for (const [name, length] of lengths) {
+    header.parts[name] = [offset, length];
+    offset += length;
+  }
+  const head = `${JSON.stringify(header)}\n`;
+  const headLength = Buffer.byteLength(head);
+  const out = Buffer.allocUnsafe(headLength + offset);
+  out.write(head, 0);
+  return { out, headLength };
+}
+
 async function openSnapshot(read: SnapshotRead): Promise<{ header: SnapshotHeader; part: (name: string) => Promise<Buffer | undefined> } | Buffer> {
   let asked = 64 * 1024;
   let head = await read(0, asked);
