@@ -1,10 +1,9 @@
 import { pino, type Logger } from 'pino';
 import type { RecordedEvent } from '../../events/envelope.js';
 import { eventsBehind, type EventStore, type Subscription } from '../ports/event-store.js';
-import type { KeyspaceWriter, ParkedEvent, ReadModelStore, Snapshot } from '../ports/read-model.js';
+import type { KeyspaceWriter, ParkedEvent, ReadModelStore, RowWrite, Snapshot } from '../ports/read-model.js';
 import { decodeRecorded } from './decode.js';
 import { auditLinkBreak } from './link-check.js';
-import type { RowWrite } from '../ports/read-model.js';
 import { applyEvent, createLedgerState, createSnapshotWriter, type Dirty, type LedgerState, recordedAtUtc, skipEvent } from './state.js';
 
 export interface ProjectionDeps {
