@@ -545,7 +545,6 @@ export type SnapshotRead = (start: number, end?: number) => Promise<Buffer>;
 /** A delta snapshot whose base is not stored (its save failed): an inspection starts from an older snapshot. */
 export class SnapshotChainBroken extends Error {}
 
-/** A snapshot's header and its parts, read on demand; or, for a v1 snapshot, the whole of it. */
 /**
  * A snapshot's buffer: the header line, with each part's byte range set in `lengths` order (the order the
  * parts are then written in), and room for the parts after it.
@@ -563,6 +562,7 @@ function snapshotBuffer(header: SnapshotHeader, lengths: ReadonlyMap<string, num
   return { out, headLength };
 }
 
+/** A snapshot's header and its parts, read on demand; or, for a v1 snapshot, the whole of it. */
 async function openSnapshot(read: SnapshotRead): Promise<{ header: SnapshotHeader; part: (name: string) => Promise<Buffer | undefined> } | Buffer> {
   let asked = 64 * 1024;
   let head = await read(0, asked);
