@@ -57,6 +57,10 @@ describe('inspection as of a moment', { timeout: 300_000 }, () => {
       seed: 14,
       shape: { counties: 3, townshipsPerCounty: 2, villagesPerTownship: 3, householdsPerVillage: 6 },
       commands: 3_000,
+      // Households registered after the first snapshots, and problems that lie in a county only through
+      // their responsible village (found on the prefecture): both first events an inspection must place.
+      lateHouseholds: 0.3,
+      prefectureProblems: 0.1,
     });
     readModel = createSqliteReadModel({ path: join(dir, 'read-model.db') });
     // Snapshots every 150 events, every fourth full, inside batches of 400 and at their ends.
@@ -98,6 +102,10 @@ describe('inspection as of a moment', { timeout: 300_000 }, () => {
     expect(events.length).toBeGreaterThan(2_500);
     expect(unitIds.length).toBe(1 + 3 + 6 + 18);
     expect(snapshotPositions.length).toBeGreaterThan(15);
+    const afterFirst = events.filter((e) => e.position > snapshotPositions[0]!);
+    expect(afterFirst.filter((e) => e.type === 'HouseholdRegistered').length).toBeGreaterThan(10);
+    const onPrefecture = afterFirst.filter((e) => e.type === 'ProblemFound' && (e.data as { targetUnitId: string }).targetUnitId === summary.prefectureId);
+    expect(onPrefecture.length).toBeGreaterThan(10);
   });
 
   it('for any moment and any unit, equals a replay from zero to that moment on the unit\'s subtree', async () => {
