@@ -10,6 +10,7 @@
  *   npm run bench:escalation                  # N = 2000
  *   BENCH_N=5000 npm run bench:escalation     # another N
  *   BENCH_SWEEP=2000,5000,10000 npm run bench:escalation   # several N in one run (each after the other)
+ *   BENCH_CPU_PROF=/tmp/prof npm run bench:escalation      # the main thread's CPU profile from the clocks' delivery to the round's last escalation
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -17,6 +18,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import proto from '@temporalio/proto';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { formatInstant } from '../events/time.js';
@@ -30,8 +32,10 @@ import { createTemporalWorkflowEngine } from '../infra/temporal/workflow-engine.
 import { isUnavailable } from '../infra/tools/service.js';
 import type { Notifier } from '../services/ports/notifier.js';
 import { startReactor } from '../services/reactor.js';
+import { rectificationWorkflowId } from '../workflows/rectification.contract.js';
 import { bundleWorkflows, startWorker } from '../workflows/worker.js';
 import { findProblemCommand, registerUnits, runCommand, supervisor } from '../test/workflows/world.js';
+import { startProfile } from './profile.js';
 
 const sweep = (process.env['BENCH_SWEEP'] ?? process.env['BENCH_N'] ?? '2000')
   .split(',')
@@ -158,6 +162,7 @@ async function main() {
 
       const lags = new Map<string, number>();
       let from: bigint | undefined = head;
+      const profiler = await startProfile();
       while (lags.size < n && Date.now() < deadline + ROUND_LIMIT_MS) {
         await sleepMs(250);
         for await (const e of store.readAll({
@@ -168,7 +173,11 @@ async function main() {
           if (e.streamId.startsWith('problem-bench-')) lags.set(e.streamId, Date.parse(e.metadata.recordedAt) - deadline);
         }
       }
+      await profiler.stop(`escalation-${n}`);
       const ours = summarise([...lags.values()], n);
+      // What one clock's history holds: its start, the steps before the deadline, the escalation.
+      const history = await client.workflow.getHandle(rectificationWorkflowId(problemIds[0]!)).fetchHistory();
+      const recorded = (history.events ?? []).map((e) => (proto.temporal.api.enums.v1.EventType[e.eventType ?? 0] ?? '?').replace(/^EVENT_TYPE_/, ''));
       rounds.push({
         n,
         escalation_lag_p50_ms: ours.lag_p50_ms,
@@ -181,6 +190,7 @@ async function main() {
         timer_baseline_lag_p99_ms: baseline.lag_p99_ms,
         timer_baseline_completed: baseline.completed,
         escalation_ratio: Math.round((ours.per_s / baseline.per_s) * 100) / 100,
+        one_clock_history: recorded,
         setup: {
           baseline_start_ms: baselineSetupMs,
           problems_appended_ms: appendedMs,

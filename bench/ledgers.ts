@@ -18,6 +18,7 @@ import { applyEvent, createLedgerState, skipEvent } from '../services/ledgers/st
 import type { EventStore } from '../services/ports/event-store.js';
 import type { ReadModelStore } from '../services/ports/read-model.js';
 import { seedPrefecture, simulatedClock } from '../test/fixtures/prefecture.js';
+import { startProfile } from './profile.js';
 
 /**
  * Ledger rebuild benchmark. Prints one JSON object. The baseline, measured in the same run on the same
@@ -32,6 +33,7 @@ import { seedPrefecture, simulatedClock } from '../test/fixtures/prefecture.js';
  *   BENCH_SNAPSHOT_EVERY, BENCH_FULL_SNAPSHOT_EVERY  events between snapshots (default: a hundredth of them),
  *                  and every how many snapshots one is full (default as the projections'; the others are deltas)
  *   BENCH_REDIS=0  leave out the Redis rebuild and as-of (its figures print as null; for iterating on the embedded store)
+ *   BENCH_CPU_PROF=<dir>  write each rebuild's CPU profile there (rebuild-embedded.cpuprofile, rebuild-redis.cpuprofile)
  *
  * `as_of_ms` is one county's roll-up as of the middle of the history, after one inspection of another county
  * has compiled the code (`as_of_first_ms`, as the replay has its warm-up).
@@ -119,13 +121,15 @@ async function replay(eventStore: EventStore): Promise<{ events: number; ms: num
   return { events, ms: performance.now() - began };
 }
 
-async function rebuild(eventStore: EventStore, readModel: ReadModelStore): Promise<{ ms: number; keyspace: number }> {
+async function rebuild(eventStore: EventStore, readModel: ReadModelStore, name: string): Promise<{ ms: number; keyspace: number }> {
   const fresh = await readModel.createKeyspace();
   await readModel.activate(fresh.id);
+  const profiler = await startProfile();
   const began = performance.now();
   const projections = startProjections({ eventStore, readModel, logger: silent, batchSize, snapshotEvery, fullSnapshotEvery });
   await projections.caughtUp(await eventStore.headPosition());
   const ms = performance.now() - began;
+  await profiler.stop(`rebuild-${name}`);
   const status = projections.status();
   await projections.stop();
   if (status.parked > 0) log(`warning: ${status.parked} events parked`);
@@ -186,7 +190,7 @@ async function main() {
 
   const dir = await mkdtemp(join(tmpdir(), 'duban-bench-rm-'));
   const embedded = createSqliteReadModel({ path: join(dir, 'read-model.db') });
-  const embeddedRun = withEmbedded ? await rebuild(eventStore, embedded) : null;
+  const embeddedRun = withEmbedded ? await rebuild(eventStore, embedded, 'embedded') : null;
   if (embeddedRun) {
     endPhase('embedded_rebuild');
     log(`embedded rebuild in ${(embeddedRun.ms / 1000).toFixed(1)} s`);
@@ -196,7 +200,7 @@ async function main() {
   if (redisService && isUnavailable(redisService)) throw new Error(`Redis unavailable: ${redisService.unavailable}`);
   const redisClient = redisService && createRedisClient(redisService.url, { name: 'bench-ledgers' });
   const redis = redisClient && createRedisReadModel({ redis: redisClient, prefix: `bench:ledgers:${randomUUID()}` });
-  const redisRun = redis && (await rebuild(eventStore, redis));
+  const redisRun = redis && (await rebuild(eventStore, redis, 'redis'));
   if (redisRun) {
     endPhase('redis_rebuild');
     log(`redis rebuild in ${(redisRun.ms / 1000).toFixed(1)} s`);
