@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { translateFailures } from '../../services/ports/unavailable.js';
 import { redisOutage } from './client.js';
@@ -26,6 +27,7 @@ import { collections } from '../../services/ports/read-model.js';
  *   checkpoint              string position of the last applied event, written by the same script as the rows
  *   parked                  hash   position -> parked poison event
  *   snap:index              zset   snapshot positions; snap:meta hash position -> recordedAt; snap:<position> blob
+ *   staged:<uuid>           list   a large commit's row commands, until its script applies them (COMMIT_STAGED)
  * and `${prefix}:active` (keyspace readers read), `${prefix}:next` (keyspace counter).
  */
 export interface RedisReadModelOptions {
@@ -48,19 +50,46 @@ export interface RedisReadModelOptions {
  * count and the command) and the new checkpoint (ARGV[2]). A Redis that restarted empty has no
  * checkpoint, so a writer that committed before never writes its changed rows into an emptied keyspace.
  */
-const COMMIT = `
+const CHECKED = `
 local current = redis.call('GET', KEYS[1]) or '-1'
 if ARGV[1] ~= '' and current ~= ARGV[1] then
   return redis.error_reply('KEYSPACE_LOST checkpoint ' .. current .. ', expected ' .. ARGV[1])
 end
-local i = 3
-while i <= #ARGV do
-  local n = tonumber(ARGV[i])
-  redis.call(unpack(ARGV, i + 1, i + n))
-  i = i + n + 1
+local function run(ops, i)
+  while i <= #ops do
+    local n = tonumber(ops[i])
+    redis.call(unpack(ops, i + 1, i + n))
+    i = i + n + 1
+  end
 end
+`;
+const COMMIT = `${CHECKED}
+run(ARGV, 3)
 redis.call('SET', KEYS[1], ARGV[2])
 return 1`;
+
+/**
+ * The same commit for a batch too large to send as one command (a rebuild's one batch: 127,441 rows and a
+ * million arguments at 1M events, which ioredis first joins into one string, 400 MB at its peak): its row
+ * commands were pushed beforehand onto a list of their own (KEYS[2]) in slices of whole commands, whose
+ * lengths are ARGV[3..]. Until this script runs, the keyspace has not changed; the list goes with it, or
+ * expires if the writer died before it ran.
+ */
+const COMMIT_STAGED = `${CHECKED}
+local at = 0
+for s = 3, #ARGV do
+  local n = tonumber(ARGV[s])
+  run(redis.call('LRANGE', KEYS[2], at, at + n - 1), 1)
+  at = at + n
+end
+redis.call('DEL', KEYS[2])
+redis.call('SET', KEYS[1], ARGV[2])
+return 1`;
+
+/** Row-command arguments above which a commit is staged, and about how many are pushed at a time. */
+const STAGE_ABOVE = 50_000;
+const STAGE_SLICE = 20_000;
+const STAGED_TTL_MS = 3_600_000;
 
 export function createRedisReadModel(options: RedisReadModelOptions): ReadModelStore {
   const { redis } = options;
@@ -191,14 +220,30 @@ export function createRedisReadModel(options: RedisReadModelOptions): ReadModelS
       ...reader(async () => id),
       async commit(batch: CommitBatch) {
         const previous = batch.previous === undefined ? '' : batch.previous.toString();
-        // The script's arguments as one list, the row commands pushed onto its end (a batch may hold more
-        // arguments than a function call takes, and copying them into a second list costs a rebuild).
-        const ops: (string | number)[] = [COMMIT, 1, `${p}checkpoint`, previous, batch.checkpoint.toString()];
+        const checkpoint = batch.checkpoint.toString();
+        // The row commands, each as its argument count and the command (a batch may hold more arguments
+        // than a function call takes: they are never spread into one).
+        const ops: (string | number)[] = [];
         queueWrites(ops, p, batch.writes, options.faults?.midCommit && (() => options.faults?.midCommit?.({ disconnect: () => redis.disconnect() })));
         for (const parked of batch.parked) ops.push(4, 'HSET', `${p}parked`, parked.position, JSON.stringify(parked));
+        const staged = ops.length > STAGE_ABOVE ? `${p}staged:${randomUUID()}` : null;
         try {
-          await redis.call('EVAL', ops);
+          if (staged === null) {
+            await redis.call('EVAL', [COMMIT, 1, `${p}checkpoint`, previous, checkpoint, ...ops]);
+          } else {
+            const slices: string[] = [];
+            for (let i = 0; i < ops.length; ) {
+              let end = i;
+              while (end < ops.length && end - i < STAGE_SLICE) end += Number(ops[end]) + 1;
+              await redis.rpush(staged, ...ops.slice(i, end));
+              if (slices.length === 0) await redis.pexpire(staged, STAGED_TTL_MS);
+              slices.push(String(end - i));
+              i = end;
+            }
+            await redis.call('EVAL', [COMMIT_STAGED, 2, `${p}checkpoint`, staged, previous, checkpoint, ...slices]);
+          }
         } catch (error) {
+          if (staged !== null) await redis.del(staged).catch(() => undefined);
           const lost = error instanceof Error && /^KEYSPACE_LOST/.test(error.message);
           throw lost ? new Error(`read-model keyspace ${id} changed behind its writer (Redis restarted empty?): ${error.message}`) : error;
         }

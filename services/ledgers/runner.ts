@@ -1,10 +1,10 @@
 import { pino, type Logger } from 'pino';
 import type { RecordedEvent } from '../../events/envelope.js';
 import { eventsBehind, type EventStore, type Subscription } from '../ports/event-store.js';
-import type { KeyspaceWriter, ParkedEvent, ReadModelStore, RowWrite, Snapshot } from '../ports/read-model.js';
+import type { KeyspaceWriter, ParkedEvent, ReadModelStore, RowWrite } from '../ports/read-model.js';
 import { decodeRecorded } from './decode.js';
 import { auditLinkBreak } from './link-check.js';
-import { applyEvent, createLedgerState, createSnapshotWriter, type Dirty, type LedgerState, recordedAtUtc, skipEvent } from './state.js';
+import { applyEvent, createLedgerState, createSnapshotWriter, type Dirty, type LedgerState, mergeDirty, recordedAtUtc, skipEvent } from './state.js';
 
 export interface ProjectionDeps {
   eventStore: EventStore;
@@ -87,6 +87,8 @@ class ProjectionLoop {
   constructor(
     readonly keyspace: KeyspaceWriter,
     private readonly deps: Required<Omit<ProjectionDeps, 'logger'>> & { logger: Logger },
+    /** A rebuild's fresh keyspace, which no reader reads before it is activated (see `building`). */
+    private readonly fresh = false,
   ) {}
 
   start(): void {
@@ -146,6 +148,8 @@ class ProjectionLoop {
     this.parkedTotal = parked.length;
     this.recentParked = parked.slice(-20);
     if (this.stopped) return;
+    // The store's head as a rebuild's keyspace starts from nothing (see `building`).
+    const buildTo = this.fresh && state.position < 0n ? await this.deps.eventStore.headPosition() : -1n;
 
     const subscription = this.deps.eventStore.subscribeToAll(state.position >= 0n ? { fromCheckpoint: state.position } : {});
     this.subscription = subscription;
@@ -157,10 +161,19 @@ class ProjectionLoop {
     const commitFailed = new Promise<never>((_, reject) => (failSession = (error) => ((commitBroken = true), reject(error))));
     commitFailed.catch(() => undefined);
     const stopped = Promise.race([this.stopping, commitFailed]).then(() => ({ done: true as const, value: undefined }));
+    // The rows changed since the last snapshot or flush (what applyEvent writes into), and the open batch's
+    // rows up to then: a snapshot moves the first into the second, so the delta it writes names exactly the
+    // rows changed since the snapshot before, however large the batch has grown.
     let dirty: Dirty = new Map();
+    let batch: Dirty = new Map();
     let batchParked: ParkedEvent[] = [];
-    let batchSnapshots: Snapshot[] = [];
     let pending = 0;
+    // A rebuild's fresh keyspace keeps one batch open up to the store's head as of the start, or the stream's
+    // first pause before it, whatever batchSize and maxBatchMs say: no reader sees it before it is activated,
+    // and each row is written once into empty tables instead of once per batch that touches it again
+    // (docs/ledgers.md). A failure on the way commits what was applied, as always. The live keyspace, which
+    // readers read as it catches up, commits batch by batch.
+    let building = buildTo >= 0n;
     // The previous batch's commit; the next batch is applied in memory while it travels to the store.
     let inFlight: Promise<void> | null = null;
     // Copies the rows the previous snapshot wrote and that no event changed since, instead of writing them again.
@@ -171,21 +184,19 @@ class ProjectionLoop {
     let deltas = 0;
     let fullNext = false;
     const changed = new Map<string, RowWrite>();
-    // The rows of the open batch as the last snapshot took them: a write left as it was is not changed since.
-    let taken = new Map<string, unknown>();
-    const noteChanged = () => {
-      for (const [key, write] of dirty) if (taken.get(key) !== write.row) changed.set(key, write);
+    const settle = () => {
+      for (const [key, write] of dirty) changed.set(key, write);
+      mergeDirty(batch, dirty);
+      dirty = new Map();
     };
     const takeSnapshot = () => {
-      noteChanged();
+      settle();
       const full = lastSnapshot === null || fullNext || deltas + 1 >= this.deps.fullSnapshotEvery;
       const bytes = full ? snapshots.write(state) : snapshots.writeDelta(state, changed.values(), lastSnapshot!);
       deltas = full ? 0 : deltas + 1;
       fullNext = false;
       lastSnapshot = state.position;
       changed.clear();
-      taken = new Map();
-      for (const [key, write] of dirty) taken.set(key, write.row);
       return bytes;
     };
 
@@ -193,20 +204,18 @@ class ProjectionLoop {
       if (pending === 0) return;
       const position = state.position;
       const parked = batchParked;
-      const writes = [...dirty.values()];
+      settle();
+      const writes = [...batch.values()];
       // Each row written once as JSON, for the store and for the snapshots (not units: their counters
       // change in place after this commit).
       for (const write of writes) {
         if (write.row === null) continue;
         write.doc = write.collection === 'unit' ? JSON.stringify(write.row) : snapshots.textOf(write.row);
       }
-      noteChanged();
-      taken = new Map();
-      const snapshotsTaken = batchSnapshots;
-      batchSnapshots = [];
-      dirty = new Map();
+      batch = new Map();
       batchParked = [];
       pending = 0;
+      building = false;
       const after = previous;
       previous = position;
       // Commits stay in order, and a failed one fails the session before anything later is committed.
@@ -216,14 +225,6 @@ class ProjectionLoop {
         if (parked.length > 0) {
           this.parkedTotal += parked.length;
           this.recentParked = [...this.recentParked, ...parked].slice(-20);
-        }
-        for (const snapshot of snapshotsTaken) {
-          // A snapshot only speeds up inspections; failing to write one must not stop the ledgers. The deltas
-          // over it are then of no use (inspections skip them), so the next snapshot is a full one.
-          await this.keyspace.saveSnapshot(snapshot).catch((error: unknown) => {
-            fullNext = true;
-            this.deps.logger.warn({ err: error }, 'snapshot not saved');
-          });
         }
       });
       commit.catch(failSession);
@@ -256,7 +257,7 @@ class ProjectionLoop {
           wake ? [next, wake] : [next, stopped],
         );
         if (result === TIMEOUT) {
-          if (arrived > 0 && !this.stopped && performance.now() - openedAt < this.deps.maxBatchMs) arm();
+          if (arrived > 0 && !this.stopped && (building || performance.now() - openedAt < this.deps.maxBatchMs)) arm();
           else await flushNow();
           continue;
         }
@@ -269,20 +270,29 @@ class ProjectionLoop {
           openedAt = performance.now();
           arm();
         }
-        // A snapshot every snapshotEvery events wherever the batch ends, saved once the batch is committed, so
-        // an inspection replays at most that many events whatever the batches' sizes.
+        // A snapshot every snapshotEvery events wherever the batch ends, so an inspection replays at most that
+        // many events whatever the batches' sizes. It is saved at once, before its batch is committed: it is
+        // the state the events made (an inspection reads it with the events, never with the rows), and one
+        // session after a failure takes the same state at the same position again.
         if (++this.sinceSnapshot >= this.deps.snapshotEvery) {
           this.sinceSnapshot = 0;
           const recordedAt = recordedAtUtc(state);
-          if (recordedAt !== null) batchSnapshots.push({ position: state.position, recordedAt, state: takeSnapshot() });
+          if (recordedAt !== null) {
+            // A snapshot only speeds up inspections; failing to write one must not stop the ledgers. The deltas
+            // over it are then of no use (inspections skip them), so the next snapshot is a full one.
+            await this.keyspace.saveSnapshot({ position: state.position, recordedAt, state: takeSnapshot() }).catch((error: unknown) => {
+              fullNext = true;
+              this.deps.logger.warn({ err: error }, 'snapshot not saved');
+            });
+          }
         }
-        if (pending >= this.deps.batchSize) await flushNow();
+        if (building ? state.position >= buildTo : pending >= this.deps.batchSize) await flushNow();
         // A catch-up delivers events as microtasks; give timers and I/O (an HTTP server in the same
         // process, the health poll) their turn now and then, and commit a batch open for maxBatchMs (its
         // age is read here, not at every event).
         if (++sinceYield >= YIELD_EVERY) {
           sinceYield = 0;
-          if (pending > 0 && performance.now() - openedAt >= this.deps.maxBatchMs) await flushNow();
+          if (!building && pending > 0 && performance.now() - openedAt >= this.deps.maxBatchMs) await flushNow();
           await new Promise<void>((resolve) => setImmediate(resolve));
         }
       }
@@ -381,7 +391,7 @@ export async function rebuildLedgers(
 ): Promise<{ keyspace: number; replaced: number; checkpoint: string; parked: ParkedEvent[] }> {
   const settings = settingsOf(deps);
   const replaced = await deps.readModel.activeKeyspace();
-  const fresh = new ProjectionLoop(await deps.readModel.createKeyspace(), settings);
+  const fresh = new ProjectionLoop(await deps.readModel.createKeyspace(), settings, true);
   fresh.start();
   try {
     const target = await deps.eventStore.headPosition();
@@ -467,7 +477,7 @@ export function startProjections(deps: ProjectionDeps): Projections {
     async rebuild() {
       await started;
       if (rebuilding) throw new Error('a rebuild is already running');
-      const fresh = new ProjectionLoop(await deps.readModel.createKeyspace(), settings);
+      const fresh = new ProjectionLoop(await deps.readModel.createKeyspace(), settings, true);
       rebuilding = fresh;
       fresh.start();
       try {

@@ -193,7 +193,10 @@ export function applyEvent(state: LedgerState, event: LedgerEvent, dirty?: Dirty
  * deadline change earlier in the batch is kept when a later write left the deadline alone.
  */
 function remember(dirty: Dirty, put: RowWrite): void {
-  const key = `${put.collection}/${put.key}`;
+  rememberAt(dirty, `${put.collection}/${put.key}`, put);
+}
+
+function rememberAt(dirty: Dirty, key: string, put: RowWrite): void {
   const previous = dirty.get(key);
   if (!previous) {
     dirty.set(key, put);
@@ -203,6 +206,11 @@ function remember(dirty: Dirty, put: RowWrite): void {
   previous.row = put.row;
   previous.isNew = put.isNew !== false || previous.isNew !== false;
   if (put.openDeadlineMs !== undefined) previous.openDeadlineMs = put.openDeadlineMs;
+}
+
+/** Moves the later writes of `newer` into `older`, as if they had been remembered there; `newer` is spent. */
+export function mergeDirty(older: Dirty, newer: Dirty): void {
+  for (const [key, put] of newer) rememberAt(older, key, put);
 }
 
 /** Marks an event as accounted for without changing any row (a parked poison event). */

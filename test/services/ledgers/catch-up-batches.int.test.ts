@@ -27,7 +27,7 @@ function countingReadModel(path: string) {
       await writer.saveSnapshot(snapshot);
     },
   });
-  const readModel: ReadModelStore = { ...inner, createKeyspace: async () => counted(await inner.createKeyspace()) };
+  const readModel: ReadModelStore = { ...inner, createKeyspace: async () => counted(await inner.createKeyspace()), keyspace: (id) => counted(inner.keyspace(id)) };
   return { readModel, counts };
 }
 
@@ -57,6 +57,31 @@ test('a rebuild keeps its batch open while events keep coming: a row that many e
   // again every row its events touched. A pause of the machine longer than 5 ms still ends a batch early.
   expect(counts.commits).toBeLessThanOrEqual(5);
   await readModel.close();
+});
+
+test('a rebuild writes its fresh keyspace in one commit up to the head it started from, whatever batchSize says, with the rows batch-by-batch commits make', async () => {
+  const { readModel, counts } = countingReadModel(join(dir, 'ledgers-one-commit.db'));
+  // Batches of 100 events, ended after a millisecond: the live loop's rules would commit dozens of times.
+  const small = { batchSize: 100, maxBatchMs: 1 };
+  const rebuilt = await rebuildLedgers({ eventStore, readModel, logger: silent, dropGraceMs: 0, flushIntervalMs: 60_000, ...small });
+  expect(counts.commits).toBe(1);
+  expect(rebuilt.checkpoint).toBe(String(events));
+
+  // The live loop on an empty keyspace, which readers read as it catches up, still commits batch by batch.
+  const live = countingReadModel(join(dir, 'ledgers-batch-by-batch.db'));
+  const projections = startProjections({ eventStore, readModel: live.readModel, logger: silent, ...small });
+  await projections.caughtUp();
+  await projections.stop();
+  expect(live.counts.commits).toBeGreaterThan(events / 100 / 2);
+
+  const rows = async (store: ReadModelStore) => {
+    const all = new Map<string, unknown>();
+    for await (const write of store.keyspace(await store.activeKeyspace()).scanAll()) all.set(`${write.collection}/${write.key}`, write.row);
+    return all;
+  };
+  expect(await rows(readModel)).toEqual(await rows(live.readModel));
+  await readModel.close();
+  await live.readModel.close();
 });
 
 test('snapshots stay snapshotEvery events apart however long the batches are', async () => {
