@@ -183,6 +183,7 @@ class ProjectionLoop {
     let lastSnapshot: bigint | null = null;
     let deltas = 0;
     let fullNext = false;
+    let saving: Promise<void> = Promise.resolve();
     const changed = new Map<string, RowWrite>();
     const settle = () => {
       for (const [key, write] of dirty) changed.set(key, write);
@@ -278,9 +279,11 @@ class ProjectionLoop {
           this.sinceSnapshot = 0;
           const recordedAt = recordedAtUtc(state);
           if (recordedAt !== null) {
+            // One save in flight while the next events are applied; its outcome decides whether this one is full.
+            await saving;
             // A snapshot only speeds up inspections; failing to write one must not stop the ledgers. The deltas
             // over it are then of no use (inspections skip them), so the next snapshot is a full one.
-            await this.keyspace.saveSnapshot({ position: state.position, recordedAt, state: takeSnapshot() }).catch((error: unknown) => {
+            saving = this.keyspace.saveSnapshot({ position: state.position, recordedAt, state: takeSnapshot() }).catch((error: unknown) => {
               fullNext = true;
               this.deps.logger.warn({ err: error }, 'snapshot not saved');
             });
@@ -313,6 +316,7 @@ class ProjectionLoop {
       }
       throw error;
     } finally {
+      await saving;
       this.subscription = null;
       await subscription.close().catch(() => undefined);
     }
