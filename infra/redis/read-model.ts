@@ -38,8 +38,9 @@ export interface RedisReadModelOptions {
   /** Key prefix, so tests and several deployments can share one Redis. */
   prefix?: string;
   /**
-   * Crash simulation for the consistency tests: called halfway through queuing a commit, before EXEC.
-   * `disconnect` drops the connection the way a dying process would.
+   * Crash simulation for the consistency tests: called as a commit is sent, before its script runs (for a
+   * staged commit, once its first slice is on Redis). `disconnect` drops the connection the way a dying
+   * process would.
    */
   faults?: { midCommit?: (connection: { disconnect(): void }) => void };
 }
@@ -110,7 +111,7 @@ export function createRedisReadModel(options: RedisReadModelOptions): ReadModelS
    * index key, instead of one command per row and per unit above it (ioredis pays per command). Each is
    * added to `ops` as its argument count and then the command, for the COMMIT script.
    */
-  function queueWrites(ops: (string | number)[], p: string, writes: readonly RowWrite[], midway?: () => void): void {
+  function queueWrites(ops: (string | number)[], p: string, writes: readonly RowWrite[]): void {
     const puts = new Map<string, string[]>();
     const deletes = new Map<string, string[]>();
     const adds = new Map<string, (string | number)[]>();
@@ -121,9 +122,7 @@ export function createRedisReadModel(options: RedisReadModelOptions): ReadModelS
       if (!list) map.set(key, (list = []));
       return list;
     };
-    const half = Math.floor(writes.length / 2);
     for (let i = 0; i < writes.length; i++) {
-      if (i === half) midway?.();
       const write = writes[i]!;
       const { collection, key, ancestors } = write;
       if (write.row === null) {
@@ -224,15 +223,18 @@ export function createRedisReadModel(options: RedisReadModelOptions): ReadModelS
         // The row commands, each as its argument count and the command (a batch may hold more arguments
         // than a function call takes: they are never spread into one).
         const ops: (string | number)[] = [];
-        queueWrites(ops, p, batch.writes, options.faults?.midCommit && (() => options.faults?.midCommit?.({ disconnect: () => redis.disconnect() })));
+        queueWrites(ops, p, batch.writes);
+        const midway = () => options.faults?.midCommit?.({ disconnect: () => redis.disconnect() });
         for (const parked of batch.parked) ops.push(4, 'HSET', `${p}parked`, parked.position, JSON.stringify(parked));
         const staged = ops.length > STAGE_ABOVE ? `${p}staged:${randomUUID()}` : null;
         try {
           if (staged === null) {
+            midway();
             await redis.call('EVAL', [COMMIT, 1, `${p}checkpoint`, previous, checkpoint, ...ops]);
           } else {
             const slices: string[] = [];
             for (let i = 0; i < ops.length; ) {
+              if (slices.length === 1) midway();
               let end = i;
               while (end < ops.length && end - i < STAGE_SLICE) end += Number(ops[end]) + 1;
               await redis.rpush(staged, ...ops.slice(i, end));
