@@ -50,5 +50,21 @@ for (const adapter of adapters) {
       }
       expect((await readSnapshotState(pieces.read, 'B')).rows.problem.size).toBe(1);
     });
+
+    it('reads ranges of a snapshot of several MiB, within and across the pieces a store may keep it in, and replaces it whole', async () => {
+      const store = fixture.open();
+      const ks = store.keyspace(await store.activeKeyspace());
+      const MiB = 1 << 20;
+      const bytes = Buffer.alloc(3 * MiB + 12_345);
+      for (let i = 0; i + 4 <= bytes.length; i += 4) bytes.writeUInt32LE(i, i);
+      await ks.saveSnapshot({ position: 7n, recordedAt: '2020-02-01T00:00:00.000Z', state: Buffer.alloc(5 * MiB, 1) });
+      await ks.saveSnapshot({ position: 7n, recordedAt: '2020-02-01T00:00:00.000Z', state: bytes });
+      const pieces = (await ks.findSnapshotPieces({ position: 7n }))!;
+      for (const [start, end] of [[0, 10], [MiB - 3, MiB + 5], [MiB, 2 * MiB], [100, 3 * MiB + 1], [3 * MiB, 3 * MiB + 12_345], [2 * MiB + 7, 9 * MiB]] as const) {
+        expect(Buffer.compare(await pieces.read(start, end), bytes.subarray(start, end)), `${start}..${end}`).toBe(0);
+      }
+      expect(Buffer.compare(await pieces.read(2 * MiB + 1), bytes.subarray(2 * MiB + 1))).toBe(0);
+      expect(Buffer.compare((await ks.findSnapshot({ position: 7n }))!.state, bytes)).toBe(0);
+    });
   });
 }
