@@ -45,7 +45,7 @@ const unitTree = (units: ReadonlyMap<string, UnitRow>): HierarchyView => ({
   levelOf: (unitId) => units.get(unitId)?.level,
 });
 
-/** Row changes since the last commit, newest value per key. */
+/** Row changes, newest value per key: an open batch's, or those since the last snapshot (the runner keeps both). */
 export type Dirty = Map<string, RowWrite>;
 
 export function createLedgerState(): LedgerState {
