@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { translateFailures } from '../../services/ports/unavailable.js';
 import { redisOutage } from './client.js';
 import type {
+  AnyRow,
   Collection,
   CommitBatch,
   KeyspaceWriter,
@@ -92,6 +93,10 @@ const STAGE_ABOVE = 50_000;
 const STAGE_SLICE = 20_000;
 const STAGED_TTL_MS = 3_600_000;
 
+/** A row command's argument: a row whose JSON is written as it is sent. */
+type Op = string | number | AnyRow;
+const argument = (op: Op): string | number => (typeof op === 'object' ? JSON.stringify(op) : op);
+
 export function createRedisReadModel(options: RedisReadModelOptions): ReadModelStore {
   const { redis } = options;
   const prefix = options.prefix ?? 'duban:rm';
@@ -109,10 +114,11 @@ export function createRedisReadModel(options: RedisReadModelOptions): ReadModelS
   /**
    * One batch of row changes as few variadic commands: one HSET/HDEL per collection and one ZADD/ZREM per
    * index key, instead of one command per row and per unit above it (ioredis pays per command). Each is
-   * added to `ops` as its argument count and then the command, for the COMMIT script.
+   * added to `ops` as its argument count and then the command, for the COMMIT script; a row without its
+   * `doc` as the row itself, written as JSON when its part of the commit is sent (`argument`).
    */
-  function queueWrites(ops: (string | number)[], p: string, writes: readonly RowWrite[]): void {
-    const puts = new Map<string, string[]>();
+  function queueWrites(ops: Op[], p: string, writes: readonly RowWrite[]): void {
+    const puts = new Map<string, Op[]>();
     const deletes = new Map<string, string[]>();
     const adds = new Map<string, (string | number)[]>();
     const removes = new Map<string, string[]>();
@@ -130,7 +136,7 @@ export function createRedisReadModel(options: RedisReadModelOptions): ReadModelS
         for (const a of ancestors) listOf(removes, `${p}sub:${collection}:${a}`).push(key);
       } else {
         const list = listOf(puts, `${p}row:${collection}`);
-        list.push(key, write.doc ?? JSON.stringify(write.row));
+        list.push(key, write.doc ?? write.row);
         if (write.isNew !== false) {
           for (const a of ancestors) {
             const members = listOf(adds, `${p}sub:${collection}:${a}`);
@@ -147,7 +153,7 @@ export function createRedisReadModel(options: RedisReadModelOptions): ReadModelS
       }
     }
     // The script unpacks a command's arguments onto Lua's stack (8,000 slots): at most 2,000 items each.
-    const variadic = (command: string, target: string, items: readonly (string | number)[]) => {
+    const variadic = (command: string, target: string, items: readonly Op[]) => {
       for (let i = 0; i < items.length; i += 2000) {
         const end = Math.min(items.length, i + 2000);
         ops.push(end - i + 2, command, target);
@@ -222,7 +228,7 @@ export function createRedisReadModel(options: RedisReadModelOptions): ReadModelS
         const checkpoint = batch.checkpoint.toString();
         // The row commands, each as its argument count and the command (a batch may hold more arguments
         // than a function call takes: they are never spread into one).
-        const ops: (string | number)[] = [];
+        const ops: Op[] = [];
         queueWrites(ops, p, batch.writes);
         const midway = () => options.faults?.midCommit?.({ disconnect: () => redis.disconnect() });
         for (const parked of batch.parked) ops.push(4, 'HSET', `${p}parked`, parked.position, JSON.stringify(parked));
@@ -230,14 +236,14 @@ export function createRedisReadModel(options: RedisReadModelOptions): ReadModelS
         try {
           if (staged === null) {
             midway();
-            await redis.call('EVAL', [COMMIT, 1, `${p}checkpoint`, previous, checkpoint, ...ops]);
+            await redis.call('EVAL', [COMMIT, 1, `${p}checkpoint`, previous, checkpoint, ...ops.map(argument)]);
           } else {
             const slices: string[] = [];
             for (let i = 0; i < ops.length; ) {
               if (slices.length === 1) midway();
               let end = i;
               while (end < ops.length && end - i < STAGE_SLICE) end += Number(ops[end]) + 1;
-              await redis.rpush(staged, ...ops.slice(i, end));
+              await redis.rpush(staged, ...ops.slice(i, end).map(argument));
               if (slices.length === 0) await redis.pexpire(staged, STAGED_TTL_MS);
               slices.push(String(end - i));
               i = end;

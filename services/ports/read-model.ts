@@ -158,7 +158,10 @@ export interface RowWrite<C extends Collection = Collection> {
    * it did not change, so the deadline index is left alone.
    */
   openDeadlineMs?: number | null;
-  /** `row` as JSON, when the writer already wrote it so (stores write `JSON.stringify(row)` without it). */
+  /**
+   * `row` as JSON, when the writer already wrote it so (stores write `JSON.stringify(row)` without it). A
+   * write without it holds a row its writer never changes afterwards, so a store may write it when it sends it.
+   */
   doc?: string;
   /**
    * false when the key is already stored in this keyspace, so its subtree index entries exist and need no
@@ -222,7 +225,7 @@ export interface KeyspaceWriter extends ReadModelReader {
   readonly id: number;
   /**
    * Stores the batch's rows and checkpoint atomically. The runner goes on changing its rows once this
-   * returns its promise, so a store reads the whole batch before it first yields.
+   * returns its promise, so a store reads the whole batch before it first yields (but see `RowWrite.doc`).
    */
   commit(batch: CommitBatch): Promise<void>;
   /** Every row, for warming the runner's state after a restart. */
