@@ -178,6 +178,46 @@ export function eventHash(
   return digest('sha256', text, 'hex');
 }
 
+/**
+ * An event read from a store that keeps the JSON text its data and metadata were stored as (the SQL stores):
+ * its audit link is checked on that text as it stands (`storedTexts`, services/ledgers/link-check.ts) instead
+ * of writing the parsed values out again. The texts are private fields, so the event compares, spreads and
+ * serialises as the plain RecordedEvent it is.
+ */
+class StoredEvent implements RecordedEvent {
+  // In the order the plain events have always had their members (JSON answers list them so).
+  streamId: string;
+  revision: number;
+  position: bigint;
+  type: string;
+  data: unknown;
+  metadata: RecordedEvent['metadata'];
+  readonly #dataText: string;
+  readonly #metadataText: string;
+
+  constructor(streamId: string, revision: number, position: bigint, type: string, dataText: string, metadataText: string) {
+    this.streamId = streamId;
+    this.revision = revision;
+    this.position = position;
+    this.type = type;
+    this.data = JSON.parse(dataText) as unknown;
+    this.metadata = JSON.parse(metadataText) as RecordedEvent['metadata'];
+    this.#dataText = dataText;
+    this.#metadataText = metadataText;
+  }
+
+  static texts(event: RecordedEvent): { data: string; metadata: string } | undefined {
+    return event instanceof StoredEvent ? { data: event.#dataText, metadata: event.#metadataText } : undefined;
+  }
+}
+
+/** An event parsed from the texts a store keeps it as, which it carries for `storedTexts`. */
+export const storedEvent = (streamId: string, revision: number, position: bigint, type: string, dataText: string, metadataText: string): RecordedEvent =>
+  new StoredEvent(streamId, revision, position, type, dataText, metadataText);
+
+/** The JSON texts an event was stored as, when it was read by `storedEvent`; undefined for any other event. */
+export const storedTexts = (event: RecordedEvent): { data: string; metadata: string } | undefined => StoredEvent.texts(event);
+
 /** Does the stored hash of an event match its content (and the prevHash it carries)? */
 export function hashHolds(event: RecordedEvent): boolean {
   const metadata = event.metadata as Partial<RecordedEventMetadata> | undefined;

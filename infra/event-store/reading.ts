@@ -7,21 +7,14 @@ import type {
   SubscribeOptions,
   VerificationResult,
 } from '../../services/ports/event-store.js';
-import { ChainVerifier } from './audit-chain.js';
+import { ChainVerifier, storedEvent } from './audit-chain.js';
 
 /** How the SQL stores keep an event: its columns in this order, data and metadata as JSON text. */
 export type EventRow = [position: number | string, streamId: string, revision: number, type: string, data: string, metadata: string];
 export const EVENT_COLUMNS = 'position, stream_id, revision, type, data, metadata';
 
 export function eventFromRow(row: EventRow): RecordedEvent {
-  return {
-    streamId: row[1],
-    revision: row[2],
-    position: BigInt(row[0]),
-    type: row[3],
-    data: JSON.parse(row[4]) as unknown,
-    metadata: JSON.parse(row[5]) as RecordedEvent['metadata'],
-  };
+  return storedEvent(row[1], row[2], BigInt(row[0]), row[3], row[4], row[5]);
 }
 
 /** An append waiting for its group's commit. */

@@ -1,4 +1,4 @@
-import { canonicalJson, eventHash, linkBreak } from '../../infra/event-store/audit-chain.js';
+import { canonicalJson, eventHash, linkBreak, storedTexts } from '../../infra/event-store/audit-chain.js';
 import type { RecordedEvent } from '../../events/envelope.js';
 
 // The stored metadata's members in canonical order, the hash appended last (audit-chain.ts, linkEvent).
@@ -48,22 +48,41 @@ function unhashedMetadataText(metadata: RecordedEvent['metadata']): string | und
 }
 
 /**
+ * The stored metadata text without its hash member, when the text ends with the hash the parsed metadata holds
+ * (as `linkEvent` writes it): if the event's stored texts then hash to that hash, they are the texts that were
+ * hashed when it was appended, and the values parsed from them are the event's.
+ */
+function unhashedStoredText(text: string, hash: unknown): string | undefined {
+  const at = text.length - HASH_MEMBER_LENGTH;
+  if (typeof hash !== 'string' || hash.length !== 64 || at < 1 || !text.startsWith(',"hash":"', at) || !text.endsWith(`${hash}"}`)) return undefined;
+  return `${text.slice(0, at)}}`;
+}
+
+/**
  * Why an event's audit link does not hold, or undefined when it does: exactly `linkBreak`'s verdict, for
  * less. The projection checks every event it applies; `linkBreak` copies the metadata without its hash and
- * walks it for key order before writing it out, on every event. Here the metadata of the stored shape is
- * written once as it stands and the hash member cut off its end (the same text, since its keys are checked
- * to be in canonical order), the data goes through `canonicalJson` as before, and only an event whose hash
- * does not match is handed to `linkBreak`, which gives the reason.
+ * walks it for key order before writing it out, on every event. Here an event read from a SQL store is
+ * checked on the texts it was stored as (its hash member cut off the metadata's end); any other event's
+ * metadata of the stored shape is written once as it stands and the hash member cut off its end (the same
+ * text, since its keys are checked to be in canonical order), and its data goes through `canonicalJson`. Only
+ * an event whose hash does not match is handed to `linkBreak`, which gives the reason.
  */
 export function auditLinkBreak(event: RecordedEvent, previousHash: string | undefined): string | undefined {
   const metadata = event.metadata as RecordedEvent['metadata'] | undefined;
-  const unhashed = metadata ? unhashedMetadataText(metadata) : undefined;
-  if (metadata === undefined || unhashed === undefined) return linkBreak(event, previousHash);
+  if (metadata === undefined) return linkBreak(event, previousHash);
   let holds: boolean;
-  try {
-    holds = eventHash(event.streamId, event.revision, event.type, canonicalJson(event.data), unhashed) === metadata.hash;
-  } catch {
-    holds = false;
+  const stored = storedTexts(event);
+  const unhashedStored = stored && unhashedStoredText(stored.metadata, metadata.hash);
+  if (unhashedStored !== undefined) {
+    holds = eventHash(event.streamId, event.revision, event.type, stored!.data, unhashedStored) === metadata.hash;
+  } else {
+    const unhashed = unhashedMetadataText(metadata);
+    if (unhashed === undefined) return linkBreak(event, previousHash);
+    try {
+      holds = eventHash(event.streamId, event.revision, event.type, canonicalJson(event.data), unhashed) === metadata.hash;
+    } catch {
+      holds = false;
+    }
   }
   if (!holds) return linkBreak(event, previousHash);
   const prevHash = metadata.prevHash ?? null;

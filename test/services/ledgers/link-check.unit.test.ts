@@ -1,12 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { RecordedEvent } from '../../../events/envelope.js';
-import { linkBreak, linkEvent } from '../../../infra/event-store/audit-chain.js';
+import { linkBreak, linkEvent, storedEvent } from '../../../infra/event-store/audit-chain.js';
 import { auditLinkBreak } from '../../../services/ledgers/link-check.js';
 
-/** An event as a store reads it back: its stored texts parsed, as infra/event-store/reading.ts does. */
-function stored(streamId: string, revision: number, type: string, data: unknown, prevHash: string | null, actor: { userId: string; unitId: string }): RecordedEvent {
-  const linked = linkEvent(
+/** The texts a store keeps an event as (linkEvent's). */
+function storedTexts(streamId: string, revision: number, type: string, data: unknown, prevHash: string | null, actor: { userId: string; unitId: string }) {
+  return linkEvent(
     streamId,
     revision,
     {
@@ -24,6 +24,11 @@ function stored(streamId: string, revision: number, type: string, data: unknown,
     '2027-01-01T00:00:01.000Z',
     prevHash,
   );
+}
+
+/** An event with its stored texts parsed into a plain object (as a store without the texts reads it). */
+function stored(streamId: string, revision: number, type: string, data: unknown, prevHash: string | null, actor: { userId: string; unitId: string }): RecordedEvent {
+  const linked = storedTexts(streamId, revision, type, data, prevHash, actor);
   return {
     streamId,
     revision,
@@ -37,6 +42,32 @@ function stored(streamId: string, revision: number, type: string, data: unknown,
 const json = fc.jsonValue({ maxDepth: 3 });
 const text = fc.string({ unit: 'grapheme', maxLength: 12 });
 const hex = fc.stringMatching(/^[0-9a-f]{64}$/);
+
+/** Ways a store's texts can differ from what was hashed, each still JSON; the envelope may differ too. */
+interface Texts {
+  streamId: string;
+  revision: number;
+  type: string;
+  dataText: string;
+  metadataText: string;
+}
+const reformat = (text: string) => JSON.stringify(JSON.parse(text), null, 1);
+const textMutation = fc.oneof(
+  fc.constant((t: Texts) => t),
+  json.map((value) => (t: Texts) => ({ ...t, dataText: JSON.stringify(value) ?? 'null' })),
+  fc.constant((t: Texts) => ({ ...t, dataText: reformat(t.dataText) })),
+  fc.constant((t: Texts) => ({ ...t, metadataText: reformat(t.metadataText) })),
+  hex.map((other) => (t: Texts) => ({ ...t, metadataText: t.metadataText.replace(/"hash":"[0-9a-f]{64}"/, `"hash":"${other}"`) })),
+  fc.constant((t: Texts) => ({ ...t, metadataText: `${t.metadataText.slice(0, -1)},"x":1}` })),
+  fc.constant((t: Texts) => {
+    const { hash, ...rest } = JSON.parse(t.metadataText) as Record<string, unknown>;
+    return { ...t, metadataText: JSON.stringify({ hash, ...rest }) };
+  }),
+  fc.constant((t: Texts) => ({ ...t, metadataText: t.metadataText.replace('"schemaVersion":1', '"schemaVersion":2') })),
+  fc.constant((t: Texts) => ({ ...t, revision: t.revision + 1 })),
+  fc.constant((t: Texts) => ({ ...t, streamId: `${t.streamId}x` })),
+  fc.constant((t: Texts) => ({ ...t, type: 'ProblemCleared' })),
+);
 
 /** Ways an event can differ from what was hashed: each keeps linkBreak's verdict the one to match. */
 const mutation = fc.oneof(
@@ -81,6 +112,29 @@ describe('the projection\'s audit link check', () => {
         fc.option(hex, { nil: undefined }),
         (stream, revision, data, prev, actor, mutate, previousHash) => {
           const event = mutate(stored(`problem-${stream}`, revision, 'ProblemFound', data, revision === 0 ? null : prev, actor));
+          const previous = previousHash ?? (revision > 0 && prev !== null ? prev : undefined);
+          expect(auditLinkBreak(event, previous)).toBe(linkBreak(event, previous));
+        },
+      ),
+      { numRuns: 1500 },
+    );
+  }, 120_000);
+
+  it('gives linkBreak\'s verdict on events read with their stored texts, edited or not', () => {
+    fc.assert(
+      fc.property(
+        text,
+        fc.nat({ max: 3 }),
+        json,
+        fc.option(hex, { nil: null }),
+        fc.record({ userId: text, unitId: text }),
+        textMutation,
+        fc.option(hex, { nil: undefined }),
+        (stream, revision, data, prev, actor, mutate, previousHash) => {
+          const streamId = `problem-${stream}`;
+          const linked = storedTexts(streamId, revision, 'ProblemFound', data, revision === 0 ? null : prev, actor);
+          const t = mutate({ streamId, revision, type: 'ProblemFound', dataText: linked.dataText, metadataText: linked.metadataText });
+          const event = storedEvent(t.streamId, t.revision, BigInt(t.revision + 1), t.type, t.dataText, t.metadataText);
           const previous = previousHash ?? (revision > 0 && prev !== null ? prev : undefined);
           expect(auditLinkBreak(event, previous)).toBe(linkBreak(event, previous));
         },
