@@ -180,8 +180,8 @@ export function eventHash(
 
 /**
  * An event read from a store that keeps the JSON text its data and metadata were stored as (the SQL stores):
- * its audit link is checked on that text as it stands (`storedTexts`, services/ledgers/link-check.ts) instead
- * of writing the parsed values out again. The texts are private fields, so the event compares, spreads and
+ * its hash is checked on that text as it stands (`storedHashHolds`) instead of writing the parsed values out
+ * again. The texts are private fields, so the event compares, spreads and
  * serialises as the plain RecordedEvent it is.
  */
 class StoredEvent implements RecordedEvent {
@@ -215,13 +215,30 @@ class StoredEvent implements RecordedEvent {
 export const storedEvent = (streamId: string, revision: number, position: bigint, type: string, dataText: string, metadataText: string): RecordedEvent =>
   new StoredEvent(streamId, revision, position, type, dataText, metadataText);
 
-/** The JSON texts an event was stored as, when it was read by `storedEvent`; undefined for any other event. */
-export const storedTexts = (event: RecordedEvent): { data: string; metadata: string } | undefined => StoredEvent.texts(event);
+/** The length of the hash member that ends a stored metadata text, with the closing brace. */
+export const HASH_MEMBER_LENGTH = ',"hash":""}'.length + 64;
+
+/**
+ * Does the hash hold over the texts an event read by `storedEvent` was stored as? Their metadata text ends
+ * with its hash member as `linkEvent` writes it, cut off here: if the texts then hash to the hash the parsed
+ * metadata holds, they are the texts hashed when the event was appended, and the values parsed from them are
+ * the event's. False for any other event, or texts of another form (a store that rewrote them): those are
+ * checked on their values (`hashHolds`).
+ */
+export function storedHashHolds(event: RecordedEvent, hash: unknown): boolean {
+  const stored = StoredEvent.texts(event);
+  if (stored === undefined || typeof hash !== 'string' || hash.length !== 64) return false;
+  const text = stored.metadata;
+  const at = text.length - HASH_MEMBER_LENGTH;
+  if (at < 1 || !text.startsWith(',"hash":"', at) || !text.endsWith(`${hash}"}`)) return false;
+  return eventHash(event.streamId, event.revision, event.type, stored.data, `${text.slice(0, at)}}`) === hash;
+}
 
 /** Does the stored hash of an event match its content (and the prevHash it carries)? */
 export function hashHolds(event: RecordedEvent): boolean {
   const metadata = event.metadata as Partial<RecordedEventMetadata> | undefined;
   if (!metadata || typeof metadata.hash !== 'string') return false;
+  if (storedHashHolds(event, metadata.hash)) return true;
   const { hash, ...unhashed } = metadata as RecordedEventMetadata;
   try {
     return eventHash(event.streamId, event.revision, event.type, canonicalJson(event.data), canonicalJson(unhashed)) === hash;

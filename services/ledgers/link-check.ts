@@ -1,10 +1,9 @@
-import { canonicalJson, eventHash, linkBreak, storedTexts } from '../../infra/event-store/audit-chain.js';
+import { canonicalJson, eventHash, HASH_MEMBER_LENGTH, linkBreak, storedHashHolds } from '../../infra/event-store/audit-chain.js';
 import type { RecordedEvent } from '../../events/envelope.js';
 
 // The stored metadata's members in canonical order, the hash appended last (audit-chain.ts, linkEvent).
 const STORED_ORDER = ['actor', 'causationId', 'correlationId', 'eventId', 'occurredAt', 'prevHash', 'recordedAt', 'schemaVersion', 'hash'];
 const ACTOR_ORDER = ['role', 'unitId', 'userId'];
-const HASH_MEMBER_LENGTH = ',"hash":""}'.length + 64;
 
 function keysAre(value: object, expected: readonly string[]): boolean {
   let i = 0;
@@ -48,17 +47,6 @@ function unhashedMetadataText(metadata: RecordedEvent['metadata']): string | und
 }
 
 /**
- * The stored metadata text without its hash member, when the text ends with the hash the parsed metadata holds
- * (as `linkEvent` writes it): if the event's stored texts then hash to that hash, they are the texts that were
- * hashed when it was appended, and the values parsed from them are the event's.
- */
-function unhashedStoredText(text: string, hash: unknown): string | undefined {
-  const at = text.length - HASH_MEMBER_LENGTH;
-  if (typeof hash !== 'string' || hash.length !== 64 || at < 1 || !text.startsWith(',"hash":"', at) || !text.endsWith(`${hash}"}`)) return undefined;
-  return `${text.slice(0, at)}}`;
-}
-
-/**
  * Why an event's audit link does not hold, or undefined when it does: exactly `linkBreak`'s verdict, for
  * less. The projection checks every event it applies; `linkBreak` copies the metadata without its hash and
  * walks it for key order before writing it out, on every event. Here an event read from a SQL store is
@@ -70,12 +58,8 @@ function unhashedStoredText(text: string, hash: unknown): string | undefined {
 export function auditLinkBreak(event: RecordedEvent, previousHash: string | undefined): string | undefined {
   const metadata = event.metadata as RecordedEvent['metadata'] | undefined;
   if (metadata === undefined) return linkBreak(event, previousHash);
-  let holds: boolean;
-  const stored = storedTexts(event);
-  const unhashedStored = stored && unhashedStoredText(stored.metadata, metadata.hash);
-  if (unhashedStored !== undefined) {
-    holds = eventHash(event.streamId, event.revision, event.type, stored!.data, unhashedStored) === metadata.hash;
-  } else {
+  let holds = storedHashHolds(event, metadata.hash);
+  if (!holds) {
     const unhashed = unhashedMetadataText(metadata);
     if (unhashed === undefined) return linkBreak(event, previousHash);
     try {

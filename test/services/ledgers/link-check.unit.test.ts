@@ -120,7 +120,7 @@ describe('the projection\'s audit link check', () => {
     );
   }, 120_000);
 
-  it('gives linkBreak\'s verdict on events read with their stored texts, edited or not', () => {
+  it('gives the verdict on their values to events read with their stored texts, edited or not', () => {
     fc.assert(
       fc.property(
         text,
@@ -136,7 +136,10 @@ describe('the projection\'s audit link check', () => {
           const t = mutate({ streamId, revision, type: 'ProblemFound', dataText: linked.dataText, metadataText: linked.metadataText });
           const event = storedEvent(t.streamId, t.revision, BigInt(t.revision + 1), t.type, t.dataText, t.metadataText);
           const previous = previousHash ?? (revision > 0 && prev !== null ? prev : undefined);
-          expect(auditLinkBreak(event, previous)).toBe(linkBreak(event, previous));
+          // A copy is a plain object, without the stored texts: checked on its values.
+          const verdict = linkBreak({ ...event }, previous);
+          expect(auditLinkBreak(event, previous)).toBe(verdict);
+          expect(linkBreak(event, previous)).toBe(verdict);
         },
       ),
       { numRuns: 1500 },
