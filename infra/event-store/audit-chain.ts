@@ -181,8 +181,8 @@ export function eventHash(
 /**
  * An event read from a store that keeps the JSON text its data and metadata were stored as (the SQL stores):
  * its hash is checked on that text as it stands (`storedHashHolds`) instead of writing the parsed values out
- * again. The texts are private fields, so the event compares, spreads and
- * serialises as the plain RecordedEvent it is.
+ * again. The texts are private fields, so the event compares, spreads and serialises as the plain
+ * RecordedEvent it is.
  */
 class StoredEvent implements RecordedEvent {
   // In the order the plain events have always had their members (JSON answers list them so).
@@ -211,7 +211,7 @@ class StoredEvent implements RecordedEvent {
   }
 }
 
-/** An event parsed from the texts a store keeps it as, which it carries for `storedTexts`. */
+/** An event parsed from the texts a store keeps it as, which it carries for `storedHashHolds`. */
 export const storedEvent = (streamId: string, revision: number, position: bigint, type: string, dataText: string, metadataText: string): RecordedEvent =>
   new StoredEvent(streamId, revision, position, type, dataText, metadataText);
 
