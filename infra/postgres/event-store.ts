@@ -83,12 +83,16 @@ INSERT INTO events_head (only_row, position) VALUES (true, 0) ON CONFLICT DO NOT
  * the commit). Any other answer (a guess that missed, an id already stored) writes nothing and returns
  * NULL; the adapter then takes the general path (lock, read heads and ids, decide, write, commit), which
  * decides expected revisions and repeated appends exactly as before. Plain PL/pgSQL, PostgreSQL 13+.
+ *
+ * Its statements are planned on every call (plan_cache_mode = force_custom_plan): PL/pgSQL otherwise keeps a
+ * generic plan chosen while the table was small, and the event-id check on it made every append more than
+ * twice as slow as Emmett's on a growing table (bench:peers, docs/event-store.md); planning costs less.
  */
 export const APPEND_FUNCTION_SQL = `
 CREATE OR REPLACE FUNCTION duban_append(
   p_guess_streams text[], p_guess_revisions integer[], p_guess_hashes text[],
   p_stream_ids text[], p_revisions integer[], p_event_ids text[], p_types text[], p_data text[], p_metadata text[]
-) RETURNS bigint LANGUAGE plpgsql AS $fn$
+) RETURNS bigint LANGUAGE plpgsql SET plan_cache_mode = force_custom_plan AS $fn$
 DECLARE
   v_head bigint;
 BEGIN
