@@ -178,6 +178,9 @@ export function eventHash(
   return digest('sha256', text, 'hex');
 }
 
+/** The length of the hash member that ends a stored metadata text, with the closing brace. */
+export const HASH_MEMBER_LENGTH = ',"hash":""}'.length + 64;
+
 /**
  * An event read from a store that keeps the JSON text its data and metadata were stored as (the SQL stores):
  * its hash is checked on that text as it stands (`storedHashHolds`) instead of writing the parsed values out
@@ -206,17 +209,19 @@ class StoredEvent implements RecordedEvent {
     this.#metadataText = metadataText;
   }
 
-  static texts(event: RecordedEvent): { data: string; metadata: string } | undefined {
-    return event instanceof StoredEvent ? { data: event.#dataText, metadata: event.#metadataText } : undefined;
+  /** `storedHashHolds`, here because only the class reads its private texts. */
+  static hashHolds(event: RecordedEvent, hash: unknown): boolean {
+    if (!(event instanceof StoredEvent) || typeof hash !== 'string' || hash.length !== 64) return false;
+    const text = event.#metadataText;
+    const at = text.length - HASH_MEMBER_LENGTH;
+    if (at < 1 || !text.startsWith(',"hash":"', at) || !text.endsWith(`${hash}"}`)) return false;
+    return eventHash(event.streamId, event.revision, event.type, event.#dataText, `${text.slice(0, at)}}`) === hash;
   }
 }
 
 /** An event parsed from the texts a store keeps it as, which it carries for `storedHashHolds`. */
 export const storedEvent = (streamId: string, revision: number, position: bigint, type: string, dataText: string, metadataText: string): RecordedEvent =>
   new StoredEvent(streamId, revision, position, type, dataText, metadataText);
-
-/** The length of the hash member that ends a stored metadata text, with the closing brace. */
-export const HASH_MEMBER_LENGTH = ',"hash":""}'.length + 64;
 
 /**
  * Does the hash hold over the texts an event read by `storedEvent` was stored as? Their metadata text ends
@@ -225,14 +230,7 @@ export const HASH_MEMBER_LENGTH = ',"hash":""}'.length + 64;
  * the event's. False for any other event, or texts of another form (a store that rewrote them): those are
  * checked on their values (`hashHolds`).
  */
-export function storedHashHolds(event: RecordedEvent, hash: unknown): boolean {
-  const stored = StoredEvent.texts(event);
-  if (stored === undefined || typeof hash !== 'string' || hash.length !== 64) return false;
-  const text = stored.metadata;
-  const at = text.length - HASH_MEMBER_LENGTH;
-  if (at < 1 || !text.startsWith(',"hash":"', at) || !text.endsWith(`${hash}"}`)) return false;
-  return eventHash(event.streamId, event.revision, event.type, stored.data, `${text.slice(0, at)}}`) === hash;
-}
+export const storedHashHolds = (event: RecordedEvent, hash: unknown): boolean => StoredEvent.hashHolds(event, hash);
 
 /** Does the stored hash of an event match its content (and the prevHash it carries)? */
 export function hashHolds(event: RecordedEvent): boolean {

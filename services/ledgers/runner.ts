@@ -211,11 +211,10 @@ class ProjectionLoop {
       // counters change in place after this commit. A rebuild's one batch leaves the other rows' JSON to the
       // store, written as it sends them (rows are replaced, never changed): held all at once, with the
       // snapshots' copies, the 127,441 rows of 1M events raised the peak by 150 MB.
-      const whole = building;
       for (const write of writes) {
         if (write.row === null) continue;
         if (write.collection === 'unit') write.doc = JSON.stringify(write.row);
-        else if (!whole) write.doc = snapshots.textOf(write.row);
+        else if (!building) write.doc = snapshots.textOf(write.row);
       }
       batch = new Map();
       batchParked = [];
