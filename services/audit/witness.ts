@@ -2,20 +2,46 @@ import type { EventStore } from '../ports/event-store.js';
 import type { AuditLog } from '../ports/audit-log.js';
 import { witnessMac } from './leaf.js';
 
+type Witness = { eventId: string; mac: Buffer };
+
 /**
  * The event store as Duban's writers see it: every append, once the store has taken it, leaves the
  * writer's witness of each event in the audit log, so the sealer can tell an event Duban wrote from one
  * written into the store behind its back. Reads pass through untouched.
+ *
+ * An append resolves only once its witnesses are written. The appends a group commit acknowledges together
+ * resume in one run of microtasks: their witnesses are written together, in one transaction of the audit log,
+ * queued behind them (one commit per group instead of one per append); if it fails, each of them rejects.
  */
 export function witnessAppends(store: EventStore, log: AuditLog, witnessKey: Buffer, onAppended?: () => void): EventStore {
+  let pending: Witness[] | undefined;
+  let written: Promise<void> | undefined;
+  function witness(witnesses: Witness[]): Promise<void> {
+    if (pending) {
+      pending.push(...witnesses);
+      return written!;
+    }
+    pending = witnesses;
+    written = new Promise<void>((resolve, reject) =>
+      queueMicrotask(() => {
+        const batch = pending!;
+        pending = undefined;
+        try {
+          log.addWitnesses(batch);
+          resolve();
+        } catch (error) {
+          reject(error);
+        }
+      }),
+    );
+    return written;
+  }
   return {
     ...store,
     append: async (streamId, events, expectedRevision) => {
       const result = await store.append(streamId, events, expectedRevision);
       const first = result.nextRevision - events.length + 1;
-      log.addWitnesses(
-        events.map((event, i) => ({ eventId: event.metadata.eventId, mac: witnessMac(witnessKey, streamId, first + i, event) })),
-      );
+      await witness(events.map((event, i) => ({ eventId: event.metadata.eventId, mac: witnessMac(witnessKey, streamId, first + i, event) })));
       onAppended?.();
       return result;
     },
