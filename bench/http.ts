@@ -35,7 +35,10 @@ import { startProfile } from './profile.js';
  * The rate limit counts every request as in production, with a ceiling the bench never reaches (one user
  * sends all the load). The loads interleave: BENCH_ROUNDS times (default 3) the bare route, the read and a
  * share of the commands, each read and bare load BENCH_DURATION_S long (default 5); with them a bare route that
- * sends the read's own headers and body (`read_ratio_same_bytes`: the read's cost with the answer's size taken out). BENCH_CPU_PROF=<dir> writes one .cpuprofile per measured load of the service
+ * sends the read's own headers and body (`read_ratio_same_bytes`: the read's cost with the answer's size taken out), and that
+ * route again spending BENCH_BUSY_US (default 30) µs of CPU before it answers (`busy`: the highest ratio a route that costs
+ * that much more than the bare one can reach under this load, since each answer's socket write costs more as the server,
+ * not the load generator, becomes the bottleneck; docs/api.md). BENCH_CPU_PROF=<dir> writes one .cpuprofile per measured load of the service
  * of the first round (hello, sized, read, command, command-direct) there; bench/profile-top.ts summarises one.
  *
  * A fifth of each round's measures is completed by calling the command in-process, without HTTP
@@ -46,6 +49,7 @@ const DURATION_S = Number(process.env['BENCH_DURATION_S'] ?? 5);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const PROBLEMS = Number(process.env['BENCH_PROBLEMS'] ?? 1000);
 const MEASURES = Number(process.env['BENCH_MEASURES'] ?? 20);
+const BUSY_US = Number(process.env['BENCH_BUSY_US'] ?? 30);
 const secret = 'bench-secret-0123456789-0123456789-01234567';
 
 /** Above this share of non-2xx answers (or socket errors) in any kind of load, the figures are not valid. */
@@ -92,6 +96,13 @@ hello.get('/hello', async () => ({ hello: 'world' }));
 // fixtures exist): what fastify and the socket cost for an answer of that size, with none of Duban's work.
 const sized = { headers: {} as Record<string, string>, body: '' };
 hello.get('/sized', async (_request, reply) => reply.headers(sized.headers).send(sized.body));
+// And once more spending BUSY_US of CPU before it answers: what a route with that much work of its own, and
+// none of the service's, reaches under the same load (`busy`: the ceiling of a ratio for a route that costs that).
+hello.get('/busy', async (_request, reply) => {
+  const until = performance.now() + BUSY_US / 1000;
+  while (performance.now() < until);
+  return reply.headers(sized.headers).send(sized.body);
+});
 await hello.listen({ host: '127.0.0.1', port: 0 });
 const portOf = (server: typeof app.server) => (server.address() as { port: number }).port;
 const apiUrl = `http://127.0.0.1:${portOf(app.server)}`;
@@ -277,9 +288,11 @@ const responseBytes = {
   read: { head: readAnswer.head, body: readAnswer.body },
 };
 const sizedJob = { kind: 'get', url: `${helloUrl.replace(/\/hello$/, '')}/sized`, connections: CONNECTIONS };
+const busyJob = { ...sizedJob, url: sizedJob.url.replace(/\/sized$/, '/busy') };
 await load({ ...sizedJob, duration: 1 });
 const helloRuns = [];
 const sizedRuns = [];
+const busyRuns = [];
 const readRuns = [];
 const commandRuns = [];
 const directRuns = [];
@@ -287,12 +300,14 @@ for (let round = 0; round < ROUNDS; round++) {
   const profile = (name: string) => (round === 0 ? name : undefined);
   helloRuns.push(await load({ ...helloJob, duration: DURATION_S }, profile('hello')));
   sizedRuns.push(await load({ ...sizedJob, duration: DURATION_S }, profile('sized')));
+  busyRuns.push(await load({ ...busyJob, duration: DURATION_S }));
   readRuns.push(await load({ ...readJob, duration: DURATION_S }, profile('read')));
   commandRuns.push(await load(commandJob(round), profile('command')));
   directRuns.push(await loadDirect(shareOf(round).direct, profile('command-direct')));
 }
 const helloRun = total(helloRuns);
 const sizedRun = total(sizedRuns);
+const busyRun = total(busyRuns);
 const readRun = total(readRuns);
 const commandRun = total(commandRuns);
 const directRun = {
@@ -321,6 +336,7 @@ const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** di
 const failedShares = {
   hello: helloRun.failed_share,
   sized: sizedRun.failed_share,
+  busy: busyRun.failed_share,
   read: readRun.failed_share,
   command: commandRun.failed_share,
   command_direct: directRun.failed / Math.max(1, directRun.requests),
@@ -338,6 +354,8 @@ const result = {
   /** The read over the bare route sending the read's own headers and body: Duban's share, size aside. */
   read_ratio_same_bytes: round(readRun.rps / sizedRun.rps, 3),
   sized_rps: round(sizedRun.rps),
+  /** The sized route spending `us` of CPU first: the ratio a route costing that much more than a bare one can reach. */
+  busy: { us: BUSY_US, rps: round(busyRun.rps), ratio: round(busyRun.rps / helloRun.rps, 3), cpu_us_per_req: busyRun.cpu_us_per_req },
   targets: { read_ratio: 0.5, command_ratio: 0.2 },
   met: { read_ratio: readRun.rps / helloRun.rps >= 0.5, command_ratio: commandRun.rps / helloRun.rps >= 0.2 },
   connections: CONNECTIONS,
