@@ -161,12 +161,20 @@ async function postgresql() {
   const require = peerPackage('postgresql');
   const emmett = require('@event-driven-io/emmett-postgresql') as { getPostgreSQLEventStore(url: string): EmmettStore };
   const { STREAM_DOES_NOT_EXIST } = require('@event-driven-io/emmett') as { STREAM_DOES_NOT_EXIST: unknown };
+  // Emmett's pools are dumbo's, shared per connection string and counted per user; its close() only counts one
+  // user off, so the pool stayed open with idle clients, and dropping the scratch database terminated them: an
+  // 'error' on a pool with no listener, which ended the bench (2 runs of 5 on a quiet machine). Its own helper
+  // ends them.
+  const dumbo = createRequire(require.resolve('@event-driven-io/emmett-postgresql'))('@event-driven-io/dumbo') as {
+    endAllPools(): Promise<unknown>;
+  };
   const r = await withScratchPostgres('duban_peers', async ({ url, source, settings }) => {
     const duban = await openPostgresEventStore({ connectionString: url, schema: 'duban_peers' });
     const peer = emmett.getPostgreSQLEventStore(url);
     const figures = await compare(dubanSide(duban), emmettSide(peer, STREAM_DOES_NOT_EXIST));
     await duban.close();
     await peer.close?.();
+    await dumbo.endAllPools();
     return { server: source, ...(await settings()), emmett_package: '@event-driven-io/emmett-postgresql@0.42.0', ...figures };
   });
   if ('skipped' in r) return { postgresql: r };
