@@ -96,8 +96,7 @@ hello.get('/hello', async () => ({ hello: 'world' }));
 // fixtures exist): what fastify and the socket cost for an answer of that size, with none of Duban's work.
 const sized = { headers: {} as Record<string, string>, body: '' };
 hello.get('/sized', async (_request, reply) => reply.headers(sized.headers).send(sized.body));
-// And once more spending BUSY_US of CPU before it answers: what a route with that much work of its own, and
-// none of the service's, reaches under the same load (`busy`: the ceiling of a ratio for a route that costs that).
+// And once more after spending BUSY_US of CPU (`busy`).
 hello.get('/busy', async (_request, reply) => {
   const until = performance.now() + BUSY_US / 1000;
   while (performance.now() < until);

@@ -171,10 +171,15 @@ async function postgresql() {
   const r = await withScratchPostgres('duban_peers', async ({ url, source, settings }) => {
     const duban = await openPostgresEventStore({ connectionString: url, schema: 'duban_peers' });
     const peer = emmett.getPostgreSQLEventStore(url);
-    const figures = await compare(dubanSide(duban), emmettSide(peer, STREAM_DOES_NOT_EXIST));
-    await duban.close();
-    await peer.close?.();
-    await dumbo.endAllPools();
+    let figures: Awaited<ReturnType<typeof compare>>;
+    try {
+      figures = await compare(dubanSide(duban), emmettSide(peer, STREAM_DOES_NOT_EXIST));
+    } finally {
+      // Before the scratch database is dropped, whether the comparison finished or threw.
+      await duban.close();
+      await peer.close?.();
+      await dumbo.endAllPools();
+    }
     return { server: source, ...(await settings()), emmett_package: '@event-driven-io/emmett-postgresql@0.42.0', ...figures };
   });
   if ('skipped' in r) return { postgresql: r };

@@ -14,26 +14,19 @@ type Witness = { eventId: string; mac: Buffer };
  * queued behind them (one commit per group instead of one per append); if it fails, each of them rejects.
  */
 export function witnessAppends(store: EventStore, log: AuditLog, witnessKey: Buffer, onAppended?: () => void): EventStore {
-  let pending: Witness[] | undefined;
-  let written: Promise<void> | undefined;
+  // The witnesses of the appends resumed in this run of microtasks, and the one write that takes them all.
+  let open: { witnesses: Witness[]; written: Promise<void> } | undefined;
   function witness(witnesses: Witness[]): Promise<void> {
-    if (pending) {
-      pending.push(...witnesses);
-      return written!;
+    if (open) {
+      open.witnesses.push(...witnesses);
+      return open.written;
     }
-    pending = witnesses;
-    written = new Promise<void>((resolve, reject) =>
-      queueMicrotask(() => {
-        const batch = pending!;
-        pending = undefined;
-        try {
-          log.addWitnesses(batch);
-          resolve();
-        } catch (error) {
-          reject(error);
-        }
-      }),
-    );
+    // A microtask queued behind the appends resumed with this one; a throw rejects every append of the batch.
+    const written = Promise.resolve().then(() => {
+      open = undefined;
+      log.addWitnesses(witnesses);
+    });
+    open = { witnesses, written };
     return written;
   }
   return {
