@@ -43,6 +43,9 @@ const sweep = (process.env['BENCH_SWEEP'] ?? process.env['BENCH_N'] ?? '2000')
   .filter((n) => Number.isInteger(n) && n > 0);
 /** Stop waiting for a round after this long past its deadline (the whole bench must stay under 10 min). */
 const ROUND_LIMIT_MS = Number(process.env['BENCH_ROUND_LIMIT_MS'] ?? 180_000);
+/** Workflows of each kind whose histories are read for their workflow task timeouts after a round. */
+const TIMEOUT_SAMPLE = 200;
+const taskTimedOut = proto.temporal.api.enums.v1.EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT;
 
 const quantile = (sorted: number[], q: number) =>
   sorted.length === 0 ? NaN : (sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number);
@@ -178,6 +181,19 @@ async function main() {
       // What one clock's history holds: its start, the steps before the deadline, the escalation.
       const history = await client.workflow.getHandle(rectificationWorkflowId(problemIds[0]!)).fetchHistory();
       const recorded = (history.events ?? []).map((e) => (proto.temporal.api.enums.v1.EventType[e.eventType ?? 0] ?? '?').replace(/^EVENT_TYPE_/, ''));
+      // Workflow tasks that sat on the worker's sticky queue past its schedule-to-start timeout and went back to the
+      // task queue (each one more task for the server to write), per workflow, in a sample spread over the round.
+      const timedOut = async (ids: string[]) => {
+        const sample = ids.filter((_, i) => i % Math.max(1, Math.floor(ids.length / TIMEOUT_SAMPLE)) === 0);
+        const counts = await Promise.all(
+          sample.map(async (id) => ((await client.workflow.getHandle(id).fetchHistory()).events ?? []).filter((e) => e.eventType === taskTimedOut).length),
+        );
+        return Math.round((counts.reduce((a, b) => a + b, 0) / sample.length) * 100) / 100;
+      };
+      const taskTimeouts = {
+        clocks: await timedOut(problemIds.map(rectificationWorkflowId)),
+        baseline: await timedOut(Array.from({ length: n }, (_, i) => `bench-timer-${offset + i}`)),
+      };
       rounds.push({
         n,
         escalation_lag_p50_ms: ours.lag_p50_ms,
@@ -191,6 +207,7 @@ async function main() {
         timer_baseline_completed: baseline.completed,
         escalation_ratio: Math.round((ours.per_s / baseline.per_s) * 100) / 100,
         one_clock_history: recorded,
+        workflow_task_timeouts_per_workflow: taskTimeouts,
         setup: {
           baseline_start_ms: baselineSetupMs,
           problems_appended_ms: appendedMs,

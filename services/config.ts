@@ -52,6 +52,7 @@ const EnvSchema = z.object({
   WORKER_SHUTDOWN_GRACE_MS: withDefault(z.coerce.number().int().min(0).max(3_600_000), 20_000),
   // At least the SDK's 40 concurrent workflow tasks, which it refuses to run with a smaller cache.
   WORKER_MAX_CACHED_WORKFLOWS: withDefault(z.coerce.number().int().min(40).max(1_000_000), 1000),
+  WORKER_STICKY_TIMEOUT_MS: withDefault(z.coerce.number().int().min(1_000).max(3_600_000), 60_000),
   TEMPORAL_SDK_METRICS_ADDRESS: optional(z.string().regex(/^[\w.-]+:\d{1,5}$/, 'must be host:port')),
   ESCALATION_POLICY: optional(z.string().refine((file) => existsSync(file), 'no such file')),
   TZ_DEFAULT: withDefault(z.string().refine(isTimeZone, 'not an IANA time zone'), 'Asia/Shanghai'),
@@ -135,6 +136,8 @@ export interface Config {
    * (sized from the heap limit) let the process grow past 1 GB with thousands of open items.
    */
   workerMaxCachedWorkflows: number;
+  /** How long a workflow task may wait on the worker's sticky queue before any worker may take it (workflows/worker.ts). */
+  workerStickyTimeoutMs: number;
   /** host:port where the Temporal SDK serves its Prometheus metrics; undefined: not served. */
   temporalSdkMetricsAddress: string | undefined;
   escalationPolicyFile: string | undefined;
@@ -229,6 +232,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     temporalTaskQueue: e.TEMPORAL_TASK_QUEUE,
     workerShutdownGraceMs: e.WORKER_SHUTDOWN_GRACE_MS,
     workerMaxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
+    workerStickyTimeoutMs: e.WORKER_STICKY_TIMEOUT_MS,
     temporalSdkMetricsAddress: e.TEMPORAL_SDK_METRICS_ADDRESS,
     escalationPolicyFile: e.ESCALATION_POLICY,
     defaultTimeZone: e.TZ_DEFAULT,

@@ -201,6 +201,7 @@ try {
       taskQueue: config.temporalTaskQueue,
       shutdownGraceMs: config.workerShutdownGraceMs,
       maxCachedWorkflows: config.workerMaxCachedWorkflows,
+      stickyTimeoutMs: config.workerStickyTimeoutMs,
       store,
       notifier,
       logger: log.child({ component: 'worker' }),

@@ -20,6 +20,19 @@ export const DEFAULT_TASK_QUEUE = 'duban-rectification';
  */
 export const DEFAULT_SHUTDOWN_GRACE_MS = 20_000;
 
+/**
+ * How long a workflow task may wait on this worker's sticky queue (the runs it holds in its cache) before the
+ * server times it out and puts it back on the task queue, for any worker (the SDK's default is 10 s). When
+ * thousands of clocks fall due at once, the worker is busy for longer than that: each task that times out costs
+ * the server two more history events and the worker a task with the whole history, and on one worker it comes
+ * straight back. bench:escalation (N = 2,000, quiet): at 10 s, 25–33 % of the clocks (18–20 % of the baseline's
+ * timers) had a task time out and 93–94 escalations a second went through; at 60 s none timed out and 139–140 did
+ * (lag p99 17.7–19.0 s → 14.3–14.4 s). A worker that is gone is not waited for: the server sends new tasks to the
+ * task queue once no poller has asked its sticky queue for 10 s, so this bounds only how long a worker that is
+ * alive but stalled holds the tasks already queued for it.
+ */
+export const DEFAULT_STICKY_TIMEOUT_MS = 60_000;
+
 /** The file webpack bundles for the workflow sandbox: every workflow type Duban runs. */
 export const workflowsPath = fileURLToPath(new URL('./all.workflow.ts', import.meta.url));
 
@@ -40,6 +53,8 @@ export interface WorkerDeps {
   maxCachedWorkflows?: number;
   /** After `stop()`, how long activities in flight may run on before they are cancelled (`DEFAULT_SHUTDOWN_GRACE_MS`). */
   shutdownGraceMs?: number;
+  /** How long a task may wait on this worker's sticky queue before any worker may take it (`DEFAULT_STICKY_TIMEOUT_MS`). */
+  stickyTimeoutMs?: number;
   /** More activities on the same worker (benchmarks register their baseline here). */
   extraActivities?: Record<string, (...args: never[]) => Promise<unknown>>;
 }
@@ -105,6 +120,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
     maxConcurrentLocalActivityExecutions: CLOCK_STEPS_IN_FLIGHT,
     ...(deps.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: deps.maxCachedWorkflows } : {}),
     shutdownGraceTime: deps.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS,
+    stickyQueueScheduleToStartTimeout: deps.stickyTimeoutMs ?? DEFAULT_STICKY_TIMEOUT_MS,
   });
   const running = worker.run().catch((err: unknown) => {
     deps.logger.error({ err }, 'temporal worker stopped with an error');

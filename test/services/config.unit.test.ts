@@ -27,6 +27,7 @@ describe('configuration from the environment', () => {
       temporalTaskQueue: 'duban-rectification',
       workerShutdownGraceMs: 20_000,
       workerMaxCachedWorkflows: 1000,
+      workerStickyTimeoutMs: 60_000,
       temporalSdkMetricsAddress: undefined,
       defaultTimeZone: 'Asia/Shanghai',
       logLevel: 'info',
@@ -145,6 +146,7 @@ describe('configuration from the environment', () => {
     const config = loadConfig({
       TEMPORAL_TASK_QUEUE: 'duban-east',
       WORKER_SHUTDOWN_GRACE_MS: '5000',
+      WORKER_STICKY_TIMEOUT_MS: '120000',
       TEMPORAL_SDK_METRICS_ADDRESS: '0.0.0.0:9464',
       TEMPORAL_API_KEY: 'key',
       TEMPORAL_TLS: 'true',
@@ -153,7 +155,7 @@ describe('configuration from the environment', () => {
       HOME: '/home/duban',
       PATH: '/usr/bin',
     });
-    expect(config).toMatchObject({ temporalTaskQueue: 'duban-east', workerShutdownGraceMs: 5000, temporalSdkMetricsAddress: '0.0.0.0:9464' });
+    expect(config).toMatchObject({ temporalTaskQueue: 'duban-east', workerShutdownGraceMs: 5000, workerStickyTimeoutMs: 120_000, temporalSdkMetricsAddress: '0.0.0.0:9464' });
     expect(config.temporalEnv).toEqual({
       TEMPORAL_TASK_QUEUE: 'duban-east',
       TEMPORAL_SDK_METRICS_ADDRESS: '0.0.0.0:9464',

@@ -129,4 +129,10 @@ describeWithService('temporal', 'a clock started eagerly by its ProblemFound', (
     expect((await again.describe()).runId).not.toBe(first.runId);
     expect((await readProblem(store, 'p-again')).length).toBe(before);
   });
+
+  // Thousands of clocks due at once keep the worker busy for longer than the SDK's 10 s: a task that waits that
+  // long on its sticky queue is timed out and comes back with the whole history (bench:escalation).
+  test('given the worker as the service starts it, then a task waits a minute on its sticky queue before any worker may take it', () => {
+    expect(worker.worker.options.stickyQueueScheduleToStartTimeoutMs).toBe(60_000);
+  });
 });
