@@ -52,7 +52,7 @@ const EnvSchema = z.object({
   WORKER_SHUTDOWN_GRACE_MS: withDefault(z.coerce.number().int().min(0).max(3_600_000), 20_000),
   // At least the SDK's 40 concurrent workflow tasks, which it refuses to run with a smaller cache.
   WORKER_MAX_CACHED_WORKFLOWS: withDefault(z.coerce.number().int().min(40).max(1_000_000), 1000),
-  WORKER_STICKY_TIMEOUT_MS: withDefault(z.coerce.number().int().min(1_000).max(3_600_000), 60_000),
+  WORKER_STICKY_TIMEOUT_MS: withDefault(z.coerce.number().int().min(1_000).max(3_600_000), 10_000),
   TEMPORAL_SDK_METRICS_ADDRESS: optional(z.string().regex(/^[\w.-]+:\d{1,5}$/, 'must be host:port')),
   ESCALATION_POLICY: optional(z.string().refine((file) => existsSync(file), 'no such file')),
   TZ_DEFAULT: withDefault(z.string().refine(isTimeZone, 'not an IANA time zone'), 'Asia/Shanghai'),

@@ -22,16 +22,15 @@ export const DEFAULT_SHUTDOWN_GRACE_MS = 20_000;
 
 /**
  * How long a workflow task may wait on this worker's sticky queue (the runs it holds in its cache) before the
- * server times it out and puts it back on the task queue, for any worker (the SDK's default is 10 s). When
- * thousands of clocks fall due at once, the worker is busy for longer than that: each task that times out costs
- * the server two more history events and the worker a task with the whole history, and on one worker it comes
- * straight back. bench:escalation (N = 2,000, quiet): at 10 s, 25–33 % of the clocks (18–20 % of the baseline's
- * timers) had a task time out and 93–94 escalations a second went through; at 60 s none timed out and 139–140 did
- * (lag p99 17.7–19.0 s → 14.3–14.4 s). A worker that is gone is not waited for: the server sends new tasks to the
- * task queue once no poller has asked its sticky queue for 10 s, so this bounds only how long a worker that is
- * alive but stalled holds the tasks already queued for it.
+ * server times it out and puts it back on the task queue, for any worker: the SDK's 10 s. It is a trade-off,
+ * measured both ways (docs/workflows.md). When thousands of clocks fall due at once, a task that times out costs
+ * the server two more history events and comes back with its whole history: at 60 s, bench:escalation (N = 2,000)
+ * went from about 93 to 109–140 escalations a second. Under sustained load the timeout is what lets a clock's
+ * timer past the backlog of its sticky queue: at 60 s, bench:soak's probes escalated at a median of 66 s (20 and
+ * 30 of 40 within its wait) against 7.6–9.4 s (40 of 40) at 10 s. A worker that is gone is not waited for either
+ * way: the server sends new tasks to the task queue once no poller has asked its sticky queue for 10 s.
  */
-export const DEFAULT_STICKY_TIMEOUT_MS = 60_000;
+export const DEFAULT_STICKY_TIMEOUT_MS = 10_000;
 
 /** The file webpack bundles for the workflow sandbox: every workflow type Duban runs. */
 export const workflowsPath = fileURLToPath(new URL('./all.workflow.ts', import.meta.url));

@@ -27,7 +27,7 @@ describe('configuration from the environment', () => {
       temporalTaskQueue: 'duban-rectification',
       workerShutdownGraceMs: 20_000,
       workerMaxCachedWorkflows: 1000,
-      workerStickyTimeoutMs: 60_000,
+      workerStickyTimeoutMs: 10_000,
       temporalSdkMetricsAddress: undefined,
       defaultTimeZone: 'Asia/Shanghai',
       logLevel: 'info',
