@@ -8,8 +8,9 @@
  *   THREAD_MEMORY_DIR=/tmp/mem NODE_OPTIONS="--import tsx --import ./bench/thread-memory.mjs" node bench/escalation-start.ts
  *   THREAD_MEMORY_DIR=/tmp/mem NODE_OPTIONS="--import tsx --import ./bench/thread-memory.mjs" node bench/soak.ts
  *
- * Run node itself, not npm or npx, which would load it too. Every Node process under NODE_OPTIONS samples itself (with bench:soak: the bench, the service and the load
- * generator); the service's file is the one with a second thread id.
+ * Run node itself, not npm or npx, which would load it too. Every Node process under NODE_OPTIONS samples
+ * itself (with bench:soak: the bench, the service and the load generator); the service's file is the one with
+ * a second thread id.
  */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
