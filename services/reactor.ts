@@ -113,6 +113,8 @@ export async function startReactor(deps: ReactorDeps): Promise<Reactor> {
   const log = deps.logger.child({ component: 'reactor', subscriberId });
   let committed = await deps.checkpoints.load(subscriberId);
   let stopping = false;
+  // Ends every wait for room in the engine when the reactor stops.
+  const stopped = new AbortController();
 
   let subscription: Subscription | undefined;
   const subscribe = (from: bigint | undefined) =>
@@ -181,6 +183,8 @@ export async function startReactor(deps: ReactorDeps): Promise<Reactor> {
     if (deliveries.length === 0) return;
     for (let attempt = 0; ; attempt++) {
       try {
+        await deps.workflows.room?.(stopped.signal);
+        if (stopping) throw new Error('reactor stopped before the engine had room');
         await deps.workflows.deliverToClock(problemId, deliveries);
         return;
       } catch (err) {
@@ -259,6 +263,7 @@ export async function startReactor(deps: ReactorDeps): Promise<Reactor> {
     checkpoint: () => committed,
     async stop() {
       stopping = true;
+      stopped.abort();
       wake();
       await subscription?.close();
       await loop;

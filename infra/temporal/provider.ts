@@ -97,6 +97,13 @@ export async function provideTemporal(
  */
 const sqliteWal = ['--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=full'];
 
+/**
+ * The dev server's task-queue statistics are at most 200 ms old instead of 5 s: the reactor holds its
+ * deliveries on them while the clocks' workers are behind (infra/temporal/backlog.ts). The compose file's
+ * Temporal gets the same (infra/deploy/temporal-dynamic-config.yaml).
+ */
+export const devServerDynamicConfig: Record<string, string | number | boolean> = { 'matching.TaskQueueInfoByBuildIdTTL': '200ms' };
+
 async function startDevServer(
   cli: string,
   namespace: string,
@@ -108,7 +115,7 @@ async function startDevServer(
   const port = await freePort('127.0.0.1', persistent ? 7233 : undefined);
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--namespace', namespace, ...searchAttributeArgs];
   args.push('--log-format', 'json', '--log-level', 'warn');
-  for (const [key, value] of Object.entries(options.dynamicConfig ?? {})) args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
+  for (const [key, value] of Object.entries({ ...devServerDynamicConfig, ...options.dynamicConfig })) args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   let uiUrl: string | undefined;
   if (options.dbFilename) {
     const uiPort = await freePort('127.0.0.1', 8233);

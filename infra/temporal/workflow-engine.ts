@@ -9,6 +9,7 @@ import {
 } from '../../workflows/rectification.contract.js';
 import type { CompileReviewsInput } from '../../workflows/review.workflow.js';
 import { searchAttributesOf } from '../../workflows/search-attributes.js';
+import { backlogGate } from './backlog.js';
 
 export const compileReviewsWorkflowType = 'compileReviewsWorkflow';
 
@@ -39,7 +40,14 @@ export interface TemporalWorkflowEngineDeps {
    * server falls back to the task queue when that worker has no free slot. Default false.
    */
   eagerStart?: boolean;
+  /**
+   * Deliveries wait (`room()`) while a workflow task has waited on `taskQueue` longer than this, in ms
+   * (default 200): the clocks' workers are behind, and what is delivered now would queue behind them.
+   */
+  maxBacklogAgeMs?: number;
 }
+
+const DEFAULT_MAX_BACKLOG_AGE_MS = 200;
 
 /** The workflow-engine port on Temporal: starts and signals of the rectification workflow, and Schedules. */
 export function createTemporalWorkflowEngine(deps: TemporalWorkflowEngineDeps): WorkflowEngine {
@@ -47,6 +55,7 @@ export function createTemporalWorkflowEngine(deps: TemporalWorkflowEngineDeps): 
   const eagerStart = deps.eagerStart ?? false;
   return {
     clockEventTypes,
+    room: backlogGate(client, taskQueue, { maxAgeMs: deps.maxBacklogAgeMs ?? DEFAULT_MAX_BACKLOG_AGE_MS }),
     async deliverToClock(problemId, events) {
       // Started by its ProblemFound (the usual case), the workflow is findable from its first moment.
       // The reactor decoded and upcast the events, so they are ClockEvents.

@@ -34,6 +34,13 @@ export interface WorkflowEngine {
    * accept them (then none or all of them were accepted).
    */
   deliverToClock(problemId: string, events: readonly ClockDelivery[]): Promise<void>;
+  /**
+   * Resolves once the engine has room for more deliveries: at once, unless the clocks' workers are behind
+   * what it has already taken. The reactor waits on it before each delivery, so a flood of new events waits
+   * in the event store, after the checkpoint, instead of in the engine in front of the clocks that fall due.
+   * An engine that never falls behind has none. Resolves at once when `stop` is aborted.
+   */
+  room?(stop: AbortSignal): Promise<void>;
   /** Creates the schedule, or brings an existing one with the same id up to date. */
   upsertReviewSchedule(schedule: ReviewSchedule): Promise<'created' | 'updated'>;
 }
