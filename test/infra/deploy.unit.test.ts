@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { parse } from 'yaml';
 
+import { devServerDynamicConfig } from '../../infra/temporal/provider.js';
 import { configVariables, loadConfig } from '../../services/config.js';
 import { searchAttributeCliTypes } from '../../workflows/search-attributes.js';
 
@@ -15,8 +17,12 @@ interface ComposeService {
   command?: string[];
   environment?: Record<string, string | null>;
   depends_on?: Record<string, { condition: string }>;
+  configs?: { source: string; target: string }[];
 }
-const compose = parse(readFileSync('infra/deploy/compose.yaml', 'utf8'), { merge: true }) as { services: Record<string, ComposeService> };
+const compose = parse(readFileSync('infra/deploy/compose.yaml', 'utf8'), { merge: true }) as {
+  services: Record<string, ComposeService>;
+  configs: Record<string, { file: string }>;
+};
 const services = compose.services;
 const roles = ['api', 'worker', 'projector'] as const;
 const dockerfile = readFileSync('infra/deploy/Dockerfile', 'utf8');
@@ -53,6 +59,14 @@ describe('infra/deploy/compose.yaml', () => {
     const environment = services.api?.environment ?? {};
     const env = Object.fromEntries(Object.entries(environment).map(([name, value]) => [name, interpolate(String(value ?? ''), {})]));
     expect(() => loadConfig(env)).toThrow(/JWT_SECRET/);
+  });
+
+  test('gives Temporal the dynamic config of the dev server the project starts', () => {
+    const temporal = services.temporal;
+    const mounted = temporal?.configs?.find((config) => config.target === temporal.environment?.DYNAMIC_CONFIG_FILE_PATH);
+    const file = compose.configs[mounted?.source ?? '']?.file ?? '';
+    const values = parse(readFileSync(path.join('infra/deploy', file), 'utf8')) as Record<string, { value: unknown }[]>;
+    expect(Object.fromEntries(Object.entries(values).map(([key, [only]]) => [key, only?.value]))).toEqual(devServerDynamicConfig);
   });
 
   test('registers exactly the search attributes the workflow sets', () => {
