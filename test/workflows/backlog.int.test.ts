@@ -1,23 +1,16 @@
-import { Client, WorkflowNotFoundError } from '@temporalio/client';
-import { NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, inject, test } from 'vitest';
 
 import { formatInstant } from '../../events/time.js';
 import { createLogNotifier } from '../../infra/notifier/index.js';
-import { openSqliteEventStore } from '../../infra/sqlite/event-store.js';
-import { createSqliteCheckpointStore } from '../../infra/sqlite/checkpoints.js';
 import { temporalConnectionSettings } from '../../infra/temporal/connection.js';
 import { createTemporalWorkflowEngine } from '../../infra/temporal/workflow-engine.js';
 import { startReactor } from '../../services/reactor.js';
-import type { EventStore } from '../../services/ports/event-store.js';
 import { clockQuery, rectificationWorkflowId } from '../../workflows/rectification.contract.js';
-import { bundleWorkflows, startWorker, type RunningWorker } from '../../workflows/worker.js';
+import { startWorker, type RunningWorker } from '../../workflows/worker.js';
 import { describeWithService } from '../setup/services.js';
-import { DAY, eventually, findProblemCommand, readProblem, registerUnits, runCommand, supervisor } from './world.js';
+import { DAY, eventually, findProblemCommand, openEngineWorld, readProblem, runCommand, supervisor } from './world.js';
 
 const iso = (ms: number) => formatInstant(ms, 'Asia/Shanghai');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -30,37 +23,26 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 describeWithService('temporal', 'deliveries held while the clocks\u2019 task queue is behind', (address) => {
   const settings = temporalConnectionSettings({ TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: inject('temporalNamespace') });
   const logger = pino({ level: 'warn' });
-  let bundle: WorkflowBundleWithSourceMap;
-  let connection: NativeConnection;
-  let client: Client;
-  let store: EventStore;
-  let checkpoints: ReturnType<typeof createSqliteCheckpointStore>;
+  let world: Awaited<ReturnType<typeof openEngineWorld>>;
   let worker: RunningWorker | undefined;
   const taskQueue = `backlog-${crypto.randomUUID()}`;
 
   beforeAll(async () => {
-    [bundle, connection] = await Promise.all([bundleWorkflows(), NativeConnection.connect(settings.worker)]);
-    client = new Client({ connection, namespace: settings.namespace });
-    const storePath = path.join(mkdtempSync(path.join(tmpdir(), 'duban-backlog-')), 'events.db');
-    store = openSqliteEventStore({ path: storePath });
-    checkpoints = createSqliteCheckpointStore({ path: storePath });
-    await registerUnits(store, iso(Date.now()));
+    world = await openEngineWorld(settings, 'backlog');
   });
   afterAll(async () => {
     await worker?.stop();
-    await checkpoints?.close();
-    await store?.close();
-    await connection?.close();
+    await world?.close();
   });
 
-  const findProblem = (problemId: string) => runCommand(store, findProblemCommand(problemId, iso(Date.now() + 30 * DAY)), supervisor, iso(Date.now()));
-  const positionOf = async (problemId: string) => (await readProblem(store, problemId))[0]!.position;
-  const clockOf = (problemId: string) => client.workflow.getHandle(rectificationWorkflowId(problemId));
+  const findProblem = (problemId: string) => runCommand(world.store, findProblemCommand(problemId, iso(Date.now() + 30 * DAY)), supervisor, iso(Date.now()));
+  const positionOf = async (problemId: string) => (await readProblem(world.store, problemId))[0]!.position;
+  const clockOf = (problemId: string) => world.client.workflow.getHandle(rectificationWorkflowId(problemId));
 
   test('given a workflow task waiting longer than the limit, when a problem is found, then the reactor holds it until a worker takes the backlog, and stopping meanwhile leaves it after the checkpoint', async () => {
-    const engine = createTemporalWorkflowEngine({ client, taskQueue, maxBacklogAgeMs: 500 });
+    const engine = createTemporalWorkflowEngine({ client: world.client, taskQueue, maxBacklogAgeMs: 500 });
     const subscriberId = `backlog-${taskQueue}`;
-    const first = await startReactor({ store, workflows: engine, checkpoints, logger, subscriberId });
+    const first = await startReactor({ store: world.store, workflows: engine, checkpoints: world.checkpoints, logger, subscriberId });
 
     // No worker polls the queue yet: the first clock's workflow task waits there.
     await findProblem('p-early');
@@ -77,11 +59,11 @@ describeWithService('temporal', 'deliveries held while the clocks\u2019 task que
     const stopped = Date.now();
     await first.stop();
     expect(Date.now() - stopped).toBeLessThan(5_000);
-    expect(await checkpoints.load(subscriberId)).toBe(early);
+    expect(await world.checkpoints.load(subscriberId)).toBe(early);
 
     // A worker takes the backlog; a reactor started again delivers the held problem.
-    worker = await startWorker({ connection, namespace: settings.namespace, taskQueue, store, notifier: createLogNotifier({ logger }), logger, workflowBundle: bundle });
-    const again = await startReactor({ store, workflows: engine, checkpoints, logger, subscriberId });
+    worker = await startWorker({ connection: world.connection, namespace: settings.namespace, taskQueue, store: world.store, notifier: createLogNotifier({ logger }), logger, workflowBundle: world.bundle });
+    const again = await startReactor({ store: world.store, workflows: engine, checkpoints: world.checkpoints, logger, subscriberId });
     try {
       const held = await positionOf('p-held');
       await eventually(async () => (again.checkpoint() === held ? true : undefined), 20_000);

@@ -1,24 +1,17 @@
-import { Client } from '@temporalio/client';
-import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { Worker } from '@temporalio/worker';
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, inject, test } from 'vitest';
 
 import { formatInstant } from '../../events/time.js';
 import { createLogNotifier } from '../../infra/notifier/index.js';
-import { openSqliteEventStore } from '../../infra/sqlite/event-store.js';
-import { createSqliteCheckpointStore } from '../../infra/sqlite/checkpoints.js';
 import { temporalConnectionSettings } from '../../infra/temporal/connection.js';
 import { createTemporalWorkflowEngine } from '../../infra/temporal/workflow-engine.js';
 import { toClockDelivery, startReactor } from '../../services/reactor.js';
-import type { EventStore } from '../../services/ports/event-store.js';
 import { clockQuery, rectificationWorkflowId } from '../../workflows/rectification.contract.js';
 import { searchAttributeKeys } from '../../workflows/search-attributes.js';
-import { bundleWorkflows, startWorker, type RunningWorker } from '../../workflows/worker.js';
+import { startWorker, type RunningWorker } from '../../workflows/worker.js';
 import { describeWithService } from '../setup/services.js';
-import { cadre, DAY, eventually, findProblemCommand, readProblem, registerUnits, runCommand, supervisor } from './world.js';
+import { cadre, DAY, eventually, findProblemCommand, openEngineWorld, readProblem, runCommand, supervisor } from './world.js';
 
 const iso = (ms: number) => formatInstant(ms, 'Asia/Shanghai');
 
@@ -31,53 +24,37 @@ const iso = (ms: number) => formatInstant(ms, 'Asia/Shanghai');
 describeWithService('temporal', 'a clock started eagerly by its ProblemFound', (address) => {
   const settings = temporalConnectionSettings({ TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: inject('temporalNamespace') });
   const logger = pino({ level: 'warn' });
-  let bundle: WorkflowBundleWithSourceMap;
-  let connection: NativeConnection;
-  let client: Client;
-  let store: EventStore;
-  let checkpoints: ReturnType<typeof createSqliteCheckpointStore>;
+  let world: Awaited<ReturnType<typeof openEngineWorld>>;
   let worker: RunningWorker;
   const taskQueue = `eager-${crypto.randomUUID()}`;
 
   beforeAll(async () => {
-    [bundle, connection] = await Promise.all([bundleWorkflows(), NativeConnection.connect(settings.worker)]);
-    client = new Client({ connection, namespace: settings.namespace });
-    const storePath = path.join(mkdtempSync(path.join(tmpdir(), 'duban-eager-')), 'events.db');
-    store = openSqliteEventStore({ path: storePath });
-    checkpoints = createSqliteCheckpointStore({ path: storePath });
-    await registerUnits(store, iso(Date.now()));
+    world = await openEngineWorld(settings, 'eager');
     worker = await startWorker({
-      connection,
+      connection: world.connection,
       namespace: settings.namespace,
       taskQueue,
-      store,
+      store: world.store,
       notifier: createLogNotifier({ logger }),
       logger,
-      workflowBundle: bundle,
+      workflowBundle: world.bundle,
       stickyTimeoutMs: 30_000,
     });
   });
   afterAll(async () => {
     await worker?.stop();
-    await checkpoints?.close();
-    await store?.close();
-    await connection?.close();
+    await world?.close();
   });
 
   const findProblem = (problemId: string) =>
-    runCommand(
-      store,
-      findProblemCommand(problemId, iso(Date.now() + 30 * DAY)),
-      supervisor,
-      iso(Date.now()),
-    );
+    runCommand(world.store, findProblemCommand(problemId, iso(Date.now() + 30 * DAY)), supervisor, iso(Date.now()));
 
   test('given a problem found, when the reactor delivers it, then one eager workflow task loads the clock and sets its timer: no activity task, no upsert, and the history replays', async () => {
-    const engine = createTemporalWorkflowEngine({ client, taskQueue, eagerStart: true });
-    const reactor = await startReactor({ store, workflows: engine, checkpoints, logger, subscriberId: `eager-${taskQueue}` });
+    const engine = createTemporalWorkflowEngine({ client: world.client, taskQueue, eagerStart: true });
+    const reactor = await startReactor({ store: world.store, workflows: engine, checkpoints: world.checkpoints, logger, subscriberId: `eager-${taskQueue}` });
     try {
       await findProblem('p-eager');
-      const handle = client.workflow.getHandle(rectificationWorkflowId('p-eager'));
+      const handle = world.client.workflow.getHandle(rectificationWorkflowId('p-eager'));
       const view = await eventually(async () => (await handle.query(clockQuery).catch(() => null)) ?? undefined);
       expect(view.next?.action).toBe('acknowledge_reminder');
 
@@ -92,18 +69,18 @@ describeWithService('temporal', 'a clock started eagerly by its ProblemFound', (
       const description = await handle.describe();
       expect(description.typedSearchAttributes.get(searchAttributeKeys.colour)).toBe('none');
 
-      await Worker.runReplayHistory({ workflowBundle: bundle }, { events }, rectificationWorkflowId('p-eager'));
+      await Worker.runReplayHistory({ workflowBundle: world.bundle }, { events }, rectificationWorkflowId('p-eager'));
     } finally {
       await reactor.stop();
     }
   });
 
   test('given a running clock and then a cleared one, when their ProblemFound is delivered again, then the running run takes nothing new and the cleared item gets no clock back', async () => {
-    const engine = createTemporalWorkflowEngine({ client, taskQueue, eagerStart: true });
+    const engine = createTemporalWorkflowEngine({ client: world.client, taskQueue, eagerStart: true });
     await findProblem('p-again');
-    const found = (await readProblem(store, 'p-again')).map(toClockDelivery);
+    const found = (await readProblem(world.store, 'p-again')).map(toClockDelivery);
     await engine.deliverToClock('p-again', found);
-    const handle = client.workflow.getHandle(rectificationWorkflowId('p-again'));
+    const handle = world.client.workflow.getHandle(rectificationWorkflowId('p-again'));
     const first = await handle.describe();
     await eventually(async () => ((await handle.query(clockQuery).catch(() => null)) ? true : undefined));
     const length = ((await handle.fetchHistory()).events ?? []).length;
@@ -114,21 +91,21 @@ describeWithService('temporal', 'a clock started eagerly by its ProblemFound', (
     expect(((await handle.fetchHistory()).events ?? []).length).toBe(length);
 
     // Later events still reach it (signal-with-start), and clearing ends it.
-    await runCommand(store, { type: 'acknowledgeProblem', problemId: 'p-again' }, cadre, iso(Date.now()));
-    await runCommand(store, { type: 'submitRectification', problemId: 'p-again', summary: '已完成整改', evidence: [] }, cadre, iso(Date.now()));
-    await runCommand(store, { type: 'clearProblem', problemId: 'p-again' }, supervisor, iso(Date.now()));
-    const later = (await readProblem(store, 'p-again')).slice(1).map(toClockDelivery);
+    await runCommand(world.store, { type: 'acknowledgeProblem', problemId: 'p-again' }, cadre, iso(Date.now()));
+    await runCommand(world.store, { type: 'submitRectification', problemId: 'p-again', summary: '已完成整改', evidence: [] }, cadre, iso(Date.now()));
+    await runCommand(world.store, { type: 'clearProblem', problemId: 'p-again' }, supervisor, iso(Date.now()));
+    const later = (await readProblem(world.store, 'p-again')).slice(1).map(toClockDelivery);
     await engine.deliverToClock('p-again', later);
     await expect(handle.result()).resolves.toEqual({ problemId: 'p-again', status: 'cleared', level: 0 });
 
     // The ProblemFound once more (a reactor restarted from an old checkpoint): the run it starts finds the
     // item cleared in its stream and stops at once, writing nothing.
-    const before = (await readProblem(store, 'p-again')).length;
+    const before = (await readProblem(world.store, 'p-again')).length;
     await engine.deliverToClock('p-again', found);
-    const again = client.workflow.getHandle(rectificationWorkflowId('p-again'));
+    const again = world.client.workflow.getHandle(rectificationWorkflowId('p-again'));
     await expect(again.result()).resolves.toEqual({ problemId: 'p-again', status: 'cleared', level: 0 });
     expect((await again.describe()).runId).not.toBe(first.runId);
-    expect((await readProblem(store, 'p-again')).length).toBe(before);
+    expect((await readProblem(world.store, 'p-again')).length).toBe(before);
   });
 
   // WORKER_STICKY_TIMEOUT_MS: how long a task waits on the worker's sticky queue before any worker may take it.

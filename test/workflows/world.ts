@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Client } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import type { Actor, NewEvent, RecordedEvent } from '../../events/envelope.js';
@@ -9,14 +11,17 @@ import { problemDecider } from '../../events/problem/decider.js';
 import { problemStreamId, type ProblemCommand, type ProblemEvent } from '../../events/problem/index.js';
 import type { EscalationPolicy } from '../../events/problem/policy.js';
 import { decodeEvent, encodeEvent } from '../../events/registry.js';
+import { formatInstant } from '../../events/time.js';
 import { decideUnit, evolveUnit, initialUnitState, type UnitLevel } from '../../events/unit/index.js';
 import { hierarchyFromUnits } from '../../events/unit/hierarchy.js';
 import { unitStreamId } from '../../events/unit/events.js';
 import { createSqliteCheckpointStore } from '../../infra/sqlite/checkpoints.js';
 import { openSqliteEventStore } from '../../infra/sqlite/event-store.js';
 import { createRedisNotifier } from '../../infra/notifier/redis.js';
+import type { TemporalConnectionSettings } from '../../infra/temporal/connection.js';
 import type { Notification } from '../../services/ports/notifier.js';
 import { expected, StreamNotFoundError, type EventStore } from '../../services/ports/event-store.js';
+import { bundleWorkflows } from '../../workflows/worker.js';
 
 /**
  * What a workflow test needs around Temporal: a real SQLite event store in a temp file, its checkpoint
@@ -187,4 +192,30 @@ export function clockRecords(events: RecordedEvent[]) {
   return events
     .filter((e) => ['ReminderIssued', 'ProblemEscalated', 'WarningColourChanged'].includes(e.type))
     .map((e) => ({ type: e.type, data: e.data, at: Date.parse(e.metadata.occurredAt) }));
+}
+
+/**
+ * What a test of the reactor and the worker on one task queue needs: the workflow bundle, a worker's connection to
+ * the dev server and a client on it, and a SQLite event store holding the units with its checkpoint table, in a
+ * temp file. `close` closes what it opened.
+ */
+export async function openEngineWorld(settings: TemporalConnectionSettings, name: string) {
+  const [bundle, connection] = await Promise.all([bundleWorkflows(), NativeConnection.connect(settings.worker)]);
+  const client = new Client({ connection, namespace: settings.namespace });
+  const storePath = path.join(await mkdtemp(path.join(os.tmpdir(), `duban-${name}-`)), 'events.db');
+  const store = openSqliteEventStore({ path: storePath });
+  const checkpoints = createSqliteCheckpointStore({ path: storePath });
+  await registerUnits(store, formatInstant(Date.now(), 'Asia/Shanghai'));
+  return {
+    bundle,
+    connection,
+    client,
+    store,
+    checkpoints,
+    async close() {
+      await checkpoints.close();
+      await store.close();
+      await connection.close();
+    },
+  };
 }
