@@ -112,9 +112,9 @@ export async function startReactor(deps: ReactorDeps): Promise<Reactor> {
   const checkpointIntervalMs = deps.checkpointIntervalMs ?? 100;
   const log = deps.logger.child({ component: 'reactor', subscriberId });
   let committed = await deps.checkpoints.load(subscriberId);
-  let stopping = false;
-  // Ends every wait for room in the engine when the reactor stops.
+  // Aborted when the reactor stops: it ends every wait for room in the engine, and every loop checks it.
   const stopped = new AbortController();
+  const stopping = () => stopped.signal.aborted;
 
   let subscription: Subscription | undefined;
   const subscribe = (from: bigint | undefined) =>
@@ -184,15 +184,15 @@ export async function startReactor(deps: ReactorDeps): Promise<Reactor> {
     for (let attempt = 0; ; attempt++) {
       try {
         await deps.workflows.room?.(stopped.signal);
-        if (stopping) throw new Error('reactor stopped before the engine had room');
+        if (stopping()) throw new Error('reactor stopped before the engine had room');
         await deps.workflows.deliverToClock(problemId, deliveries);
         return;
       } catch (err) {
-        if (stopping) throw err;
+        if (stopping()) throw err;
         const delay = Math.min(100 * 2 ** attempt, 5_000);
         log.warn({ err, eventIds: deliveries.map((d) => d.eventId), attempt, delay }, 'signal not accepted; retrying');
         await new Promise((resolve) => setTimeout(resolve, delay));
-        if (stopping) throw err;
+        if (stopping()) throw err;
       }
     }
   };
@@ -218,14 +218,14 @@ export async function startReactor(deps: ReactorDeps): Promise<Reactor> {
 
   const consume = async (current: Subscription) => {
     for await (const event of current) {
-      if (stopping) break;
+      if (stopping()) break;
       if (!event.streamId.startsWith(problemPrefix)) continue;
       const problemId = event.streamId.slice(problemPrefix.length);
       // A problem already in flight takes the event into its queue; a new one needs a free slot.
-      while (!stopping && (inFlight.length >= maxBuffered || (!queues.has(problemId) && queues.size >= concurrency))) {
+      while (!stopping() && (inFlight.length >= maxBuffered || (!queues.has(problemId) && queues.size >= concurrency))) {
         await new Promise<void>((resolve) => (roomFreed = resolve));
       }
-      if (stopping) break;
+      if (stopping()) break;
       const entry: Entry = { event, done: false };
       inFlight.push(entry);
       const queue = queues.get(problemId);
@@ -242,13 +242,13 @@ export async function startReactor(deps: ReactorDeps): Promise<Reactor> {
   };
 
   const loop = (async () => {
-    while (!stopping) {
+    while (!stopping()) {
       try {
         subscription = subscribe(toSave ?? committed);
         await consume(subscription);
-        if (!stopping) throw new Error('subscription ended');
+        if (!stopping()) throw new Error('subscription ended');
       } catch (err) {
-        if (stopping) break;
+        if (stopping()) break;
         log.error({ err }, 'reactor subscription failed; resubscribing from the checkpoint');
         await subscription?.close().catch(() => undefined);
         // Let what is in flight finish, then start over right after the last event fully signalled.
@@ -262,7 +262,6 @@ export async function startReactor(deps: ReactorDeps): Promise<Reactor> {
   return {
     checkpoint: () => committed,
     async stop() {
-      stopping = true;
       stopped.abort();
       wake();
       await subscription?.close();

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const { TaskQueueType } = proto.temporal.api.enums.v1;
 /** gRPC's UNIMPLEMENTED: a server without task-queue statistics (the SDK's time-skipping test server). */
@@ -12,7 +13,6 @@ export interface BacklogGateOptions {
   checkEveryMs?: number;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const durationMs = (duration: proto.google.protobuf.IDuration | null | undefined) =>
   Number(duration?.seconds?.toString() ?? 0) * 1000 + (duration?.nanos ?? 0) / 1e6;
 

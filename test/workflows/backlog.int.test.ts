@@ -1,4 +1,5 @@
 import { WorkflowNotFoundError } from '@temporalio/client';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { afterAll, beforeAll, expect, inject, test } from 'vitest';
 
@@ -13,7 +14,6 @@ import { describeWithService } from '../setup/services.js';
 import { DAY, eventually, findProblemCommand, openEngineWorld, readProblem, runCommand, supervisor } from './world.js';
 
 const iso = (ms: number) => formatInstant(ms, 'Asia/Shanghai');
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * The reactor does not hand Temporal more than the clocks' workers take: while a workflow task has waited on

@@ -197,12 +197,13 @@ export function clockRecords(events: RecordedEvent[]) {
 /**
  * What a test of the reactor and the worker on one task queue needs: the workflow bundle, a worker's connection to
  * the dev server and a client on it, and a SQLite event store holding the units with its checkpoint table, in a
- * temp file. `close` closes what it opened.
+ * temp folder. `close` closes what it opened and removes the folder.
  */
 export async function openEngineWorld(settings: TemporalConnectionSettings, name: string) {
   const [bundle, connection] = await Promise.all([bundleWorkflows(), NativeConnection.connect(settings.worker)]);
   const client = new Client({ connection, namespace: settings.namespace });
-  const storePath = path.join(await mkdtemp(path.join(os.tmpdir(), `duban-${name}-`)), 'events.db');
+  const dir = await mkdtemp(path.join(os.tmpdir(), `duban-${name}-`));
+  const storePath = path.join(dir, 'events.db');
   const store = openSqliteEventStore({ path: storePath });
   const checkpoints = createSqliteCheckpointStore({ path: storePath });
   await registerUnits(store, formatInstant(Date.now(), 'Asia/Shanghai'));
@@ -216,6 +217,7 @@ export async function openEngineWorld(settings: TemporalConnectionSettings, name
       await checkpoints.close();
       await store.close();
       await connection.close();
+      await rm(dir, { recursive: true, force: true });
     },
   };
 }
