@@ -16,12 +16,20 @@ interface Profile {
   nodes: Node[];
   startTime: number;
   endTime: number;
+  /** The sampled node of each tick: what `node --cpu-prof` writes instead of each node's hitCount. */
+  samples?: number[];
 }
 
 const [file, countArg] = process.argv.slice(2);
 if (!file) throw new Error('usage: tsx bench/profile-top.ts <file.cpuprofile> [count]');
 const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+if (profile.nodes.every((n) => n.hitCount === undefined)) {
+  for (const id of profile.samples ?? []) {
+    const n = byId.get(id);
+    if (n) n.hitCount = (n.hitCount ?? 0) + 1;
+  }
+}
 const parentOf = new Map<number, number>();
 for (const n of profile.nodes) for (const c of n.children ?? []) parentOf.set(c, n.id);
 

@@ -3,6 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { REACTOR_CONCURRENCY } from './reactor.js';
 
 /**
  * All of Duban's configuration, read from the environment in one place. An empty variable counts as
@@ -53,6 +54,7 @@ const EnvSchema = z.object({
   // At least the SDK's 40 concurrent workflow tasks, which it refuses to run with a smaller cache.
   WORKER_MAX_CACHED_WORKFLOWS: withDefault(z.coerce.number().int().min(40).max(1_000_000), 1000),
   WORKER_STICKY_TIMEOUT_MS: withDefault(z.coerce.number().int().min(1_000).max(3_600_000), 10_000),
+  REACTOR_CONCURRENCY: withDefault(z.coerce.number().int().min(1).max(4096), REACTOR_CONCURRENCY),
   TEMPORAL_SDK_METRICS_ADDRESS: optional(z.string().regex(/^[\w.-]+:\d{1,5}$/, 'must be host:port')),
   ESCALATION_POLICY: optional(z.string().refine((file) => existsSync(file), 'no such file')),
   TZ_DEFAULT: withDefault(z.string().refine(isTimeZone, 'not an IANA time zone'), 'Asia/Shanghai'),
@@ -138,6 +140,8 @@ export interface Config {
   workerMaxCachedWorkflows: number;
   /** How long a workflow task may wait on the worker's sticky queue before any worker may take it (workflows/worker.ts). */
   workerStickyTimeoutMs: number;
+  /** Problems the reactor has a start or signal in flight for at once (services/reactor.ts). */
+  reactorConcurrency: number;
   /** host:port where the Temporal SDK serves its Prometheus metrics; undefined: not served. */
   temporalSdkMetricsAddress: string | undefined;
   escalationPolicyFile: string | undefined;
@@ -233,6 +237,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerShutdownGraceMs: e.WORKER_SHUTDOWN_GRACE_MS,
     workerMaxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
     workerStickyTimeoutMs: e.WORKER_STICKY_TIMEOUT_MS,
+    reactorConcurrency: e.REACTOR_CONCURRENCY,
     temporalSdkMetricsAddress: e.TEMPORAL_SDK_METRICS_ADDRESS,
     escalationPolicyFile: e.ESCALATION_POLICY,
     defaultTimeZone: e.TZ_DEFAULT,

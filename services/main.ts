@@ -221,7 +221,7 @@ try {
       timeZone: config.defaultTimeZone,
     });
     const checkpoints = openCheckpointStore(config, redis);
-    const reactor = await startReactor({ store, workflows, checkpoints, logger: log });
+    const reactor = await startReactor({ store, workflows, checkpoints, logger: log, concurrency: config.reactorConcurrency });
     running.add('reactor', () => reactor.stop());
     metrics.setSources({ reactorLag: async () => eventsBehind(store, await store.headPosition(), reactor.checkpoint() ?? -1n) });
   }

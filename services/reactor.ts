@@ -13,10 +13,8 @@ export interface ReactorDeps {
   /** Name of this subscriber's checkpoint. Default `rectification-reactor`. */
   subscriberId?: string;
   /**
-   * Problems with a signal in flight at once. Default 256: each signal-with-start waits on the Temporal
-   * server's persistence, which takes more of them together (on the dev server with its SQLite file,
-   * 25/s at 32 in flight, 42/s at 256 and 72/s at 512, load ~20). Events of one problem go one signal
-   * after another; those that queue up meanwhile go together in the next one.
+   * Problems with a delivery in flight at once (default `REACTOR_CONCURRENCY`). Events of one problem go one
+   * delivery after another; those that queue up meanwhile go together in the next one.
    */
   concurrency?: number;
   /** Most events of one problem in one signal (default 100; a signal's payload is bounded). */
@@ -41,6 +39,14 @@ export interface Reactor {
 
 /** The reactor's checkpoint name when none is given (the admin command line reports it). */
 export const REACTOR_SUBSCRIBER_ID = 'rectification-reactor';
+
+/**
+ * Problems with a delivery in flight when none is given. Each start or signal is a chain of the Temporal
+ * server's writes, and a clock's step due now waits behind every write queued before it: on the dev server
+ * (serial SQLite commits), 256 in flight left the steps of items falling due under load 10 s late, while 16
+ * started more clocks a second and left them 3.5 s late (`bench:soak`, docs/workflows.md).
+ */
+export const REACTOR_CONCURRENCY = 16;
 
 const problemPrefix = 'problem-';
 
@@ -106,7 +112,7 @@ function throttle(run: () => Promise<void>, intervalMs: number) {
  */
 export async function startReactor(deps: ReactorDeps): Promise<Reactor> {
   const subscriberId = deps.subscriberId ?? REACTOR_SUBSCRIBER_ID;
-  const concurrency = deps.concurrency ?? 256;
+  const concurrency = deps.concurrency ?? REACTOR_CONCURRENCY;
   const maxBatch = deps.maxBatch ?? 100;
   const maxBuffered = deps.maxBuffered ?? 8 * concurrency;
   const checkpointIntervalMs = deps.checkpointIntervalMs ?? 100;

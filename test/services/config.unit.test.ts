@@ -28,6 +28,7 @@ describe('configuration from the environment', () => {
       workerShutdownGraceMs: 20_000,
       workerMaxCachedWorkflows: 1000,
       workerStickyTimeoutMs: 10_000,
+      reactorConcurrency: 16,
       temporalSdkMetricsAddress: undefined,
       defaultTimeZone: 'Asia/Shanghai',
       logLevel: 'info',
@@ -142,11 +143,12 @@ describe('configuration from the environment', () => {
     expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).jwtSecret).toBe('x'.repeat(32));
   });
 
-  test('given Temporal variables, then the task queue, grace time and SDK metrics address are typed, and Temporal\'s own variables are passed on as set', () => {
+  test('given Temporal variables, then the task queue, grace time, reactor concurrency and SDK metrics address are typed, and Temporal\'s own variables are passed on as set', () => {
     const config = loadConfig({
       TEMPORAL_TASK_QUEUE: 'duban-east',
       WORKER_SHUTDOWN_GRACE_MS: '5000',
       WORKER_STICKY_TIMEOUT_MS: '120000',
+      REACTOR_CONCURRENCY: '64',
       TEMPORAL_SDK_METRICS_ADDRESS: '0.0.0.0:9464',
       TEMPORAL_API_KEY: 'key',
       TEMPORAL_TLS: 'true',
@@ -155,7 +157,7 @@ describe('configuration from the environment', () => {
       HOME: '/home/duban',
       PATH: '/usr/bin',
     });
-    expect(config).toMatchObject({ temporalTaskQueue: 'duban-east', workerShutdownGraceMs: 5000, workerStickyTimeoutMs: 120_000, temporalSdkMetricsAddress: '0.0.0.0:9464' });
+    expect(config).toMatchObject({ temporalTaskQueue: 'duban-east', workerShutdownGraceMs: 5000, workerStickyTimeoutMs: 120_000, reactorConcurrency: 64, temporalSdkMetricsAddress: '0.0.0.0:9464' });
     expect(config.temporalEnv).toEqual({
       TEMPORAL_TASK_QUEUE: 'duban-east',
       TEMPORAL_SDK_METRICS_ADDRESS: '0.0.0.0:9464',
@@ -169,7 +171,7 @@ describe('configuration from the environment', () => {
   test('given a grace time the shutdown timeout cannot hold, or bad Temporal variables, then start-up is refused naming each', () => {
     expect(problemsOf({ WORKER_SHUTDOWN_GRACE_MS: '30000' })).toEqual([expect.stringMatching(/^WORKER_SHUTDOWN_GRACE_MS: must be shorter than SHUTDOWN_TIMEOUT_MS/)]);
     expect(loadConfig({ WORKER_SHUTDOWN_GRACE_MS: '30000', SHUTDOWN_TIMEOUT_MS: '45000' }).workerShutdownGraceMs).toBe(30_000);
-    const problems = problemsOf({ TEMPORAL_TLS: 'yes', TEMPORAL_TLS_CLIENT_CERT_PATH: '/no/such/cert.pem', TEMPORAL_SDK_METRICS_ADDRESS: '9464', WORKER_MAX_CACHED_WORKFLOWS: '10' });
-    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['TEMPORAL_SDK_METRICS_ADDRESS', 'TEMPORAL_TLS', 'TEMPORAL_TLS_CLIENT_CERT_PATH', 'WORKER_MAX_CACHED_WORKFLOWS']);
+    const problems = problemsOf({ TEMPORAL_TLS: 'yes', TEMPORAL_TLS_CLIENT_CERT_PATH: '/no/such/cert.pem', TEMPORAL_SDK_METRICS_ADDRESS: '9464', WORKER_MAX_CACHED_WORKFLOWS: '10', REACTOR_CONCURRENCY: '0' });
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['REACTOR_CONCURRENCY', 'TEMPORAL_SDK_METRICS_ADDRESS', 'TEMPORAL_TLS', 'TEMPORAL_TLS_CLIENT_CERT_PATH', 'WORKER_MAX_CACHED_WORKFLOWS']);
   });
 });
