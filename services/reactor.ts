@@ -43,8 +43,9 @@ export const REACTOR_SUBSCRIBER_ID = 'rectification-reactor';
 /**
  * Problems with a delivery in flight when none is given. Each start or signal is a chain of the Temporal
  * server's writes, and a clock's step due now waits behind every write queued before it: on the dev server
- * (serial SQLite commits), 256 in flight left the steps of items falling due under load 10 s late, while 16
- * started more clocks a second and left them 3.5 s late (`bench:soak`, docs/workflows.md).
+ * (serial SQLite commits), 256 in flight left the steps of items falling due under load 9.6–11.8 s late, while
+ * 16 started more clocks a second and left them 3.5–6.1 s late (`bench:soak`, docs/workflows.md). A cluster
+ * that takes writes in parallel may start clocks faster with more (`REACTOR_CONCURRENCY`).
  */
 export const REACTOR_CONCURRENCY = 16;
 
