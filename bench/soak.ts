@@ -178,6 +178,21 @@ try {
     const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${service.pid}/status`, 'utf8'));
     return match ? Number(match[1]) / 1024 : NaN;
   };
+  /** The reactor's delivery-time histogram (cumulative buckets), from GET /metrics. */
+  async function reactorDeliveries() {
+    const text = await (await fetch(`${baseUrl}/metrics`, { headers: { authorization: `Bearer ${tokens.supervisor}` } })).text();
+    return [...text.matchAll(/^duban_reactor_delivery_duration_seconds_bucket\{le="([^"]+)"\} (\S+)$/gm)].map(([, le, n]) => ({
+      le: le === '+Inf' ? Infinity : Number(le),
+      n: Number(n),
+    }));
+  }
+  /** The bucket bound (ms) under which a share `q` of the deliveries between two scrapes took. */
+  const deliveryQuantileMs = (from: Awaited<ReturnType<typeof reactorDeliveries>>, to: typeof from, q: number) => {
+    const counts = to.map((b, i) => ({ le: b.le, n: b.n - (from[i]?.n ?? 0) }));
+    const total = counts.at(-1)?.n ?? 0;
+    const bound = counts.find((b) => b.n >= q * total)?.le;
+    return total === 0 || bound === undefined ? null : bound * 1000;
+  };
   async function drained(limitMs: number) {
     const from = Date.now();
     while (reactorLag() > 0) {
@@ -217,6 +232,7 @@ try {
   }
 
   const setupDrainMs = await drained(DRAIN_LIMIT_MS);
+  const afterSetupDrain = await reactorDeliveries();
 
   // ----- baseline: probes falling due on the idle service
   const idleDue = Date.now() + 8_000;
@@ -235,6 +251,7 @@ try {
   const lagSamples: number[] = [];
   const rssSamples: number[] = [];
   let sampling = true;
+  const beforeLoad = await reactorDeliveries();
   const sampler = (async () => {
     while (sampling) {
       lagSamples.push(reactorLag());
@@ -274,6 +291,7 @@ try {
   const lagAtEnd = reactorLag();
   sampling = false;
   await sampler;
+  const afterLoad = await reactorDeliveries();
 
   const lagZeroAfterMs = await drained(DRAIN_LIMIT_MS);
   const probeLagsMs = await probeLags('probe-', probeDeadlines, Math.max(Date.now(), Math.max(...probeDeadlines)) + 60_000);
@@ -315,6 +333,12 @@ try {
     reactor_lag_max_events: Math.max(0, ...lagSamples),
     reactor_signal_retries: signalRetries,
     reactor_lag_at_load_end_events: lagAtEnd,
+    // How long the engine took to accept each clock start or signal (the bound of a histogram bucket).
+    reactor_delivery_ms_at_most: {
+      load_p50: deliveryQuantileMs(beforeLoad, afterLoad, 0.5),
+      load_p99: deliveryQuantileMs(beforeLoad, afterLoad, 0.99),
+      setup_p99: deliveryQuantileMs([], afterSetupDrain, 0.99),
+    },
     probe_escalation_lag_p50_ms: quantile(probeLagsMs, 0.5),
     probe_escalation_lag_max_ms: quantile(probeLagsMs, 1),
     probes_escalated: `${probeLagsMs.length}/${PROBES}`,

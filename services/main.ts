@@ -221,7 +221,14 @@ try {
       timeZone: config.defaultTimeZone,
     });
     const checkpoints = openCheckpointStore(config, redis);
-    const reactor = await startReactor({ store, workflows, checkpoints, logger: log, concurrency: config.reactorConcurrency });
+    const reactor = await startReactor({
+      store,
+      workflows,
+      checkpoints,
+      logger: log,
+      concurrency: config.reactorConcurrency,
+      onDelivered: (seconds) => metrics.reactorDelivery.observe(seconds),
+    });
     running.add('reactor', () => reactor.stop());
     metrics.setSources({ reactorLag: async () => eventsBehind(store, await store.headPosition(), reactor.checkpoint() ?? -1n) });
   }

@@ -70,6 +70,12 @@ export function createMetrics() {
       if (sources.reactorLag) this.set(await sources.reactorLag().catch(() => Number.NaN));
     },
   });
+  const reactorDelivery = new Histogram({
+    name: 'duban_reactor_delivery_duration_seconds',
+    help: 'Time the workflow engine took to accept one clock start or signal (long ones: its writes are queued)',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
   new Gauge({
     name: 'duban_open_workflows',
     help: 'Rectification workflows currently running',
@@ -85,6 +91,7 @@ export function createMetrics() {
     httpDuration,
     appendDuration,
     eventsAppended,
+    reactorDelivery,
     /** Plug in the sources once the parts that know them are running. */
     setSources(next: MetricsSources) {
       Object.assign(sources, next);

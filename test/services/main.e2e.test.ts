@@ -68,7 +68,7 @@ describe.skipIf(!cli)('the service process (services/main.ts)', () => {
     expect(await readFile(path.join(dataDir, 'audit-signing-key.pem'), 'utf8')).toContain('BEGIN PRIVATE KEY');
   });
 
-  test('a scraper with METRICS_TOKEN reads /metrics, with the projection and reactor gauges', async () => {
+  test('a scraper with METRICS_TOKEN reads /metrics, with the projection and reactor gauges and the reactor delivery times', async () => {
     const response = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } });
 
     expect(response.status).toBe(200);
@@ -76,6 +76,7 @@ describe.skipIf(!cli)('the service process (services/main.ts)', () => {
     for (const name of ['duban_projection_lag_events', 'duban_projection_parked_events', 'duban_reactor_lag_events', 'duban_open_workflows']) {
       expect(text).toMatch(new RegExp(`^${name} \\d+$`, 'm'));
     }
+    expect(text).toMatch(/^duban_reactor_delivery_duration_seconds_count \d+$/m);
   });
 
   test('when it gets SIGTERM, then it exits 0 and its Temporal server is gone', async () => {

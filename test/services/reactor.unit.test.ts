@@ -134,7 +134,16 @@ describe('reactor', () => {
       deliverToClock: (problemId: string) => (problemId === 'down' ? Promise.reject(new Error(`refused ${++refused}`)) : Promise.resolve()),
       upsertReviewSchedule: () => Promise.resolve('created'),
     };
-    const reactor = await startReactor({ store, workflows, checkpoints, logger: pino({ level: 'silent' }), checkpointIntervalMs: 60_000, maxBuffered: 2 });
+    const delivered: number[] = [];
+    const reactor = await startReactor({
+      store,
+      workflows,
+      checkpoints,
+      logger: pino({ level: 'silent' }),
+      checkpointIntervalMs: 60_000,
+      maxBuffered: 2,
+      onDelivered: (seconds) => delivered.push(seconds),
+    });
     const up = acknowledged('up', 0);
     push(up);
     await until(() => reactor.checkpoint() === up.position);
@@ -144,5 +153,8 @@ describe('reactor', () => {
     await until(() => refused > 0);
     await reactor.stop();
     expect(reactor.checkpoint()).toBe(up.position);
+    // Only the accepted delivery is timed: a refused one is not a delivery time.
+    expect(delivered).toHaveLength(1);
+    expect(delivered[0]).toBeGreaterThanOrEqual(0);
   });
 });
