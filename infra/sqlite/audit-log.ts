@@ -1,5 +1,13 @@
 import Database from 'better-sqlite3';
-import { type AuditLog, type RefusedEvent, SealRaceError, type SealedLeaf, type SignedDigest } from '../../services/ports/audit-log.js';
+import {
+  type AppendWitness,
+  type AuditLog,
+  type RefusedEvent,
+  SealRaceError,
+  type SealedLeaf,
+  type SignedDigest,
+  type WitnessedEvent,
+} from '../../services/ports/audit-log.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS leaves (
@@ -13,6 +21,7 @@ CREATE TABLE IF NOT EXISTS leaves (
 CREATE INDEX IF NOT EXISTS leaves_stream ON leaves (stream_id, revision);
 CREATE TABLE IF NOT EXISTS leaf_ids (event_id TEXT PRIMARY KEY, idx INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS append_witnesses (last_position INTEGER PRIMARY KEY, stream_id TEXT NOT NULL, first_revision INTEGER NOT NULL, macs BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS witnesses (event_id TEXT PRIMARY KEY, mac BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS refused (
   position TEXT PRIMARY KEY, stream_id TEXT NOT NULL, revision INTEGER NOT NULL, event_id TEXT, reason TEXT NOT NULL, seen_at TEXT NOT NULL
@@ -34,6 +43,8 @@ const leafOf = (row: LeafRow): SealedLeaf => ({
 type DigestRow = [treeSize: number, rootHash: string, time: string, signature: string, keyId: string];
 const digestOf = (row: DigestRow): SignedDigest => ({ treeSize: row[0], rootHash: row[1], time: row[2], signature: row[3], keyId: row[4] });
 const LEAF_COLUMNS = 'idx, position, stream_id, revision, event_id, hash';
+/** A witness is an HMAC-SHA256. */
+const MAC_BYTES = 32;
 
 export interface SqliteAuditLogOptions {
   /**
@@ -93,11 +104,23 @@ export function openSqliteAuditLog(path: string, options: SqliteAuditLogOptions 
   const insertStream = db.prepare<[string, string]>('INSERT OR IGNORE INTO streams (stream_id, units) VALUES (?, ?)');
   const allStreams = db.prepare<[], [string, string]>('SELECT stream_id, units FROM streams').raw(true);
   const streamUnits = db.prepare<[string], [string]>('SELECT units FROM streams WHERE stream_id = ?').raw(true);
-  const insertWitness = db.prepare<[string, Buffer]>('INSERT OR IGNORE INTO witnesses (event_id, mac) VALUES (?, ?)');
-  const witnessesOf = db.prepare<[string], [string, Buffer]>(
+  const insertAppendWitness = db.prepare<[bigint, string, number, Buffer]>(
+    'INSERT OR IGNORE INTO append_witnesses (last_position, stream_id, first_revision, macs) VALUES (?, ?, ?, ?)',
+  );
+  const appendWitnessesFrom = db
+    .prepare<[bigint, number], [bigint, string, bigint, Buffer]>(
+      'SELECT last_position, stream_id, first_revision, macs FROM append_witnesses WHERE last_position >= ? ORDER BY last_position LIMIT ?',
+    )
+    .raw(true)
+    .safeIntegers(true);
+  const dropAppendWitnesses = db.prepare<[bigint]>('DELETE FROM append_witnesses WHERE last_position <= ?');
+  // One witness per event, by id: what files written before 2026-12-07 hold for the events not yet sealed then.
+  const anyEventWitness = db.prepare<[], [number]>('SELECT EXISTS (SELECT 1 FROM witnesses)').raw(true);
+  const eventWitnessesOf = db.prepare<[string], [string, Buffer]>(
     'SELECT w.event_id, w.mac FROM json_each(?) AS j JOIN witnesses AS w ON w.event_id = j.value',
   ).raw(true);
-  const dropWitness = db.prepare<[string]>('DELETE FROM witnesses WHERE event_id = ?');
+  const dropEventWitness = db.prepare<[string]>('DELETE FROM witnesses WHERE event_id = ?');
+  let eventWitnessesLeft = anyEventWitness.get()?.[0] === 1;
   const insertDigest = db.prepare<DigestRow>('INSERT INTO digests (tree_size, root_hash, time, signature, key_id) VALUES (?, ?, ?, ?, ?)');
   const latestDigest = db.prepare<[], DigestRow>('SELECT tree_size, root_hash, time, signature, key_id FROM digests ORDER BY rowid DESC LIMIT 1').raw(true);
   const digestAt = db.prepare<[number], DigestRow>(
@@ -113,7 +136,8 @@ export function openSqliteAuditLog(path: string, options: SqliteAuditLogOptions 
     for (const node of batch.nodes) insertNode.run(node.level, node.index, node.hash);
     for (const r of batch.refused) insertRefused.run(r.position.toString(), r.streamId, r.revision, r.eventId, r.reason, r.seenAt);
     for (const s of batch.streams) insertStream.run(s.streamId, JSON.stringify(s.units));
-    for (const eventId of batch.spentWitnesses) dropWitness.run(eventId);
+    dropAppendWitnesses.run(batch.sealedThrough);
+    if (eventWitnessesLeft) for (const eventId of batch.spentWitnesses) dropEventWitness.run(eventId);
     const last = batch.leaves.at(-1);
     if (last && last.index + 1 - idsThrough() >= eventIndexEvery) {
       indexIdsFrom.run(idsThrough());
@@ -121,9 +145,34 @@ export function openSqliteAuditLog(path: string, options: SqliteAuditLogOptions 
     }
     metaSet.run('sealedThrough', batch.sealedThrough.toString());
   });
-  const addWitnesses = db.transaction((witnesses: ReadonlyArray<{ eventId: string; mac: Buffer }>) => {
-    for (const w of witnesses) insertWitness.run(w.eventId, w.mac);
+  // An append's record is written at the end of its key (positions only grow), and holds its events' MACs together.
+  const addWitnesses = db.transaction((appends: readonly AppendWitness[]) => {
+    for (const a of appends) {
+      if (a.macs.some((mac) => mac.length !== MAC_BYTES)) throw new Error(`a witness MAC is ${MAC_BYTES} bytes`);
+      insertAppendWitness.run(a.lastPosition, a.streamId, a.firstRevision, Buffer.concat(a.macs));
+    }
   });
+  const witnessesOf = (events: readonly WitnessedEvent[]): Map<string, Buffer> => {
+    const found = new Map<string, Buffer>();
+    const first = events[0];
+    if (!first) return found;
+    // Each record covers at least one event from the first one's position on: one more than the events covers them all.
+    const appends = appendWitnessesFrom.all(first.position, events.length + 1);
+    let at = 0;
+    for (const event of events) {
+      while (at < appends.length && appends[at]![0] < event.position) at++;
+      const record = appends[at];
+      if (!record) break;
+      const [, streamId, firstRevision, macs] = record;
+      const offset = (event.revision - Number(firstRevision)) * MAC_BYTES;
+      if (streamId === event.streamId && offset >= 0 && offset < macs.length) found.set(event.eventId, macs.subarray(offset, offset + MAC_BYTES));
+    }
+    if (eventWitnessesLeft && (eventWitnessesLeft = anyEventWitness.get()?.[0] === 1)) {
+      const rest = events.filter((event) => !found.has(event.eventId)).map((event) => event.eventId);
+      for (const [eventId, mac] of rest.length === 0 ? [] : eventWitnessesOf.all(JSON.stringify(rest))) found.set(eventId, mac);
+    }
+    return found;
+  };
 
   return {
     treeSize: () => nextIndex.get()![0] ?? 0,
@@ -156,7 +205,7 @@ export function openSqliteAuditLog(path: string, options: SqliteAuditLogOptions 
       return row ? (JSON.parse(row[0]) as string[]) : undefined;
     },
     addWitnesses: (witnesses) => addWitnesses(witnesses),
-    witnessesOf: (eventIds) => new Map(eventIds.length === 0 ? [] : witnessesOf.all(JSON.stringify(eventIds))),
+    witnessesOf,
     addDigest: (d) => void insertDigest.run(d.treeSize, d.rootHash, d.time, d.signature, d.keyId),
     latestDigest() {
       const row = latestDigest.get();

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Actor, RecordedEvent } from '../../events/envelope.js';
 import type { HierarchyView } from '../../events/unit/hierarchy.js';
 import { notFound, invalid } from '../../events/errors.js';
-import { type AuditLog, type RefusedEvent, SealRaceError, type SealedLeaf, type SignedDigest } from '../ports/audit-log.js';
+import { type AuditLog, type RefusedEvent, SealRaceError, type SealedLeaf, type SignedDigest, type WitnessedEvent } from '../ports/audit-log.js';
 import type { EventStore } from '../ports/event-store.js';
 import { type AuditKey, digestSignatureHolds, signDigest } from './digest.js';
 import { eventLeafHash, type SealingChecks, sealingChecks } from './leaf.js';
@@ -123,9 +123,12 @@ export function createAuditService(deps: AuditServiceDeps) {
       if (events.length >= CHUNK) break;
     }
     // One look-up for the chunk's witnesses rather than one per event.
-    const ids: string[] = [];
-    for (const event of events) if (typeof event.metadata?.eventId === 'string') ids.push(event.metadata.eventId);
-    const macs = log.witnessesOf(ids);
+    const witnessed: WitnessedEvent[] = [];
+    for (const event of events) {
+      const eventId = event.metadata?.eventId;
+      if (typeof eventId === 'string') witnessed.push({ eventId, streamId: event.streamId, revision: event.revision, position: event.position });
+    }
+    const macs = log.witnessesOf(witnessed);
     const spent: string[] = [];
     for (const event of events) {
       const eventId = event.metadata?.eventId;

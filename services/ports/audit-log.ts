@@ -34,6 +34,23 @@ export interface SignedDigest {
   keyId: string;
 }
 
+/** One append's witnesses: the writer's MAC of each of its events, in order, from `firstRevision` of `streamId`. */
+export interface AppendWitness {
+  /** Position of the append's last event (what the store's append answers). */
+  lastPosition: bigint;
+  streamId: string;
+  firstRevision: number;
+  macs: readonly Buffer[];
+}
+
+/** An event as the witnesses are looked up by. */
+export interface WitnessedEvent {
+  eventId: string;
+  streamId: string;
+  revision: number;
+  position: bigint;
+}
+
 export interface AuditLog extends NodeSource {
   treeSize(): number;
   /** Position of the newest event the sealer has examined (sealed or refused); -1n before any. */
@@ -44,7 +61,10 @@ export interface AuditLog extends NodeSource {
     nodes: ReadonlyArray<{ level: number; index: number; hash: Hash }>;
     refused: readonly RefusedEvent[];
     streams: ReadonlyArray<{ streamId: string; units: readonly string[] }>;
-    /** Event ids whose witnesses were used by this batch (its events are sealed or refused): dropped with it. */
+    /**
+     * Event ids whose witnesses were used by this batch (its events are sealed or refused): dropped with it, as is
+     * every append's witness that ends at or before `sealedThrough`.
+     */
     spentWitnesses: readonly string[];
     sealedThrough: bigint;
     /** The sealedThrough this batch started from; the commit is refused when it moved meanwhile. */
@@ -59,9 +79,14 @@ export interface AuditLog extends NodeSource {
   /** Streams the sealer has seen, with the units they belong to. */
   streams(): Array<{ streamId: string; units: string[] }>;
   unitsOfStream(streamId: string): string[] | undefined;
-  addWitnesses(witnesses: ReadonlyArray<{ eventId: string; mac: Buffer }>): void;
-  /** The witnesses held for these event ids (ids without one are left out). */
-  witnessesOf(eventIds: readonly string[]): Map<string, Buffer>;
+  /** The witnesses of appends the store acknowledged, one record per append. */
+  addWitnesses(appends: readonly AppendWitness[]): void;
+  /**
+   * The witnesses held for these events, given in log order, by event id (events without one are left out). An
+   * append's events lie together in the log, so an event's witness is in the first append's record that ends at or
+   * after its position, if it covers the event's stream and revision.
+   */
+  witnessesOf(events: readonly WitnessedEvent[]): Map<string, Buffer>;
   addDigest(digest: SignedDigest): void;
   latestDigest(): SignedDigest | undefined;
   digestAt(treeSize: number): SignedDigest | undefined;

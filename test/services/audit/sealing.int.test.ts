@@ -4,10 +4,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { NewEvent } from '../../../events/envelope.js';
+import type { NewEvent, RecordedEvent } from '../../../events/envelope.js';
 import { openSqliteAuditLog } from '../../../infra/sqlite/audit-log.js';
 import { openSqliteEventStore } from '../../../infra/sqlite/event-store.js';
 import { auditKeyFromPem } from '../../../services/audit/digest.js';
+import { sealingChecks } from '../../../services/audit/leaf.js';
 import { createAuditService } from '../../../services/audit/service.js';
 import { witnessAppends } from '../../../services/audit/witness.js';
 import type { AuditLog } from '../../../services/ports/audit-log.js';
@@ -66,7 +67,7 @@ describe('audit sealing: witnesses and the event-id index', () => {
     const first = await sealed(4096, 3);
     expect(first.log.treeSize()).toBe(9);
     await first.close();
-    expect(countIn('witnesses')).toBe(0);
+    expect(countIn('append_witnesses')).toBe(0);
 
     // The newest event of the first stream, deleted and inserted again as it was: same id, same content, a new position.
     const events = new Database(join(dir, 'events.db'));
@@ -87,6 +88,34 @@ describe('audit sealing: witnesses and the event-id index', () => {
       [String(moved), 'unsealed'],
     ]);
     await again.close();
+  });
+
+  it('keeps one witness record per append while its events wait, and seals events whose file still holds witnesses of one event each', async () => {
+    const raw = openSqliteEventStore({ path: join(dir, 'events.db'), synchronous: 'NORMAL' });
+    const log = openSqliteAuditLog(join(dir, 'audit.db'));
+    const store = witnessAppends(raw, log, key.witnessKey);
+    await store.append('problem-r0', [reminder(), reminder(), reminder()], expected.noStream);
+    await store.append('problem-r1', [reminder()], expected.noStream);
+    expect(countIn('append_witnesses')).toBe(2);
+    // An event appended before this version: its witness was written by event id, in the old table.
+    const legacy = reminder();
+    const { position } = await raw.append('problem-r2', [legacy], expected.noStream);
+    let stored: RecordedEvent | undefined;
+    for await (const event of raw.readAll({ fromPosition: position - 1n })) stored ??= event;
+    const db = new Database(join(dir, 'audit.db'));
+    db.prepare('INSERT INTO witnesses (event_id, mac) VALUES (?, ?)').run(legacy.metadata.eventId, sealingChecks(key.witnessKey, stored!).mac);
+    db.close();
+    log.close();
+
+    // Reopened, as after an upgrade.
+    const reopened = openSqliteAuditLog(join(dir, 'audit.db'));
+    const audit = createAuditService({ store: raw, log: reopened, key, witnessGraceMs: 100, pollMs: 10, verifyIntervalMs: 0 });
+    await audit.catchUp();
+    expect(reopened.treeSize()).toBe(5);
+    expect(reopened.refused()).toEqual([]);
+    reopened.close();
+    await raw.close();
+    expect([countIn('append_witnesses'), countIn('witnesses')]).toEqual([0, 0]);
   });
 
   it('finds every leaf by its event id, indexed or in the newest unindexed leaves, and after the file is reopened', async () => {
@@ -153,13 +182,15 @@ describe('witnessAppends', () => {
     const store = witnessAppends(raw, counted, Buffer.alloc(32, 7));
     const appends = Array.from({ length: 32 }, (_, i) => {
       const events = [reminder(), reminder()];
-      return store.append(`problem-w${i}`, events, expected.noStream).then(() => {
+      return store.append(`problem-w${i}`, events, expected.noStream).then(({ position }) => {
         // Written when this append resolves, not later.
-        expect(log.witnessesOf(events.map((e) => e.metadata.eventId)).size).toBe(2);
+        const witnessed = events.map((e, revision) => ({ eventId: e.metadata.eventId, streamId: `problem-w${i}`, revision, position: position - 1n + BigInt(revision) }));
+        expect(log.witnessesOf(witnessed).size).toBe(2);
       });
     });
     await Promise.all(appends);
-    expect(calls).toEqual([64]);
+    // One record per append, all 32 in one write.
+    expect(calls).toEqual([32]);
     log.close();
     await raw.close();
   });
