@@ -22,6 +22,7 @@ CREATE INDEX IF NOT EXISTS leaves_stream ON leaves (stream_id, revision);
 CREATE TABLE IF NOT EXISTS leaf_ids (event_id TEXT PRIMARY KEY, idx INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS append_witnesses (last_position INTEGER PRIMARY KEY, stream_id TEXT NOT NULL, first_revision INTEGER NOT NULL, macs BLOB NOT NULL);
+-- One witness per event, by id: what files written before 2026-12-07 hold for the events not yet sealed then.
 CREATE TABLE IF NOT EXISTS witnesses (event_id TEXT PRIMARY KEY, mac BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS refused (
   position TEXT PRIMARY KEY, stream_id TEXT NOT NULL, revision INTEGER NOT NULL, event_id TEXT, reason TEXT NOT NULL, seen_at TEXT NOT NULL
@@ -114,13 +115,13 @@ export function openSqliteAuditLog(path: string, options: SqliteAuditLogOptions 
     .raw(true)
     .safeIntegers(true);
   const dropAppendWitnesses = db.prepare<[bigint]>('DELETE FROM append_witnesses WHERE last_position <= ?');
-  // One witness per event, by id: what files written before 2026-12-07 hold for the events not yet sealed then.
+  // The older per-event witnesses: asked for only while any are left (one look at an empty table otherwise).
   const anyEventWitness = db.prepare<[], [number]>('SELECT EXISTS (SELECT 1 FROM witnesses)').raw(true);
+  const eventWitnessesLeft = () => anyEventWitness.get()?.[0] === 1;
   const eventWitnessesOf = db.prepare<[string], [string, Buffer]>(
     'SELECT w.event_id, w.mac FROM json_each(?) AS j JOIN witnesses AS w ON w.event_id = j.value',
   ).raw(true);
-  const dropEventWitness = db.prepare<[string]>('DELETE FROM witnesses WHERE event_id = ?');
-  let eventWitnessesLeft = anyEventWitness.get()?.[0] === 1;
+  const dropEventWitnesses = db.prepare<[string]>('DELETE FROM witnesses WHERE event_id IN (SELECT value FROM json_each(?))');
   const insertDigest = db.prepare<DigestRow>('INSERT INTO digests (tree_size, root_hash, time, signature, key_id) VALUES (?, ?, ?, ?, ?)');
   const latestDigest = db.prepare<[], DigestRow>('SELECT tree_size, root_hash, time, signature, key_id FROM digests ORDER BY rowid DESC LIMIT 1').raw(true);
   const digestAt = db.prepare<[number], DigestRow>(
@@ -137,7 +138,7 @@ export function openSqliteAuditLog(path: string, options: SqliteAuditLogOptions 
     for (const r of batch.refused) insertRefused.run(r.position.toString(), r.streamId, r.revision, r.eventId, r.reason, r.seenAt);
     for (const s of batch.streams) insertStream.run(s.streamId, JSON.stringify(s.units));
     dropAppendWitnesses.run(batch.sealedThrough);
-    if (eventWitnessesLeft) for (const eventId of batch.spentWitnesses) dropEventWitness.run(eventId);
+    if (batch.spentWitnesses.length > 0 && eventWitnessesLeft()) dropEventWitnesses.run(JSON.stringify(batch.spentWitnesses));
     const last = batch.leaves.at(-1);
     if (last && last.index + 1 - idsThrough() >= eventIndexEvery) {
       indexIdsFrom.run(idsThrough());
@@ -167,10 +168,8 @@ export function openSqliteAuditLog(path: string, options: SqliteAuditLogOptions 
       const offset = (event.revision - Number(firstRevision)) * MAC_BYTES;
       if (streamId === event.streamId && offset >= 0 && offset < macs.length) found.set(event.eventId, macs.subarray(offset, offset + MAC_BYTES));
     }
-    if (eventWitnessesLeft && (eventWitnessesLeft = anyEventWitness.get()?.[0] === 1)) {
-      const rest = events.filter((event) => !found.has(event.eventId)).map((event) => event.eventId);
-      for (const [eventId, mac] of rest.length === 0 ? [] : eventWitnessesOf.all(JSON.stringify(rest))) found.set(eventId, mac);
-    }
+    const rest = events.filter((event) => !found.has(event.eventId)).map((event) => event.eventId);
+    if (rest.length > 0 && eventWitnessesLeft()) for (const [eventId, mac] of eventWitnessesOf.all(JSON.stringify(rest))) found.set(eventId, mac);
     return found;
   };
 
