@@ -35,7 +35,7 @@ function workflowBundleFiles(entries) {
  *   workflows/  events/ and services/ports/; the activity files, which run in the worker and not in the
  *               sandbox, also the application's one command handler (services/commands/, services/hierarchy.ts)
  *   services/   events/, services/ports/ and itself, never infra/ or a vendor client; exceptions: the
- *               composition roots (services/main.ts, services/stores.ts) and the command-line entry points
+ *               composition roots (services/main.ts, services/sealer-worker.ts, services/stores.ts) and the command-line entry points
  *               (services/cli/), which build the adapters, and infra/event-store/audit-chain.ts (the pure
  *               hashing of the audit chain, shared with the stores)
  *   infra/      events/ and the ports it implements (services/ports/); infra/temporal/ also the workflow
@@ -65,7 +65,7 @@ const folderRules = {
 };
 // The service's bundle, the benchmark's and the Temporal test fixture's.
 const bundle = workflowBundleFiles(['workflows/all.workflow.ts', 'bench/escalation.workflows.ts', 'test/infra/fixtures/proof.workflow.ts']);
-const compositionRoots = ['services/main.ts', 'services/stores.ts', 'services/cli/**'];
+const compositionRoots = ['services/main.ts', 'services/sealer-worker.ts', 'services/stores.ts', 'services/cli/**'];
 
 export default tseslint.config(
   { ignores: ['node_modules/**', '.tools/**', 'data/**', 'coverage/**', 'web/dist/**', 'dist/**'] },

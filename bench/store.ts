@@ -4,8 +4,9 @@
  * JSON object (PostgreSQL's figures under `postgres`). `BENCH_EVENTS` sets the replay size (default
  * 1,000,000), `BENCH_STORES` which stores run (default `sqlite,postgres`); PostgreSQL is DATABASE_URL or
  * a server the bench starts itself (infra/postgres/provider.ts). `audit` (in BENCH_STORES by default) adds
- * the audit tree's costs under `audit`: batch appends with witnesses and the sealer running, sealing,
- * proofs and full-log verification over `BENCH_AUDIT_EVENTS` events (default 1,000,000).
+ * the audit tree's costs under `audit`: batch appends with witnesses while the sealer runs in its thread
+ * (as `npm start` runs it), sealing, proofs and full-log verification over `BENCH_AUDIT_EVENTS` events
+ * (default 1,000,000).
  *
  *   npm run bench:store
  *   BENCH_EVENTS=100000 BENCH_STORES=postgres npm run bench:store
@@ -22,10 +23,12 @@ import { decodeEvent } from '../events/registry.js';
 import { householdDecider } from '../events/household/decider.js';
 import { problemDecider } from '../events/problem/decider.js';
 import pg from 'pg';
+import { pino } from 'pino';
 import { openPostgresEventStore, SCHEMA_SQL } from '../infra/postgres/event-store.js';
 import { openSqliteAuditLog } from '../infra/sqlite/audit-log.js';
 import { openSqliteEventStore } from '../infra/sqlite/event-store.js';
 import { auditKeyFromPem } from '../services/audit/digest.js';
+import { startSealerThread } from '../services/audit/sealer-thread.js';
 import { createAuditService } from '../services/audit/service.js';
 import { witnessAppends } from '../services/audit/witness.js';
 import { type EventStore, expected } from '../services/ports/event-store.js';
@@ -467,12 +470,13 @@ async function postgresFigures() {
 
 /**
  * The audit tree's costs on SQLite: batch appends through the witnessing port while the sealer keeps the
- * tree in the same process (against bare inserts, as append_batch_ratio), then sealing, proofs and a
- * full-log verification over AUDIT_EVENTS events.
+ * tree in its own thread (against bare inserts, as append_batch_ratio), then sealing (on this thread, to
+ * time it alone), proofs and a full-log verification over AUDIT_EVENTS events.
  */
 async function auditFigures() {
   const dir = mkdtempSync(join(tmpdir(), 'duban-bench-audit-'));
-  const key = auditKeyFromPem(generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString());
+  const signingKeyPem = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+  const key = auditKeyFromPem(signingKeyPem);
   const audited = (name: string, synchronous: 'FULL' | 'NORMAL') => {
     const raw = openSqliteEventStore({ path: join(dir, `${name}.db`), synchronous });
     const log = openSqliteAuditLog(join(dir, `${name}-audit.db`));
@@ -481,11 +485,27 @@ async function auditFigures() {
     return { raw, log, audit, store: { ...store, close: async () => {} } as EventStore };
   };
   try {
-    const batch = audited('batch', 'FULL');
-    batch.audit.start();
-    const { appendBatchEps, rawBatchEps } = await batchAppends(dir, batchesOf100(), batch.store);
-    await batch.audit.catchUp();
-    await batch.audit.stop();
+    // As `npm start` runs it: the sealer in its own thread, on its own connections to both files.
+    const batchLog = openSqliteAuditLog(join(dir, 'batch-audit.db'));
+    const sealer = startSealerThread(
+      {
+        store: { dataDir: dir, sqliteSynchronous: 'FULL', databaseUrl: undefined, esdbUrl: undefined, redisUrl: undefined },
+        auditDbFile: join(dir, 'batch-audit.db'),
+        signingKeyPem,
+        digestEvery: 10_000,
+        digestIntervalMs: 600_000,
+        logLevel: 'warn',
+        role: 'bench',
+        pollMs: 5,
+        verifyIntervalMs: 0,
+      },
+      pino({ level: 'warn' }),
+    );
+    const batchStore = witnessAppends(openSqliteEventStore({ path: join(dir, 'events.db'), synchronous: 'FULL' }), batchLog, key.witnessKey, () => sealer.appended());
+    const { appendBatchEps, rawBatchEps } = await batchAppends(dir, batchesOf100(), batchStore);
+    await sealer.catchUp();
+    await sealer.stop();
+    batchLog.close();
 
     const big = audited('log', 'NORMAL');
     const seedStart = process.hrtime.bigint();
@@ -517,8 +537,6 @@ async function auditFigures() {
     if (!verification.ok) throw new Error(`the benchmark's own log does not verify: ${JSON.stringify(verification.breaks.slice(0, 3))}`);
     await big.raw.close();
     big.log.close();
-    batch.log.close();
-    await batch.raw.close();
     return {
       audit_append_batch_eps: round(appendBatchEps),
       audit_raw_batch_eps: round(rawBatchEps),

@@ -24,6 +24,7 @@ import { createTokenVerifier } from './auth/tokens.js';
 import { createApiServices } from './commands/index.js';
 import { createAuditService } from './audit/service.js';
 import { auditKeyFromPem } from './audit/digest.js';
+import { startSealerThread } from './audit/sealer-thread.js';
 import { witnessAppends } from './audit/witness.js';
 import { ConfigError, loadConfig, loadDotEnv, readAuditSigningKey, withJwtSecret } from './config.js';
 import { httpApi } from './http/api.js';
@@ -78,22 +79,35 @@ try {
   health.push({ name: eventStoreKind(config), check: () => storeAsWritten.ping() });
 
   // The audit tree, beside the store: every append of this process leaves its witness; the process that
-  // runs the projections also seals, signs digests and verifies in the background.
+  // runs the projections also seals, signs digests and verifies in the background, in a thread of its own.
   const auditLog = openSqliteAuditLog(config.audit.dbFile);
   running.add('audit log', async () => auditLog.close());
+  const signingKeyPem = await readAuditSigningKey(config);
+  const sealer = runs('projector')
+    ? startSealerThread(
+        {
+          store: { dataDir: config.dataDir, databaseUrl: config.databaseUrl, esdbUrl: config.esdbUrl, redisUrl: config.redisUrl, sqliteSynchronous: config.sqliteSynchronous },
+          auditDbFile: config.audit.dbFile,
+          signingKeyPem,
+          digestEvery: config.audit.digestEvery,
+          digestIntervalMs: config.audit.digestIntervalMs,
+          logLevel: config.logLevel,
+          role,
+        },
+        log.child({ component: 'audit' }),
+      )
+    : undefined;
+  if (sealer) running.add('audit sealer', () => sealer.stop());
   const audit = createAuditService({
     store: storeAsWritten,
     log: auditLog,
-    key: auditKeyFromPem(await readAuditSigningKey(config)),
+    key: auditKeyFromPem(signingKeyPem),
     logger: log.child({ component: 'audit' }),
     digestEvery: config.audit.digestEvery,
     digestIntervalMs: config.audit.digestIntervalMs,
+    ...(sealer ? { sealer: () => sealer.state() } : {}),
   });
-  const store = witnessAppends(storeAsWritten, auditLog, audit.witnessKey, () => audit.appended());
-  if (runs('projector')) {
-    audit.start();
-    running.add('audit sealer', () => audit.stop());
-  }
+  const store = witnessAppends(storeAsWritten, auditLog, audit.witnessKey, sealer ? () => sealer.appended() : undefined);
   health.push({ name: 'audit', check: () => audit.health() });
 
   const redis = config.redisUrl ? createRedisClient(config.redisUrl, { name: `duban-${role}` }) : undefined;

@@ -2,8 +2,6 @@ import { chmod, mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 
-import { openEventStoreDb } from '../infra/eventstoredb/event-store.js';
-import { openPostgresEventStore } from '../infra/postgres/event-store.js';
 import { createRedisCheckpointStore } from '../infra/redis/checkpoints.js';
 import { createRedisClient } from '../infra/redis/client.js';
 import { createRedisReadModel } from '../infra/redis/read-model.js';
@@ -18,15 +16,16 @@ import type { ReadModelStore } from './ports/read-model.js';
 // The stores the configuration names, opened the same way by the service (services/main.ts) and the
 // admin command line (services/cli/admin.ts): the embedded files in DATA_DIR unless a server is configured.
 
-type StoreConfig = Pick<Config, 'dataDir' | 'databaseUrl' | 'esdbUrl' | 'redisUrl' | 'sqliteSynchronous'>;
+export type StoreConfig = Pick<Config, 'dataDir' | 'databaseUrl' | 'esdbUrl' | 'redisUrl' | 'sqliteSynchronous'>;
 
 /** How /health and `npm run admin -- status` name the event store. */
 export const eventStoreKind = (config: StoreConfig): 'postgres' | 'eventstoredb' | 'event-store' =>
   config.databaseUrl ? 'postgres' : config.esdbUrl ? 'eventstoredb' : 'event-store';
 
+/** The server adapters are loaded only when configured: a process on the embedded store never loads their clients. */
 export async function openEventStore(config: StoreConfig): Promise<EventStore> {
-  if (config.databaseUrl) return openPostgresEventStore({ connectionString: config.databaseUrl });
-  if (config.esdbUrl) return openEventStoreDb({ connectionString: config.esdbUrl });
+  if (config.databaseUrl) return (await import('../infra/postgres/event-store.js')).openPostgresEventStore({ connectionString: config.databaseUrl });
+  if (config.esdbUrl) return (await import('../infra/eventstoredb/event-store.js')).openEventStoreDb({ connectionString: config.esdbUrl });
   return openSqliteEventStore({ path: path.join(config.dataDir, 'events.db'), synchronous: config.sqliteSynchronous });
 }
 

@@ -29,6 +29,18 @@ export interface AuditServiceDeps {
   /** Breaks reported by one verification at most (default 100). */
   breakLimit?: number;
   now?: () => Date;
+  /** Where the sealer runs elsewhere (a worker thread): its latest state, for status() and health(). */
+  sealer?: () => SealerState | undefined;
+}
+
+/** What the sealing loop and the background verifier know that the audit file does not hold. */
+export interface SealerState {
+  awaitingWitness: number;
+  sealerError: string | null;
+  treeBroken: string | null;
+  background: { running: boolean; checked: number; startedAt: string | null; lastOk: boolean | null; lastFinishedAt: string | null };
+  /** The newest whole-log verification (the background's or one asked for), with its first break. */
+  lastWholeLog: { ok: boolean; finishedAt: string; firstBreak: AuditBreak | null } | null;
 }
 
 /** One event that does not fit the record, named by where it is (or was). */
@@ -396,6 +408,36 @@ export function createAuditService(deps: AuditServiceDeps) {
   let lastWholeLog: AuditVerification | null = null;
   let loops: Promise<void>[] = [];
 
+  function sealerState(): SealerState {
+    return {
+      awaitingWitness: awaitingWitness.size,
+      sealerError,
+      treeBroken,
+      background: {
+        running: background.running,
+        checked: background.checked,
+        startedAt: background.startedAt,
+        lastOk: background.last?.ok ?? null,
+        lastFinishedAt: background.last?.finishedAt ?? null,
+      },
+      lastWholeLog: lastWholeLog && { ok: lastWholeLog.ok, finishedAt: lastWholeLog.finishedAt, firstBreak: lastWholeLog.breaks[0] ?? null },
+    };
+  }
+  /** This service's state, with the sealer's where it runs elsewhere: its loop's, and the newer whole-log verification. */
+  function stateNow(): SealerState {
+    const own = sealerState();
+    const remote = deps.sealer?.();
+    if (!remote) return own;
+    const newer = (a: SealerState['lastWholeLog'], b: SealerState['lastWholeLog']) => (!a ? b : !b ? a : a.finishedAt >= b.finishedAt ? a : b);
+    return {
+      awaitingWitness: remote.awaitingWitness,
+      sealerError: own.sealerError ?? remote.sealerError,
+      treeBroken: own.treeBroken ?? remote.treeBroken,
+      background: remote.background,
+      lastWholeLog: newer(own.lastWholeLog, remote.lastWholeLog),
+    };
+  }
+
   return {
     start() {
       loops = [sealerLoop(), backgroundLoop()];
@@ -464,36 +506,31 @@ export function createAuditService(deps: AuditServiceDeps) {
       const totals = await compare(sorted, () => (given ? [] : ((given = true), log.leavesOfStream(streamId))), refusedAt, (b) => breaks.push(b), () => {}, () => {});
       return { ok: breaks.length === 0, ...totals, breaks };
     },
+    /** This service's own sealer state (a sealer thread posts it to the service that answers the API). */
+    sealerState,
     status() {
       const refused = log.refused();
+      const { lastWholeLog: _, ...state } = stateNow();
       return {
         treeSize: log.treeSize(),
         sealedThrough: log.sealedThrough().toString(),
-        awaitingWitness: awaitingWitness.size,
         refused: refused.length,
         latestDigest: log.latestDigest() ?? null,
-        sealerError,
-        treeBroken,
-        background: {
-          running: background.running,
-          checked: background.checked,
-          startedAt: background.startedAt,
-          lastOk: background.last?.ok ?? null,
-          lastFinishedAt: background.last?.finishedAt ?? null,
-        },
+        ...state,
       };
     },
     /** For /health: rejects naming the first break the sealer or the background verifier found. */
     async health(): Promise<void> {
-      if (treeBroken) throw new Error(treeBroken);
+      const state = stateNow();
+      if (state.treeBroken) throw new Error(state.treeBroken);
       const [refused] = log.refused();
       if (refused) throw new Error(`stream ${refused.streamId} revision ${refused.revision} position ${refused.position}: ${refused.reason}`);
-      const last = lastWholeLog;
-      const first = last?.breaks[0];
+      const last = state.lastWholeLog;
+      const first = last?.firstBreak;
       if (last && !last.ok) {
         throw new Error(first ? `stream ${first.streamId} revision ${first.revision} position ${first.position}: ${first.reason}` : 'the audit tree does not match its signed digest');
       }
-      if (sealerError) throw new Error(`audit sealer: ${sealerError}`);
+      if (state.sealerError) throw new Error(`audit sealer: ${state.sealerError}`);
     },
     /** The leaves and events for an export, in position order (whole log) or per stream (subtree). */
     log,
