@@ -11,6 +11,8 @@ export interface StoredEventRef {
   type: string;
   /** Canonical JSON of the stored data. */
   dataText: string;
+  /** Its hash link, as stored. */
+  hash: string;
 }
 
 /** Refuses a batch that names the same event id twice: it could never be stored as asked. */
@@ -51,6 +53,7 @@ export function resolveRepeatedAppend(
     );
   }
   let last: StoredEventRef | undefined;
+  const hashes: string[] = [];
   for (const event of events) {
     const ref = stored.get(event.metadata.eventId)!; // every id is stored: checked above
     if (ref.streamId !== streamId) {
@@ -70,6 +73,7 @@ export function resolveRepeatedAppend(
       );
     }
     if (!last || ref.revision > last.revision) last = ref;
+    hashes.push(ref.hash);
   }
-  return { nextRevision: last!.revision, position: last!.position };
+  return { nextRevision: last!.revision, position: last!.position, hashes };
 }

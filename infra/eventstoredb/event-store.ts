@@ -220,6 +220,7 @@ export function openEventStoreDb(options: EventStoreDbOptions): EventStore & { r
             position: event.position,
             type: event.type,
             dataText: canonicalJson(event.data),
+            hash: event.metadata.hash,
           });
         }
       }
@@ -237,9 +238,11 @@ export function openEventStoreDb(options: EventStoreDbOptions): EventStore & { r
 
     const recordedAt = now().toISOString();
     let prevHash = last ? last.metadata.hash : null;
+    const hashes: string[] = [];
     const toWrite = events.map((event, i) => {
       const linked = linkEvent(streamId, current + 1 + i, event, recordedAt, prevHash);
       prevHash = linked.hash;
+      hashes.push(linked.hash);
       return jsonEvent({
         id: event.metadata.eventId,
         type: event.type,
@@ -261,7 +264,7 @@ export function openEventStoreDb(options: EventStoreDbOptions): EventStore & { r
     // The append's own position names its transaction, not each event: read the last one's exact pair.
     const [written] = await readEvents(streamId, { fromRevision: BigInt(nextRevision), maxCount: 1 });
     if (!written) throw new Error(`event ${streamId}@${nextRevision} was acknowledged but cannot be read back`);
-    return { nextRevision, position: written.position };
+    return { nextRevision, position: written.position, hashes };
   }
 
   /** $all after `from` (up to `to`), filtered by the server, ended where it caught up. */

@@ -263,7 +263,7 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
     const recordedAt = now().toISOString();
     const heads = new Map(guesses);
     const columns: [string[], number[], string[], string[], string[], string[]] = [[], [], [], [], [], []];
-    const offsets: Array<{ nextRevision: number; offset: number }> = [];
+    const offsets: Array<{ nextRevision: number; offset: number; hashes: string[] }> = [];
     const written: Array<[string, number, string]> = [];
     try {
       for (const request of group) {
@@ -273,9 +273,11 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
         checkExpected(streamId, request.expectedRevision, current.revision);
         let revision = current.revision;
         let prevHash = current.hash;
+        const hashes: string[] = [];
         for (const event of events) {
           revision++;
           const linked = linkEvent(streamId, revision, event, recordedAt, prevHash);
+          hashes.push(linked.hash);
           columns[0].push(streamId);
           columns[1].push(revision);
           columns[2].push(event.metadata.eventId);
@@ -285,7 +287,7 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
           prevHash = linked.hash;
         }
         heads.set(streamId, { revision, hash: prevHash });
-        offsets.push({ nextRevision: revision, offset: columns[0].length });
+        offsets.push({ nextRevision: revision, offset: columns[0].length, hashes });
         written.push([streamId, revision, prevHash!]);
       }
     } catch {
@@ -314,8 +316,8 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
     const base = BigInt(head);
     for (const [streamId, revision, hash] of written) rememberHead(streamId, revision, hash);
     group.forEach((request, i) => {
-      const { nextRevision, offset } = offsets[i]!;
-      request.resolve({ nextRevision, position: base + BigInt(offset) });
+      const { nextRevision, offset, hashes } = offsets[i]!;
+      request.resolve({ nextRevision, position: base + BigInt(offset), hashes });
     });
     return true;
   }
@@ -341,12 +343,12 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
       let position = BigInt(locked.rows[0]!.position);
       const recordedAt = now().toISOString();
       // After the lock, in a statement of its own so that it sees the commit of the transaction before.
-      const found = await client.query<[Array<[string, number, string]> | null, Array<[string, string, string, number, string, string]> | null]>({
+      const found = await client.query<[Array<[string, number, string]> | null, Array<[string, string, string, number, string, string, string]> | null]>({
         text: `SELECT
                  (SELECT json_agg(json_build_array(s.id, h.revision, h.metadata::json->>'hash'))
                     FROM unnest($1::text[]) AS s(id)
                     CROSS JOIN LATERAL (SELECT revision, metadata FROM events WHERE stream_id = s.id ORDER BY revision DESC LIMIT 1) h),
-                 (SELECT json_agg(json_build_array(event_id, position::text, stream_id, revision, type, data))
+                 (SELECT json_agg(json_build_array(event_id, position::text, stream_id, revision, type, data, metadata::json->>'hash'))
                     FROM events WHERE event_id = ANY ($2::text[]))`,
         values: [[...new Set(group.map((r) => r.streamId))], group.flatMap((r) => r.events.map((e) => e.metadata.eventId))],
         rowMode: 'array',
@@ -356,8 +358,8 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
       const heads = new Map<string, { revision: number; hash: string }>();
       for (const [streamId, revision, hash] of headRows ?? []) heads.set(streamId, { revision, hash });
       const stored = new Map<string, StoredEventRef>();
-      for (const [eventId, pos, streamId, revision, type, dataText] of storedRows ?? []) {
-        stored.set(eventId, { position: BigInt(pos), streamId, revision, type, dataText });
+      for (const [eventId, pos, streamId, revision, type, dataText, hash] of storedRows ?? []) {
+        stored.set(eventId, { position: BigInt(pos), streamId, revision, type, dataText, hash });
       }
 
       // Under the lock nothing else can write, so every decision is made here and written in one INSERT.
@@ -382,10 +384,12 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
         checkExpected(streamId, request.expectedRevision, current?.revision ?? -1);
         let revision = current?.revision ?? -1;
         let prevHash = current?.hash ?? null;
+        const hashes: string[] = [];
         for (const event of events) {
           revision++;
           position++;
           const linked = linkEvent(streamId, revision, event, recordedAt, prevHash);
+          hashes.push(linked.hash);
           columns[0].push(position.toString());
           columns[1].push(streamId);
           columns[2].push(revision);
@@ -393,11 +397,11 @@ export async function openPostgresEventStore(options: PostgresEventStoreOptions)
           columns[4].push(event.type);
           columns[5].push(linked.dataText);
           columns[6].push(linked.metadataText);
-          stored.set(event.metadata.eventId, { position, streamId, revision, type: event.type, dataText: linked.dataText });
+          stored.set(event.metadata.eventId, { position, streamId, revision, type: event.type, dataText: linked.dataText, hash: linked.hash });
           prevHash = linked.hash;
         }
         heads.set(streamId, { revision, hash: prevHash! });
-        return { nextRevision: revision, position };
+        return { nextRevision: revision, position, hashes };
       }
 
       if (columns[0].length > 0) {

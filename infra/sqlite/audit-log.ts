@@ -6,6 +6,7 @@ import {
   SealRaceError,
   type SealedLeaf,
   type SignedDigest,
+  type Witness,
   type WitnessedEvent,
 } from '../../services/ports/audit-log.js';
 
@@ -21,7 +22,10 @@ CREATE TABLE IF NOT EXISTS leaves (
 CREATE INDEX IF NOT EXISTS leaves_stream ON leaves (stream_id, revision);
 CREATE TABLE IF NOT EXISTS leaf_ids (event_id TEXT PRIMARY KEY, idx INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS append_witnesses (last_position INTEGER PRIMARY KEY, stream_id TEXT NOT NULL, first_revision INTEGER NOT NULL, macs BLOB NOT NULL);
+-- over_links 1: the MACs are over the events' hash links; 0: over the writer's texts (rows written before 2026-12-07 afternoon).
+CREATE TABLE IF NOT EXISTS append_witnesses (
+  last_position INTEGER PRIMARY KEY, stream_id TEXT NOT NULL, first_revision INTEGER NOT NULL, macs BLOB NOT NULL, over_links INTEGER NOT NULL DEFAULT 0
+);
 -- One witness per event, by id: what files written before 2026-12-07 hold for the events not yet sealed then.
 CREATE TABLE IF NOT EXISTS witnesses (event_id TEXT PRIMARY KEY, mac BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS refused (
@@ -71,6 +75,10 @@ export function openSqliteAuditLog(path: string, options: SqliteAuditLogOptions 
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   db.exec(SCHEMA);
+  // Files written before the witnesses were MACs of the hash links: their rows say so (over_links 0).
+  if (!(db.pragma('table_info(append_witnesses)') as Array<{ name: string }>).some((column) => column.name === 'over_links')) {
+    db.exec('ALTER TABLE append_witnesses ADD COLUMN over_links INTEGER NOT NULL DEFAULT 0');
+  }
   // Files written before leaf_ids indexed every leaf's id on the leaves table: move the ids over once.
   db.transaction(() => {
     if (!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'leaves_event'").get()) return;
@@ -106,11 +114,11 @@ export function openSqliteAuditLog(path: string, options: SqliteAuditLogOptions 
   const allStreams = db.prepare<[], [string, string]>('SELECT stream_id, units FROM streams').raw(true);
   const streamUnits = db.prepare<[string], [string]>('SELECT units FROM streams WHERE stream_id = ?').raw(true);
   const insertAppendWitness = db.prepare<[bigint, string, number, Buffer]>(
-    'INSERT OR IGNORE INTO append_witnesses (last_position, stream_id, first_revision, macs) VALUES (?, ?, ?, ?)',
+    'INSERT OR IGNORE INTO append_witnesses (last_position, stream_id, first_revision, macs, over_links) VALUES (?, ?, ?, ?, 1)',
   );
   const appendWitnessesFrom = db
-    .prepare<[bigint, number], [bigint, string, bigint, Buffer]>(
-      'SELECT last_position, stream_id, first_revision, macs FROM append_witnesses WHERE last_position >= ? ORDER BY last_position LIMIT ?',
+    .prepare<[bigint, number], [bigint, string, bigint, Buffer, bigint]>(
+      'SELECT last_position, stream_id, first_revision, macs, over_links FROM append_witnesses WHERE last_position >= ? ORDER BY last_position LIMIT ?',
     )
     .raw(true)
     .safeIntegers(true);
@@ -153,8 +161,8 @@ export function openSqliteAuditLog(path: string, options: SqliteAuditLogOptions 
       insertAppendWitness.run(a.lastPosition, a.streamId, a.firstRevision, Buffer.concat(a.macs));
     }
   });
-  const witnessesOf = (events: readonly WitnessedEvent[]): Map<string, Buffer> => {
-    const found = new Map<string, Buffer>();
+  const witnessesOf = (events: readonly WitnessedEvent[]): Map<string, Witness> => {
+    const found = new Map<string, Witness>();
     const first = events[0];
     if (!first) return found;
     // Each record covers at least one event from the first one's position on: one more than the events covers them all.
@@ -164,12 +172,14 @@ export function openSqliteAuditLog(path: string, options: SqliteAuditLogOptions 
       while (at < appends.length && appends[at]![0] < event.position) at++;
       const record = appends[at];
       if (!record) break;
-      const [, streamId, firstRevision, macs] = record;
+      const [, streamId, firstRevision, macs, overLinks] = record;
       const offset = (event.revision - Number(firstRevision)) * MAC_BYTES;
-      if (streamId === event.streamId && offset >= 0 && offset < macs.length) found.set(event.eventId, macs.subarray(offset, offset + MAC_BYTES));
+      if (streamId === event.streamId && offset >= 0 && offset < macs.length) {
+        found.set(event.eventId, { mac: macs.subarray(offset, offset + MAC_BYTES), over: overLinks === 1n ? 'link' : 'text' });
+      }
     }
     const rest = events.filter((event) => !found.has(event.eventId)).map((event) => event.eventId);
-    if (rest.length > 0 && eventWitnessesLeft()) for (const [eventId, mac] of eventWitnessesOf.all(JSON.stringify(rest))) found.set(eventId, mac);
+    if (rest.length > 0 && eventWitnessesLeft()) for (const [eventId, mac] of eventWitnessesOf.all(JSON.stringify(rest))) found.set(eventId, { mac, over: 'text' });
     return found;
   };
 

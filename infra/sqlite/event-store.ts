@@ -91,8 +91,8 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
     'INSERT INTO events (stream_id, revision, event_id, type, data, metadata) VALUES (?, ?, ?, ?, ?, ?)',
   );
   const maxPosition = db.prepare<[], [number | null]>('SELECT max(position) FROM events').raw(true);
-  const byEventId = db.prepare<[string], [number, string, number, string, string]>(
-    'SELECT position, stream_id, revision, type, data FROM events WHERE event_id = ?',
+  const byEventId = db.prepare<[string], [number, string, number, string, string, string]>(
+    'SELECT position, stream_id, revision, type, data, metadata FROM events WHERE event_id = ?',
   ).raw(true);
   const streamForwards = db.prepare<[string, number, number], Row>(
     `SELECT ${EVENT_COLUMNS} FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision LIMIT ?`,
@@ -148,6 +148,7 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
           revision: row[2],
           type: row[3],
           dataText: row[4],
+          hash: (JSON.parse(row[5]) as { hash: string }).hash,
         });
       }
     }
@@ -188,13 +189,15 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
     let prevHash = head.hash;
     let revision = current;
     let position = 0;
+    const hashes = new Array<string>(events.length);
     try {
-      for (const event of events) {
+      for (let i = 0; i < events.length; i++) {
+        const event = events[i]!;
         revision++;
         const linked = linkEvent(streamId, revision, event, recordedAt, prevHash);
         const info = insert.run(streamId, revision, event.metadata.eventId, event.type, linked.dataText, linked.metadataText);
         position = Number(info.lastInsertRowid);
-        prevHash = linked.hash;
+        prevHash = hashes[i] = linked.hash;
       }
     } catch (error) {
       // The unique index on event_id is the cheap first line of idempotency: only a collision pays for lookups.
@@ -202,7 +205,7 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
       throw new RepeatDetected();
     }
     rememberHead(streamId, revision, prevHash!);
-    return { nextRevision: revision, position: BigInt(position) };
+    return { nextRevision: revision, position: BigInt(position), hashes };
   }
 
   const appendOne = db.transaction(appendInTransaction);

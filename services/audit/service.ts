@@ -140,13 +140,13 @@ export function createAuditService(deps: AuditServiceDeps) {
       const eventId = event.metadata?.eventId;
       if (typeof eventId === 'string') witnessed.push({ eventId, streamId: event.streamId, revision: event.revision, position: event.position });
     }
-    const macs = log.witnessesOf(witnessed);
+    const witnesses = log.witnessesOf(witnessed);
     const spent: string[] = [];
     for (const event of events) {
       const eventId = event.metadata?.eventId;
-      const mac = typeof eventId === 'string' ? macs.get(eventId) : undefined;
+      const witness = typeof eventId === 'string' ? witnesses.get(eventId) : undefined;
       let checks: SealingChecks;
-      if (!mac) {
+      if (!witness) {
         const seen = awaitingWitness.get(event.position.toString()) ?? Date.now();
         awaitingWitness.set(event.position.toString(), seen);
         // The witness is written just after the store commits: give it a moment before refusing.
@@ -158,7 +158,7 @@ export function createAuditService(deps: AuditServiceDeps) {
       } else {
         // A witness serves once: the event it vouches for is sealed or refused now, and its leaf covers it from here on.
         spent.push(eventId!);
-        if (!mac.equals((checks = sealingChecks(key.witnessKey, event)).mac)) {
+        if (!witness.mac.equals((checks = sealingChecks(key.witnessKey, event, witness.over)).mac)) {
           refuse(event, 'differs from what its writer appended (the witness does not match)');
         } else {
           // The store's unique (stream, revision) rules out a second revision 0: only later ones need a lookup.

@@ -1,10 +1,10 @@
 import type { EventStore } from '../ports/event-store.js';
 import type { AppendWitness, AuditLog } from '../ports/audit-log.js';
-import { witnessMac } from './leaf.js';
+import { linkWitnessMac } from './leaf.js';
 
 /**
  * The event store as Duban's writers see it: every append, once the store has taken it, leaves the
- * writer's witness of each event in the audit log (one record per append, by the position of its last event), so
+ * writer's witness of each event (a MAC of the hash link the store answered) in the audit log (one record per append, by the position of its last event), so
  * the sealer can tell an event Duban wrote from one written into the store behind its back. Reads pass through
  * untouched.
  *
@@ -34,7 +34,7 @@ export function witnessAppends(store: EventStore, log: AuditLog, witnessKey: Buf
     append: async (streamId, events, expectedRevision) => {
       const result = await store.append(streamId, events, expectedRevision);
       const first = result.nextRevision - events.length + 1;
-      await witness({ lastPosition: result.position, streamId, firstRevision: first, macs: events.map((event, i) => witnessMac(witnessKey, streamId, first + i, event)) });
+      await witness({ lastPosition: result.position, streamId, firstRevision: first, macs: result.hashes.map((hash) => linkWitnessMac(witnessKey, hash)) });
       onAppended?.();
       return result;
     },

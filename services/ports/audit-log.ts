@@ -40,7 +40,15 @@ export interface AppendWitness {
   lastPosition: bigint;
   streamId: string;
   firstRevision: number;
+  /** The MAC of each event's hash link, as the store answered it (`linkWitnessMac`). */
   macs: readonly Buffer[];
+}
+
+/** One event's witness, and what its MAC was computed over. */
+export interface Witness {
+  mac: Buffer;
+  /** `link`: the event's hash link (`linkWitnessMac`); `text`: the writer's text of the event (`witnessMac`), as files written before 2026-12-07 afternoon hold. */
+  over: 'link' | 'text';
 }
 
 /** An event as the witnesses are looked up by. */
@@ -86,7 +94,7 @@ export interface AuditLog extends NodeSource {
    * append's events lie together in the log, so an event's witness is in the first append's record that ends at or
    * after its position, if it covers the event's stream and revision.
    */
-  witnessesOf(events: readonly WitnessedEvent[]): Map<string, Buffer>;
+  witnessesOf(events: readonly WitnessedEvent[]): Map<string, Witness>;
   addDigest(digest: SignedDigest): void;
   latestDigest(): SignedDigest | undefined;
   digestAt(treeSize: number): SignedDigest | undefined;

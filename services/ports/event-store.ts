@@ -26,6 +26,8 @@ export interface AppendResult {
   nextRevision: number;
   /** Position of the last event written (or, for a repeated append, of the original). */
   position: bigint;
+  /** The hash link of each event of the append, in order (for a repeated append, the stored ones). */
+  hashes: string[];
 }
 
 export interface EventFilter {

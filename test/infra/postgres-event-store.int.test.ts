@@ -116,9 +116,10 @@ describeWithService('postgres', 'PostgreSQL event store', (databaseUrl) => {
     await b.append('s', [newEvent(1)], expected.exact(0));
     // A's own last append left it guessing revision 0; B has moved the stream on since.
     await expect(a.append('s', [newEvent(2)], expected.exact(0))).rejects.toBeInstanceOf(WrongExpectedVersionError);
-    expect(await a.append('s', [newEvent(2)], expected.exact(1))).toEqual({ nextRevision: 2, position: 3n });
+    const hashAt = async (revision: number) => (await a.readStream('s'))[revision]!.metadata.hash;
+    expect(await a.append('s', [newEvent(2)], expected.exact(1))).toEqual({ nextRevision: 2, position: 3n, hashes: [await hashAt(2)] });
     await b.append('s', [newEvent(3), newEvent(4)], expected.exact(2));
-    expect(await a.append('s', [newEvent(5)], expected.any)).toEqual({ nextRevision: 5, position: 6n });
+    expect(await a.append('s', [newEvent(5)], expected.any)).toEqual({ nextRevision: 5, position: 6n, hashes: [await hashAt(5)] });
     // A repeat of an acknowledged append through the store that guessed: the original result, nothing written.
     const repeated = newEvent(6);
     const first = await a.append('t', [repeated], expected.noStream);

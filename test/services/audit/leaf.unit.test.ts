@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { NewEvent, RecordedEvent } from '../../../events/envelope.js';
 import { canonicalJson, hashHolds, linkEvent } from '../../../infra/event-store/audit-chain.js';
-import { eventLeafHash, leafEntry, sealingChecks, witnessMac, writerMetadata } from '../../../services/audit/leaf.js';
+import { eventLeafHash, leafEntry, linkWitnessMac, sealingChecks, witnessMac, writerMetadata } from '../../../services/audit/leaf.js';
 import { leafHash } from '../../../services/audit/merkle.js';
 
 /**
@@ -63,6 +63,11 @@ describe('audit leaf and witness texts', () => {
     expect(checks.mac.toString('hex')).toBe('fed08b9310f61112b6ff86cc5083477b50fb507bd7bc1824f7cdfce08653ad8d');
     expect(checks.linkHolds).toBe(true);
     expect(checks.leafHash.toString('hex')).toBe('6541fcdcaa743de34fb9b7741e2a7e777737b2989845c51d2b7cb8d602cf700e');
+    // The witness appends write now: an HMAC of the stored hash link.
+    const overLink = createHmac('sha256', key).update(event.metadata.hash).digest();
+    expect(linkWitnessMac(key, event.metadata.hash).equals(overLink)).toBe(true);
+    expect(sealingChecks(key, event, 'link')).toEqual({ ...checks, mac: overLink });
+    expect(sealingChecks(key, { ...event, metadata: { ...event.metadata, hash: 'cd'.repeat(32) } }, 'link').mac.equals(overLink)).toBe(false);
   });
 
   it('write the leaf, the witness and the link check of any stored event as the definitions do', () => {

@@ -8,7 +8,8 @@ import type { NewEvent, RecordedEvent } from '../../../events/envelope.js';
 import { openSqliteAuditLog } from '../../../infra/sqlite/audit-log.js';
 import { openSqliteEventStore } from '../../../infra/sqlite/event-store.js';
 import { auditKeyFromPem } from '../../../services/audit/digest.js';
-import { sealingChecks } from '../../../services/audit/leaf.js';
+import { linkEvent } from '../../../infra/event-store/audit-chain.js';
+import { sealingChecks, witnessMac } from '../../../services/audit/leaf.js';
 import { createAuditService } from '../../../services/audit/service.js';
 import { witnessAppends } from '../../../services/audit/witness.js';
 import type { AuditLog } from '../../../services/ports/audit-log.js';
@@ -116,6 +117,66 @@ describe('audit sealing: witnesses and the event-id index', () => {
     reopened.close();
     await raw.close();
     expect([countIn('append_witnesses'), countIn('witnesses')]).toEqual([0, 0]);
+  });
+
+  it("seals an append witnessed over its events' texts in a file written before the witnesses were MACs of the links", async () => {
+    const raw = openSqliteEventStore({ path: join(dir, 'events.db'), synchronous: 'NORMAL' });
+    openSqliteAuditLog(join(dir, 'audit.db')).close();
+    // The file as the version before left it: no over_links column, and one append's text MACs in its row.
+    const events = [reminder(), reminder()];
+    const { position } = await raw.append('problem-x0', events, expected.noStream);
+    const db = new Database(join(dir, 'audit.db'));
+    db.exec('ALTER TABLE append_witnesses DROP COLUMN over_links');
+    db.prepare('INSERT INTO append_witnesses (last_position, stream_id, first_revision, macs) VALUES (?, ?, ?, ?)').run(
+      position,
+      'problem-x0',
+      0,
+      Buffer.concat(events.map((event, i) => witnessMac(key.witnessKey, 'problem-x0', i, event))),
+    );
+    db.close();
+
+    const log = openSqliteAuditLog(join(dir, 'audit.db'));
+    const store = witnessAppends(raw, log, key.witnessKey);
+    await store.append('problem-x1', [reminder()], expected.noStream);
+    const audit = createAuditService({ store: raw, log, key, witnessGraceMs: 100, pollMs: 10, verifyIntervalMs: 0 });
+    await audit.catchUp();
+    expect(log.treeSize()).toBe(3);
+    expect(log.refused()).toEqual([]);
+    log.close();
+    await raw.close();
+  });
+
+  it('refuses an event changed before it was sealed, whether its hash link was recomputed or left', async () => {
+    const raw = openSqliteEventStore({ path: join(dir, 'events.db'), synchronous: 'NORMAL' });
+    const log = openSqliteAuditLog(join(dir, 'audit.db'));
+    const store = witnessAppends(raw, log, key.witnessKey);
+    await store.append('problem-c0', [reminder(), reminder(), reminder()], expected.noStream);
+    const events = new Database(join(dir, 'events.db'));
+    const rowAt = (revision: number) =>
+      events.prepare("SELECT position, type, data, metadata FROM events WHERE stream_id = 'problem-c0' AND revision = ?").get(revision) as {
+        position: number;
+        type: string;
+        data: string;
+        metadata: string;
+      };
+    // Revision 1: the data edited, its link left as it was.
+    events.prepare('UPDATE events SET data = ? WHERE position = ?').run('{"kind":"overdue","level":2,"recipients":["533423"]}', rowAt(1).position);
+    // Revision 2: the data edited and its link recomputed to match, as one who knows the chain's rules would.
+    const last = rowAt(2);
+    const { recordedAt, prevHash, hash: _, ...metadata } = JSON.parse(last.metadata) as RecordedEvent['metadata'];
+    const relinked = linkEvent('problem-c0', 2, { type: last.type, data: { kind: 'overdue', level: 3, recipients: ['533423'] }, metadata }, recordedAt, prevHash);
+    events.prepare('UPDATE events SET data = ?, metadata = ? WHERE position = ?').run(relinked.dataText, relinked.metadataText, last.position);
+    events.close();
+
+    const audit = createAuditService({ store: raw, log, key, witnessGraceMs: 100, pollMs: 10, verifyIntervalMs: 0 });
+    await audit.catchUp();
+    expect(log.treeSize()).toBe(1);
+    expect(log.refused().map((r) => [r.revision, r.reason])).toEqual([
+      [1, 'its hash link does not match its content'],
+      [2, 'differs from what its writer appended (the witness does not match)'],
+    ]);
+    log.close();
+    await raw.close();
   });
 
   it('finds every leaf by its event id, indexed or in the newest unindexed leaves, and after the file is reopened', async () => {
