@@ -22,10 +22,8 @@ CREATE TABLE IF NOT EXISTS leaves (
 CREATE INDEX IF NOT EXISTS leaves_stream ON leaves (stream_id, revision);
 CREATE TABLE IF NOT EXISTS leaf_ids (event_id TEXT PRIMARY KEY, idx INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS nodes (level INTEGER NOT NULL, idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (level, idx)) WITHOUT ROWID;
--- over_links 1: the MACs are over the events' hash links; 0: over the writer's texts (rows written before 2026-12-07 afternoon).
-CREATE TABLE IF NOT EXISTS append_witnesses (
-  last_position INTEGER PRIMARY KEY, stream_id TEXT NOT NULL, first_revision INTEGER NOT NULL, macs BLOB NOT NULL, over_links INTEGER NOT NULL DEFAULT 0
-);
+-- One row per append, as files written before the witness file held them (over their events' texts).
+CREATE TABLE IF NOT EXISTS append_witnesses (last_position INTEGER PRIMARY KEY, stream_id TEXT NOT NULL, first_revision INTEGER NOT NULL, macs BLOB NOT NULL);
 -- One witness per event, by id: what files written before 2026-12-07 hold for the events not yet sealed then.
 CREATE TABLE IF NOT EXISTS witnesses (event_id TEXT PRIMARY KEY, mac BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS refused (
@@ -48,6 +46,12 @@ const leafOf = (row: LeafRow): SealedLeaf => ({
 type DigestRow = [treeSize: number, rootHash: string, time: string, signature: string, keyId: string];
 const digestOf = (row: DigestRow): SignedDigest => ({ treeSize: row[0], rootHash: row[1], time: row[2], signature: row[3], keyId: row[4] });
 const LEAF_COLUMNS = 'idx, position, stream_id, revision, event_id, hash';
+
+const WITNESS_SCHEMA = `
+CREATE TABLE IF NOT EXISTS appends (last_position INTEGER PRIMARY KEY, stream_id TEXT NOT NULL, first_revision INTEGER NOT NULL, macs BLOB NOT NULL);
+`;
+/** The file beside the audit file that holds the witnesses of appends not sealed yet. */
+export const witnessFileOf = (auditFile: string): string => `${auditFile}-witnesses`;
 /** A witness is an HMAC-SHA256. */
 const MAC_BYTES = 32;
 
@@ -75,10 +79,13 @@ export function openSqliteAuditLog(path: string, options: SqliteAuditLogOptions 
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   db.exec(SCHEMA);
-  // Files written before the witnesses were MACs of the hash links: their rows say so (over_links 0).
-  if (!(db.pragma('table_info(append_witnesses)') as Array<{ name: string }>).some((column) => column.name === 'over_links')) {
-    db.exec('ALTER TABLE append_witnesses ADD COLUMN over_links INTEGER NOT NULL DEFAULT 0');
-  }
+  // The writers' witnesses in a file of their own, on a connection of their own: a writer's commit there never
+  // waits for the sealer's to the tree (SQLite locks each file for writing on its own), and the sealer only reads it.
+  const witnessDb = new Database(witnessFileOf(path));
+  witnessDb.pragma('journal_mode = WAL');
+  witnessDb.pragma('synchronous = NORMAL');
+  witnessDb.pragma('busy_timeout = 5000');
+  witnessDb.exec(WITNESS_SCHEMA);
   // Files written before leaf_ids indexed every leaf's id on the leaves table: move the ids over once.
   db.transaction(() => {
     if (!db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'leaves_event'").get()) return;
@@ -113,15 +120,22 @@ export function openSqliteAuditLog(path: string, options: SqliteAuditLogOptions 
   const insertStream = db.prepare<[string, string]>('INSERT OR IGNORE INTO streams (stream_id, units) VALUES (?, ?)');
   const allStreams = db.prepare<[], [string, string]>('SELECT stream_id, units FROM streams').raw(true);
   const streamUnits = db.prepare<[string], [string]>('SELECT units FROM streams WHERE stream_id = ?').raw(true);
-  const insertAppendWitness = db.prepare<[bigint, string, number, Buffer]>(
-    'INSERT OR IGNORE INTO append_witnesses (last_position, stream_id, first_revision, macs, over_links) VALUES (?, ?, ?, ?, 1)',
+  const insertAppendWitness = witnessDb.prepare<[bigint, string, number, Buffer]>(
+    'INSERT OR IGNORE INTO appends (last_position, stream_id, first_revision, macs) VALUES (?, ?, ?, ?)',
   );
-  const appendWitnessesFrom = db
-    .prepare<[bigint, number], [bigint, string, bigint, Buffer, bigint]>(
-      'SELECT last_position, stream_id, first_revision, macs, over_links FROM append_witnesses WHERE last_position >= ? ORDER BY last_position LIMIT ?',
-    )
-    .raw(true)
-    .safeIntegers(true);
+  // Spent witnesses are dropped by the writers (the sealer never writes the witness file): every record up to
+  // the sealed position, whose events have their leaves or refusals now.
+  const dropSpentAppends = witnessDb.prepare<[bigint]>('DELETE FROM appends WHERE last_position <= ?');
+  type AppendRow = [lastPosition: bigint, streamId: string, firstRevision: bigint, macs: Buffer];
+  const rowsFrom = (database: Database.Database, table: string) =>
+    database
+      .prepare<[bigint, number], AppendRow>(`SELECT last_position, stream_id, first_revision, macs FROM ${table} WHERE last_position >= ? ORDER BY last_position LIMIT ?`)
+      .raw(true)
+      .safeIntegers(true);
+  const appendWitnessesFrom = rowsFrom(witnessDb, 'appends');
+  // What a file written before the witness file holds in the tree file: records over the events' texts, read while any are left.
+  const olderAppendWitnessesFrom = rowsFrom(db, 'append_witnesses');
+  const anyOlderAppendWitness = db.prepare<[], [number]>('SELECT EXISTS (SELECT 1 FROM append_witnesses)').raw(true);
   const dropAppendWitnesses = db.prepare<[bigint]>('DELETE FROM append_witnesses WHERE last_position <= ?');
   // The older per-event witnesses: asked for only while any are left (one look at an empty table otherwise).
   const anyEventWitness = db.prepare<[], [number]>('SELECT EXISTS (SELECT 1 FROM witnesses)').raw(true);
@@ -155,28 +169,33 @@ export function openSqliteAuditLog(path: string, options: SqliteAuditLogOptions 
     metaSet.run('sealedThrough', batch.sealedThrough.toString());
   });
   // An append's record is written at the end of its key (positions only grow), and holds its events' MACs together.
-  const addWitnesses = db.transaction((appends: readonly AppendWitness[]) => {
+  const writeWitnesses = witnessDb.transaction((appends: readonly AppendWitness[], sealedThrough: bigint) => {
     for (const a of appends) {
       if (a.macs.some((mac) => mac.length !== MAC_BYTES)) throw new Error(`a witness MAC is ${MAC_BYTES} bytes`);
       insertAppendWitness.run(a.lastPosition, a.streamId, a.firstRevision, Buffer.concat(a.macs));
     }
+    dropSpentAppends.run(sealedThrough);
   });
+  const sealedThrough = () => BigInt(metaGet.get('sealedThrough')?.[0] ?? '-1');
   const witnessesOf = (events: readonly WitnessedEvent[]): Map<string, Witness> => {
     const found = new Map<string, Witness>();
     const first = events[0];
     if (!first) return found;
     // Each record covers at least one event from the first one's position on: one more than the events covers them all.
-    const appends = appendWitnessesFrom.all(first.position, events.length + 1);
+    const limit = events.length + 1;
+    const appends: Array<[...AppendRow, Witness['over']]> = appendWitnessesFrom.all(first.position, limit).map((row) => [...row, 'link']);
+    if (anyOlderAppendWitness.get()?.[0] === 1) {
+      appends.push(...olderAppendWitnessesFrom.all(first.position, limit).map((row): [...AppendRow, Witness['over']] => [...row, 'text']));
+      appends.sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    }
     let at = 0;
     for (const event of events) {
       while (at < appends.length && appends[at]![0] < event.position) at++;
       const record = appends[at];
       if (!record) break;
-      const [, streamId, firstRevision, macs, overLinks] = record;
+      const [, streamId, firstRevision, macs, over] = record;
       const offset = (event.revision - Number(firstRevision)) * MAC_BYTES;
-      if (streamId === event.streamId && offset >= 0 && offset < macs.length) {
-        found.set(event.eventId, { mac: macs.subarray(offset, offset + MAC_BYTES), over: overLinks === 1n ? 'link' : 'text' });
-      }
+      if (streamId === event.streamId && offset >= 0 && offset < macs.length) found.set(event.eventId, { mac: macs.subarray(offset, offset + MAC_BYTES), over });
     }
     const rest = events.filter((event) => !found.has(event.eventId)).map((event) => event.eventId);
     if (rest.length > 0 && eventWitnessesLeft()) for (const [eventId, mac] of eventWitnessesOf.all(JSON.stringify(rest))) found.set(eventId, { mac, over: 'text' });
@@ -185,7 +204,7 @@ export function openSqliteAuditLog(path: string, options: SqliteAuditLogOptions 
 
   return {
     treeSize: () => nextIndex.get()![0] ?? 0,
-    sealedThrough: () => BigInt(metaGet.get('sealedThrough')?.[0] ?? '-1'),
+    sealedThrough,
     commit(batch) {
       commit.immediate(batch);
     },
@@ -213,7 +232,7 @@ export function openSqliteAuditLog(path: string, options: SqliteAuditLogOptions 
       const row = streamUnits.get(streamId);
       return row ? (JSON.parse(row[0]) as string[]) : undefined;
     },
-    addWitnesses: (witnesses) => addWitnesses(witnesses),
+    addWitnesses: (witnesses) => writeWitnesses(witnesses, sealedThrough()),
     witnessesOf,
     addDigest: (d) => void insertDigest.run(d.treeSize, d.rootHash, d.time, d.signature, d.keyId),
     latestDigest() {
@@ -224,7 +243,10 @@ export function openSqliteAuditLog(path: string, options: SqliteAuditLogOptions 
       const row = digestAt.get(treeSize);
       return row ? digestOf(row) : undefined;
     },
-    close: () => db.close(),
+    close() {
+      witnessDb.close();
+      db.close();
+    },
   };
 }
 

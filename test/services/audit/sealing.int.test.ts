@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NewEvent, RecordedEvent } from '../../../events/envelope.js';
-import { openSqliteAuditLog } from '../../../infra/sqlite/audit-log.js';
+import { openSqliteAuditLog, witnessFileOf } from '../../../infra/sqlite/audit-log.js';
 import { openSqliteEventStore } from '../../../infra/sqlite/event-store.js';
 import { auditKeyFromPem } from '../../../services/audit/digest.js';
 import { linkEvent } from '../../../infra/event-store/audit-chain.js';
@@ -53,10 +53,11 @@ describe('audit sealing: witnesses and the event-id index', () => {
       await audit.catchUp();
     }
     await audit.catchUp();
-    return { raw, log, audit, close: async () => (log.close(), await raw.close()) };
+    return { raw, log, audit, store, close: async () => (log.close(), await raw.close()) };
   }
-  const countIn = (table: string) => {
-    const db = new Database(join(dir, 'audit.db'), { readonly: true });
+  /** Rows of a table of the audit file, or with `file`, of the witness file beside it. */
+  const countIn = (table: string, file: 'audit' | 'witnesses' = 'audit') => {
+    const db = new Database(file === 'audit' ? join(dir, 'audit.db') : witnessFileOf(join(dir, 'audit.db')), { readonly: true });
     try {
       return (db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
     } finally {
@@ -64,11 +65,12 @@ describe('audit sealing: witnesses and the event-id index', () => {
     }
   };
 
-  it('drops a witness once its event is sealed, and a sealed event put back at a new position is never sealed again', async () => {
+  it("drops a witness once its event is sealed (with the next append's commit), and a sealed event put back at a new position is never sealed again", async () => {
     const first = await sealed(4096, 3);
     expect(first.log.treeSize()).toBe(9);
+    // Each append dropped the records of those sealed before it; the last one's goes with the next append.
+    expect(countIn('appends', 'witnesses')).toBe(1);
     await first.close();
-    expect(countIn('append_witnesses')).toBe(0);
 
     // The newest event of the first stream, deleted and inserted again as it was: same id, same content, a new position.
     const events = new Database(join(dir, 'events.db'));
@@ -97,7 +99,7 @@ describe('audit sealing: witnesses and the event-id index', () => {
     const store = witnessAppends(raw, log, key.witnessKey);
     await store.append('problem-r0', [reminder(), reminder(), reminder()], expected.noStream);
     await store.append('problem-r1', [reminder()], expected.noStream);
-    expect(countIn('append_witnesses')).toBe(2);
+    expect(countIn('appends', 'witnesses')).toBe(2);
     // An event appended before this version: its witness was written by event id, in the old table.
     const legacy = reminder();
     const { position } = await raw.append('problem-r2', [legacy], expected.noStream);
@@ -114,19 +116,21 @@ describe('audit sealing: witnesses and the event-id index', () => {
     await audit.catchUp();
     expect(reopened.treeSize()).toBe(5);
     expect(reopened.refused()).toEqual([]);
+    expect(countIn('witnesses')).toBe(0);
+    // The next append's commit drops the two sealed records.
+    await witnessAppends(raw, reopened, key.witnessKey).append('problem-r3', [reminder()], expected.noStream);
+    expect(countIn('appends', 'witnesses')).toBe(1);
     reopened.close();
     await raw.close();
-    expect([countIn('append_witnesses'), countIn('witnesses')]).toEqual([0, 0]);
   });
 
   it("seals an append witnessed over its events' texts in a file written before the witnesses were MACs of the links", async () => {
     const raw = openSqliteEventStore({ path: join(dir, 'events.db'), synchronous: 'NORMAL' });
     openSqliteAuditLog(join(dir, 'audit.db')).close();
-    // The file as the version before left it: no over_links column, and one append's text MACs in its row.
+    // The file as the version before left it: one append's record, its events' text MACs, in the audit file itself.
     const events = [reminder(), reminder()];
     const { position } = await raw.append('problem-x0', events, expected.noStream);
     const db = new Database(join(dir, 'audit.db'));
-    db.exec('ALTER TABLE append_witnesses DROP COLUMN over_links');
     db.prepare('INSERT INTO append_witnesses (last_position, stream_id, first_revision, macs) VALUES (?, ?, ?, ?)').run(
       position,
       'problem-x0',
@@ -144,6 +148,8 @@ describe('audit sealing: witnesses and the event-id index', () => {
     expect(log.refused()).toEqual([]);
     log.close();
     await raw.close();
+    // The sealer's commit dropped the old record.
+    expect(countIn('append_witnesses')).toBe(0);
   });
 
   it('refuses an event changed before it was sealed, whether its hash link was recomputed or left', async () => {
