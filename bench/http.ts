@@ -11,6 +11,7 @@ import { openSqliteAuditLog } from '../infra/sqlite/audit-log.js';
 import { openSqliteEventStore } from '../infra/sqlite/event-store.js';
 import { createSqliteReadModel } from '../infra/sqlite/read-model.js';
 import { auditKeyFromPem } from '../services/audit/digest.js';
+import { startSealerThread } from '../services/audit/sealer-thread.js';
 import { createAuditService } from '../services/audit/service.js';
 import { witnessAppends } from '../services/audit/witness.js';
 import { createTokenVerifier, signToken } from '../services/auth/tokens.js';
@@ -27,7 +28,7 @@ import { startProfile } from './profile.js';
 
 /**
  * `npm run bench:http`: the API as `npm start` serves it (SQLite event store with synchronous=FULL and
- * group commit, the audit tree's witnesses on every append and its sealer running, embedded ledgers with
+ * group commit, the audit tree's witnesses on every append and its sealer running in its thread, embedded ledgers with
  * the projections running, JSON logs at info with the service's redaction and serializers, helmet, load
  * shedding, the per-user rate limit, idempotency and auth), loaded by autocannon from a second process
  * over loopback. The baseline is a bare fastify route in this same process and run. Prints one JSON object.
@@ -64,14 +65,22 @@ const logger = pino(
 );
 const storeAsWritten = openSqliteEventStore({ path: join(dataDir, 'events.db'), synchronous: 'FULL' });
 const auditLog = openSqliteAuditLog(join(dataDir, 'audit.db'));
-const audit = createAuditService({
-  store: storeAsWritten,
-  log: auditLog,
-  key: auditKeyFromPem(generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()),
+const signingKeyPem = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+// The sealer in its own thread, as services/main.ts runs it.
+const sealer = startSealerThread(
+  {
+    store: { dataDir, sqliteSynchronous: 'FULL', databaseUrl: undefined, esdbUrl: undefined, redisUrl: undefined },
+    auditDbFile: join(dataDir, 'audit.db'),
+    signingKeyPem,
+    digestEvery: 10_000,
+    digestIntervalMs: 600_000,
+    logLevel: 'warn',
+    role: 'bench',
+  },
   logger,
-});
-const store = witnessAppends(storeAsWritten, auditLog, audit.witnessKey, () => audit.appended());
-audit.start();
+);
+const audit = createAuditService({ store: storeAsWritten, log: auditLog, key: auditKeyFromPem(signingKeyPem), logger, sealer: () => sealer.state() });
+const store = witnessAppends(storeAsWritten, auditLog, audit.witnessKey, () => sealer.appended());
 const readModel = createSqliteReadModel({ path: join(dataDir, 'ledgers.db') });
 const projections = startProjections({ eventStore: store, readModel, logger });
 const ledgers = createLedgerQueries({ eventStore: store, readModel });
@@ -318,14 +327,14 @@ const directRun = {
 
 await projections.caughtUp();
 const verification = await storeAsWritten.verifyAll();
-await audit.catchUp();
+await sealer.catchUp();
 const auditVerification = await audit.verify({ wholeLog: true });
 await app.close();
 await hello.close();
 await projections.stop();
 await api.close();
 await idempotency.close();
-await audit.stop();
+await sealer.stop();
 await readModel.close();
 auditLog.close();
 await storeAsWritten.close();
@@ -391,7 +400,7 @@ const result = {
   events: verification.checked,
   setup_seconds: round(setupSeconds),
   duration_s: DURATION_S,
-  store: 'sqlite synchronous=FULL, group commit; audit witnesses + sealer; projections running; logs at info',
+  store: 'sqlite synchronous=FULL, group commit; audit witnesses + sealer thread; projections running; logs at info',
   plugins: `helmet, under-pressure (${MAX_EVENT_LOOP_DELAY_MS} ms), rate limit (${RATE_LIMIT_PER_MINUTE}/min/user), idempotency, auth, metrics`,
 };
 console.log(JSON.stringify(result));
