@@ -1,11 +1,10 @@
 import Database from 'better-sqlite3';
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { NewEvent } from '../../../events/envelope.js';
 import { openSqliteAuditLog } from '../../../infra/sqlite/audit-log.js';
 import { openSqliteEventStore } from '../../../infra/sqlite/event-store.js';
 import { auditKeyFromPem } from '../../../services/audit/digest.js';
@@ -15,6 +14,7 @@ import { witnessAppends } from '../../../services/audit/witness.js';
 import type { AuditLog } from '../../../services/ports/audit-log.js';
 import type { EventStore } from '../../../services/ports/event-store.js';
 import { expected } from '../../../services/ports/event-store.js';
+import { reminder } from './reminder.js';
 
 /**
  * The sealer in its own thread, as `npm start` and the projector role run it: it seals what this thread's
@@ -25,18 +25,6 @@ const signingKeyPem = generateKeyPairSync('ed25519').privateKey.export({ format:
 const key = auditKeyFromPem(signingKeyPem);
 const quiet = pino({ level: 'silent' });
 
-const reminder = (): NewEvent => ({
-  type: 'ReminderIssued',
-  data: { kind: 'overdue', level: 0, recipients: ['533423'] },
-  metadata: {
-    eventId: randomUUID(),
-    occurredAt: '2027-06-30T10:00:00+08:00',
-    actor: { userId: 'system', unitId: '533400', role: 'admin' },
-    correlationId: randomUUID(),
-    causationId: 'test',
-    schemaVersion: 1,
-  },
-});
 
 const until = async (check: () => boolean, what: string, timeoutMs = 15_000) => {
   const deadline = Date.now() + timeoutMs;

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { NewEvent, RecordedEvent } from '../../../events/envelope.js';
+import type { RecordedEvent } from '../../../events/envelope.js';
 import { openSqliteAuditLog, witnessFileOf } from '../../../infra/sqlite/audit-log.js';
 import { openSqliteEventStore } from '../../../infra/sqlite/event-store.js';
 import { auditKeyFromPem } from '../../../services/audit/digest.js';
@@ -14,6 +14,7 @@ import { createAuditService } from '../../../services/audit/service.js';
 import { witnessAppends } from '../../../services/audit/witness.js';
 import type { AuditLog } from '../../../services/ports/audit-log.js';
 import { expected } from '../../../services/ports/event-store.js';
+import { reminder } from './reminder.js';
 
 /**
  * What the sealer keeps in the audit file besides the tree: a witness only until its event is sealed,
@@ -21,18 +22,6 @@ import { expected } from '../../../services/ports/event-store.js';
  */
 const key = auditKeyFromPem(generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString());
 
-const reminder = (): NewEvent => ({
-  type: 'ReminderIssued',
-  data: { kind: 'overdue', level: 0, recipients: ['533423'] },
-  metadata: {
-    eventId: randomUUID(),
-    occurredAt: '2027-06-30T10:00:00+08:00',
-    actor: { userId: 'system', unitId: '533400', role: 'admin' },
-    correlationId: randomUUID(),
-    causationId: 'test',
-    schemaVersion: 1,
-  },
-});
 
 describe('audit sealing: witnesses and the event-id index', () => {
   let dir: string;
