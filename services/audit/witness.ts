@@ -4,9 +4,9 @@ import { linkWitnessMac } from './leaf.js';
 
 /**
  * The event store as Duban's writers see it: every append, once the store has taken it, leaves the
- * writer's witness of each event (a MAC of the hash link the store answered) in the audit log (one record per append, by the position of its last event), so
- * the sealer can tell an event Duban wrote from one written into the store behind its back. Reads pass through
- * untouched.
+ * writer's witness of each event (a MAC of the hash link the store answered) in the audit log, one record per
+ * append by the position of its last event, so the sealer can tell an event Duban wrote from one written into
+ * the store behind its back. Reads pass through untouched.
  *
  * An append resolves only once its witnesses are written. The appends a group commit acknowledges together
  * resume in one run of microtasks: their witnesses are written together, in one transaction of the audit log,
