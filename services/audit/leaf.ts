@@ -137,7 +137,7 @@ export interface SealingChecks {
  * whole event. Each text is byte for byte what witnessMac, hashHolds and leafEntry write. `over` says
  * which witness the writer made: of the stored link (`linkWitnessMac`) or of its text (`witnessMac`).
  */
-export function sealingChecks(key: Buffer, event: RecordedEvent, over: Witness['over'] = 'text'): SealingChecks {
+export function sealingChecks(key: Buffer, event: RecordedEvent, over: Witness['over']): SealingChecks {
   const storedHash = (event.metadata as { hash?: unknown } | undefined)?.hash;
   const linkMac = () => (typeof storedHash === 'string' ? linkWitnessMac(key, storedHash) : Buffer.alloc(0));
   const metadata: unknown = event.metadata;

@@ -59,7 +59,7 @@ describe('audit leaf and witness texts', () => {
     // Computed with the whole-object canonicalJson definitions before the member-by-member writer.
     expect(eventLeafHash(event).toString('hex')).toBe('6541fcdcaa743de34fb9b7741e2a7e777737b2989845c51d2b7cb8d602cf700e');
     expect(witnessMac(key, 'problem-p1', 3, newEvent).toString('hex')).toBe('fed08b9310f61112b6ff86cc5083477b50fb507bd7bc1824f7cdfce08653ad8d');
-    const checks = sealingChecks(key, event);
+    const checks = sealingChecks(key, event, 'text');
     expect(checks.mac.toString('hex')).toBe('fed08b9310f61112b6ff86cc5083477b50fb507bd7bc1824f7cdfce08653ad8d');
     expect(checks.linkHolds).toBe(true);
     expect(checks.leafHash.toString('hex')).toBe('6541fcdcaa743de34fb9b7741e2a7e777737b2989845c51d2b7cb8d602cf700e');
@@ -79,13 +79,13 @@ describe('audit leaf and witness texts', () => {
         if (tamperHash) metadata.hash = 'cd'.repeat(32);
         const shuffled = Object.fromEntries(Object.entries(metadata).reverse()) as RecordedEvent['metadata'];
         for (const event of [linked, { ...linked, metadata: shuffled }]) {
-          const checks = sealingChecks(key, event);
+          const checks = sealingChecks(key, event, 'text');
           expect(leafEntry(event)).toBe(reference.leafEntry(event));
           expect(checks.leafHash.equals(leafHash(reference.leafEntry(event)))).toBe(true);
           expect(checks.mac.equals(reference.witness(event.streamId, event.revision, { ...event, metadata: writerMetadata(event) }))).toBe(true);
           expect(checks.linkHolds).toBe(hashHolds(event));
         }
-        expect(sealingChecks(key, linked).linkHolds).toBe(true);
+        expect(sealingChecks(key, linked, 'text').linkHolds).toBe(true);
       }),
       { numRuns: 300 },
     );
@@ -100,14 +100,14 @@ describe('audit leaf and witness texts', () => {
     // The sealer asks only for events whose metadata carries an event id.
     for (const metadata of [Object.assign(['a', 1], { eventId: 'e' }), { ...event.metadata, occurredAt: undefined }] as unknown[]) {
       const odd = { ...event, metadata } as unknown as RecordedEvent;
-      const checks = sealingChecks(key, odd);
+      const checks = sealingChecks(key, odd, 'text');
       expect(checks.leafHash.equals(leafHash(reference.leafEntry(odd)))).toBe(true);
       expect(checks.linkHolds).toBe(hashHolds(odd));
       expect(checks.mac.equals(reference.witness(odd.streamId, odd.revision, { ...odd, metadata: writerMetadata(odd) }))).toBe(true);
     }
     const noData = { ...event, data: undefined };
     expect(leafEntry(noData)).toBe(reference.leafEntry(noData));
-    expect(sealingChecks(key, noData).linkHolds).toBe(false);
+    expect(sealingChecks(key, noData, 'text').linkHolds).toBe(false);
     expect(witnessMac(key, 's', 0, { ...newEvent, data: undefined }).equals(reference.witness('s', 0, { ...newEvent, data: undefined }))).toBe(true);
   });
 });

@@ -95,7 +95,7 @@ describe('audit sealing: witnesses and the event-id index', () => {
     let stored: RecordedEvent | undefined;
     for await (const event of raw.readAll({ fromPosition: position - 1n })) stored ??= event;
     const db = new Database(join(dir, 'audit.db'));
-    db.prepare('INSERT INTO witnesses (event_id, mac) VALUES (?, ?)').run(legacy.metadata.eventId, sealingChecks(key.witnessKey, stored!).mac);
+    db.prepare('INSERT INTO witnesses (event_id, mac) VALUES (?, ?)').run(legacy.metadata.eventId, sealingChecks(key.witnessKey, stored!, 'text').mac);
     db.close();
     log.close();
 
