@@ -21,6 +21,7 @@ import {
   streamInBatches,
   verifyEvents,
 } from '../event-store/reading.js';
+import { startWalCheckpointer } from './wal-checkpointer.js';
 
 export interface SqliteEventStoreOptions {
   /** The database file; created with its schema when missing. */
@@ -69,14 +70,18 @@ function isUniqueViolation(error: unknown): boolean {
  */
 export function openSqliteEventStore(options: SqliteEventStoreOptions): EventStore & { readonly path: string } {
   const db = new Database(options.path);
+  const synchronous = options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL';
   db.pragma('journal_mode = WAL');
-  db.pragma(`synchronous = ${options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
+  db.pragma(`synchronous = ${synchronous}`);
   db.pragma('busy_timeout = 5000');
-  // A checkpoint (copying the WAL into the file, then fsyncing the file) ran every 1,000 pages: every
-  // few commits of a busy group commit, each group dirtying a page per event of the random event_id
-  // index. At 10,000 pages (40 MB of WAL) it runs a tenth as often and copies each hot page once.
+  // The WAL is copied into the file by a thread of its own (wal-checkpointer.ts), every MB or so of rows.
+  // This connection's own checkpoint, on the appending thread, is the backstop: at 10,000 pages (40 MB of
+  // WAL; SQLite's default is 1,000), it runs only if that thread is gone or behind.
   db.pragma('wal_autocheckpoint = 10000');
   db.exec(SCHEMA);
+  const checkpointer = startWalCheckpointer(options.path, synchronous);
+  /** Bytes of rows in the group being committed. */
+  let groupBytes = 0;
 
   const batchSize = options.readBatchSize ?? 1000;
   const pollMs = options.crossProcessPollMs ?? 500;
@@ -198,6 +203,7 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
         const info = insert.run(streamId, revision, event.metadata.eventId, event.type, linked.dataText, linked.metadataText);
         position = Number(info.lastInsertRowid);
         prevHash = hashes[i] = linked.hash;
+        groupBytes += linked.dataText.length + linked.metadataText.length;
       }
     } catch (error) {
       // The unique index on event_id is the cheap first line of idempotency: only a collision pays for lookups.
@@ -252,6 +258,7 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
       const group = queue.slice(0, maxGroupSize);
       queue = queue.slice(group.length);
       let outcomes: ReturnType<typeof commitGroup>;
+      groupBytes = 0;
       try {
         outcomes = commitGroup.immediate(group, now().toISOString());
       } catch (error) {
@@ -260,6 +267,7 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
         for (const request of group) request.reject(error);
         continue;
       }
+      checkpointer.written(groupBytes);
       group.forEach((request, i) => {
         const outcome = outcomes[i]!;
         if (outcome.ok) request.resolve(outcome.result);
@@ -389,6 +397,7 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
       closed = true;
       notifyWaiters();
       db.close();
+      await checkpointer.close();
     },
   };
 }

@@ -12,6 +12,7 @@ import type {
   SnapshotPieces,
   SubtreePage,
 } from '../../services/ports/read-model.js';
+import { startWalCheckpointer } from './wal-checkpointer.js';
 
 /**
  * The embedded read-model store for `npm start` without Redis: one SQLite file that survives a restart.
@@ -30,7 +31,9 @@ export interface SqliteReadModelOptions {
  * page back from the file, and a WAL checkpoint every 16,384 pages (64 MB; the default is 1,000) lets a page
  * rewritten by several batches reach the file once: a batch of 5,000 events rewrites more than 1,000 pages, so
  * before, every commit also ran a checkpoint with its fsync. Neither alone moved a rebuild much; together they
- * made it about twice as fast (docs/ledgers.md). The read model is rebuilt from the events after any loss, so
+ * made it about twice as fast (docs/ledgers.md). That checkpoint is now the backstop: a thread of its own
+ * (wal-checkpointer.ts) copies the WAL every 16 MB written, off the projection's thread. The read model is
+ * rebuilt from the events after any loss, so
  * synchronous=NORMAL (no fsync per commit) is enough here.
  */
 const schema = `
@@ -83,6 +86,11 @@ export function createSqliteReadModel(options: SqliteReadModelOptions): ReadMode
     })();
   }
   db.exec(schema);
+  // The WAL is copied into the file by a thread of its own, every 16 MB of rows and snapshots (a page
+  // rewritten by several batches in between is copied once); the autocheckpoint above is the backstop.
+  const checkpointer = startWalCheckpointer(options.path, 'NORMAL', 16 << 20);
+  /** Bytes of rows and snapshots in the transaction being committed. */
+  let written = 0;
 
   const stmt = {
     getMeta: db.prepare<[string], { v: string }>('SELECT v FROM rm_meta WHERE k = ?'),
@@ -200,7 +208,9 @@ export function createSqliteReadModel(options: SqliteReadModelOptions): ReadMode
       stmt.deleteRow.run(ks, write.collection, write.key);
       for (const a of write.ancestors) stmt.deleteSubtree.run(ks, write.collection, a, write.key);
     } else {
-      stmt.putRow.run(ks, write.collection, write.key, write.doc ?? JSON.stringify(write.row));
+      const doc = write.doc ?? JSON.stringify(write.row);
+      stmt.putRow.run(ks, write.collection, write.key, doc);
+      written += doc.length;
       if (write.isNew !== false) for (const a of write.ancestors) stmt.addSubtree.run(ks, write.collection, a, write.key);
     }
     if (write.openDeadlineMs !== undefined) {
@@ -241,7 +251,9 @@ export function createSqliteReadModel(options: SqliteReadModelOptions): ReadMode
       id,
       ...reader(() => id),
       async commit(batch: CommitBatch) {
+        written = 0;
         commitTx(id, batch);
+        checkpointer.written(written);
       },
       async *scanAll(): AsyncIterable<RowWrite> {
         for (const r of stmt.scanRows.iterate(id)) {
@@ -257,6 +269,7 @@ export function createSqliteReadModel(options: SqliteReadModelOptions): ReadMode
       },
       async saveSnapshot(snapshot: Snapshot) {
         saveSnapshotTx(id, snapshot);
+        checkpointer.written(snapshot.state.length);
       },
       async findSnapshot(at: { position?: bigint; time?: string }) {
         const found = findSnapshotPieces(id, at);
@@ -293,6 +306,7 @@ export function createSqliteReadModel(options: SqliteReadModelOptions): ReadMode
     },
     async close() {
       db.close();
+      await checkpointer.close();
     },
   };
 }

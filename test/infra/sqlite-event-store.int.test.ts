@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -229,6 +230,23 @@ describe('SQLite event store', () => {
     await consuming;
     expect(got).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 999]);
     await subscription.close();
+    await store.close();
+  });
+  it('copies the WAL into the file from a thread of its own, long before the appending connection would (its backstop, 10,000 pages)', async () => {
+    const store = openSqliteEventStore({ path });
+    const text = 'x'.repeat(1000);
+    const fileBefore = statSync(path).size;
+    // About 3 MB of rows, a few MB of WAL: under the appending connection's own threshold (40 MB).
+    for (let batch = 0; batch < 30; batch++) {
+      await Promise.all(Array.from({ length: 100 }, (_, i) => store.append(`s-${batch}-${i}`, [{ ...event(i), data: { text } }], expected.noStream)));
+    }
+    const deadline = Date.now() + 10_000;
+    while (statSync(path).size < fileBefore + (2 << 20) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(statSync(path).size).toBeGreaterThan(fileBefore + (2 << 20));
+    // Whatever the thread did, every acknowledged event is read back, in order.
+    let n = 0;
+    for await (const e of store.readAll()) expect(e.position).toBe(BigInt(++n));
+    expect(n).toBe(3000);
     await store.close();
   });
 });
