@@ -12,6 +12,7 @@ import { openSqliteEventStore } from '../infra/sqlite/event-store.js';
 import { createSqliteReadModel } from '../infra/sqlite/read-model.js';
 import { auditKeyFromPem } from '../services/audit/digest.js';
 import { startSealerThread } from '../services/audit/sealer-thread.js';
+import { embeddedStores } from '../services/stores.js';
 import { createAuditService } from '../services/audit/service.js';
 import { witnessAppends } from '../services/audit/witness.js';
 import { createTokenVerifier, signToken } from '../services/auth/tokens.js';
@@ -69,7 +70,7 @@ const signingKeyPem = generateKeyPairSync('ed25519').privateKey.export({ format:
 // The sealer in its own thread, as services/main.ts runs it.
 const sealer = startSealerThread(
   {
-    store: { dataDir, sqliteSynchronous: 'FULL', databaseUrl: undefined, esdbUrl: undefined, redisUrl: undefined },
+    store: embeddedStores(dataDir, 'FULL'),
     auditDbFile: join(dataDir, 'audit.db'),
     signingKeyPem,
     digestEvery: 10_000,

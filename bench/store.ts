@@ -29,6 +29,7 @@ import { openSqliteAuditLog } from '../infra/sqlite/audit-log.js';
 import { openSqliteEventStore } from '../infra/sqlite/event-store.js';
 import { auditKeyFromPem } from '../services/audit/digest.js';
 import { startSealerThread } from '../services/audit/sealer-thread.js';
+import { embeddedStores } from '../services/stores.js';
 import { createAuditService } from '../services/audit/service.js';
 import { witnessAppends } from '../services/audit/witness.js';
 import { type EventStore, expected } from '../services/ports/event-store.js';
@@ -489,7 +490,7 @@ async function auditFigures() {
     const batchLog = openSqliteAuditLog(join(dir, 'batch-audit.db'));
     const sealer = startSealerThread(
       {
-        store: { dataDir: dir, sqliteSynchronous: 'FULL', databaseUrl: undefined, esdbUrl: undefined, redisUrl: undefined },
+        store: embeddedStores(dir, 'FULL'),
         auditDbFile: join(dir, 'batch-audit.db'),
         signingKeyPem,
         digestEvery: 10_000,

@@ -42,7 +42,7 @@ import { eventsBehind, type EventStore } from './ports/event-store.js';
 import { loadEscalationPolicy } from './policy.js';
 import { startReactor } from './reactor.js';
 import { ensureReviewSchedules } from './schedules.js';
-import { eventStoreKind, openCheckpointStore, openEventStore, openReadModel, prepareDataDir } from './stores.js';
+import { eventStoreKind, openCheckpointStore, openEventStore, openReadModel, prepareDataDir, storeConfigOf } from './stores.js';
 
 // The composition root. `npm start` runs every part in one process on embedded defaults: the API, the
 // Temporal worker and the reactor that feeds it, and the projections. `--role api|worker|projector`
@@ -86,7 +86,7 @@ try {
   const sealer = runs('projector')
     ? startSealerThread(
         {
-          store: { dataDir: config.dataDir, databaseUrl: config.databaseUrl, esdbUrl: config.esdbUrl, redisUrl: config.redisUrl, sqliteSynchronous: config.sqliteSynchronous },
+          store: storeConfigOf(config),
           auditDbFile: config.audit.dbFile,
           signingKeyPem,
           digestEvery: config.audit.digestEvery,

@@ -18,6 +18,19 @@ import type { ReadModelStore } from './ports/read-model.js';
 
 export type StoreConfig = Pick<Config, 'dataDir' | 'databaseUrl' | 'esdbUrl' | 'redisUrl' | 'sqliteSynchronous'>;
 
+/** The stores' part of a configuration, and nothing else of it (no secret), to hand to another thread. */
+export const storeConfigOf = ({ dataDir, databaseUrl, esdbUrl, redisUrl, sqliteSynchronous }: StoreConfig): StoreConfig => ({
+  dataDir,
+  databaseUrl,
+  esdbUrl,
+  redisUrl,
+  sqliteSynchronous,
+});
+
+/** The embedded files in one folder, no server: benchmarks and tests. */
+export const embeddedStores = (dataDir: string, sqliteSynchronous: StoreConfig['sqliteSynchronous']): StoreConfig =>
+  storeConfigOf({ dataDir, sqliteSynchronous, databaseUrl: undefined, esdbUrl: undefined, redisUrl: undefined });
+
 /** How /health and `npm run admin -- status` name the event store. */
 export const eventStoreKind = (config: StoreConfig): 'postgres' | 'eventstoredb' | 'event-store' =>
   config.databaseUrl ? 'postgres' : config.esdbUrl ? 'eventstoredb' : 'event-store';

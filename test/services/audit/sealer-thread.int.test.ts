@@ -9,6 +9,7 @@ import { openSqliteAuditLog } from '../../../infra/sqlite/audit-log.js';
 import { openSqliteEventStore } from '../../../infra/sqlite/event-store.js';
 import { auditKeyFromPem } from '../../../services/audit/digest.js';
 import { type SealerThread, type SealerThreadData, startSealerThread } from '../../../services/audit/sealer-thread.js';
+import { embeddedStores } from '../../../services/stores.js';
 import { createAuditService } from '../../../services/audit/service.js';
 import { witnessAppends } from '../../../services/audit/witness.js';
 import type { AuditLog } from '../../../services/ports/audit-log.js';
@@ -52,7 +53,7 @@ describe('the audit sealer thread', () => {
 
   function open(overrides: Partial<SealerThreadData> = {}) {
     const data: SealerThreadData = {
-      store: { dataDir: dir, sqliteSynchronous: 'NORMAL', databaseUrl: undefined, esdbUrl: undefined, redisUrl: undefined },
+      store: embeddedStores(dir, 'NORMAL'),
       auditDbFile: join(dir, 'audit.db'),
       signingKeyPem,
       digestEvery: 5,
