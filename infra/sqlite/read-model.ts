@@ -33,8 +33,7 @@ export interface SqliteReadModelOptions {
  * before, every commit also ran a checkpoint with its fsync. Neither alone moved a rebuild much; together they
  * made it about twice as fast (docs/ledgers.md). That checkpoint is now the backstop: a thread of its own
  * (wal-checkpointer.ts) copies the WAL every 16 MB written, off the projection's thread. The read model is
- * rebuilt from the events after any loss, so
- * synchronous=NORMAL (no fsync per commit) is enough here.
+ * rebuilt from the events after any loss, so synchronous=NORMAL (no fsync per commit) is enough here.
  */
 const schema = `
   PRAGMA journal_mode = WAL;
@@ -89,7 +88,7 @@ export function createSqliteReadModel(options: SqliteReadModelOptions): ReadMode
   // The WAL is copied into the file by a thread of its own, every 16 MB of rows and snapshots (a page
   // rewritten by several batches in between is copied once); the autocheckpoint above is the backstop.
   const checkpointer = startWalCheckpointer(options.path, 'NORMAL', 16 << 20);
-  /** Bytes of rows and snapshots in the transaction being committed. */
+  /** Bytes of rows in the commit being written (a snapshot's are counted by its save). */
   let written = 0;
 
   const stmt = {

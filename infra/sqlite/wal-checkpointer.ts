@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 /**
  * Copies a SQLite file's WAL into the file from a thread of its own, so the connection that appends never
  * stops for it. A checkpoint copies every page written since the last one and fsyncs the file; run by the
- * appending connection (SQLite's autocheckpoint), it blocked the event loop for 10–20 ms every few thousand
+ * appending connection (SQLite's autocheckpoint), it blocked the event loop for 10–30 ms every few thousand
  * events, and every request waited behind it (docs/event-store.md). Here the appending connection tells the
  * thread how much it has written; past `everyBytes`, the thread runs a PASSIVE checkpoint on its own
  * connection, which waits for no reader or writer. At most one is asked for at a time.
