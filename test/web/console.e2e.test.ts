@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { inject } from 'vitest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import { endpoints } from '../../web/src/api/endpoints.js';
 import { client, type Client } from '../e2e/support/client.js';
@@ -90,6 +90,14 @@ suite('temporal', '督战作战图: the console in a real browser against the ru
       reason: '贫困发生率高于 1.3%',
       metrics: { remainingPoorHouseholds: 12 },
     })).status).toBe(201);
+  });
+  // A failure leaves a picture of every open page (test-results/console/failed-…), so a run that failed once
+  // can be read afterwards: a refusal shown in a dialog, a dialog still open, a page still loading.
+  afterEach(async (context) => {
+    if (context.task.result?.state !== 'fail') return;
+    const pages = contexts.flatMap((c) => c.pages());
+    const name = context.task.name.replace(/[^\w]+/g, '-').slice(0, 40);
+    for (const [i, page] of pages.entries()) await page.screenshot({ path: `${SHOTS}/failed-${name}-${i}.png`, fullPage: true }).catch(() => undefined);
   });
   afterAll(async () => {
     for (const context of contexts) await context.close();
