@@ -74,7 +74,9 @@ try {
   const health: HealthCheck[] = [];
   const metrics = createMetrics();
 
-  const storeAsWritten: EventStore = await openEventStore(config);
+  const checkpointFailed = (file: string) => (err: Error) =>
+    log.warn({ err, file }, 'the WAL checkpoint thread stopped: the connection checkpoints on its own, on the appending thread');
+  const storeAsWritten: EventStore = await openEventStore(config, checkpointFailed('events.db'));
   running.add('event store', () => storeAsWritten.close());
   health.push({ name: eventStoreKind(config), check: () => storeAsWritten.ping() });
 
@@ -115,7 +117,7 @@ try {
     running.add('redis', () => redis.quit());
     health.push({ name: 'redis', check: async () => void (await redis.ping()) });
   }
-  const readModel = openReadModel(config, redis);
+  const readModel = openReadModel(config, redis, checkpointFailed('ledgers.db'));
   running.add('read model', () => readModel.close());
 
   // Without a prebuilt bundle, webpack bundles the workflows in a child process, started now so it overlaps

@@ -35,19 +35,25 @@ export const embeddedStores = (dataDir: string, sqliteSynchronous: StoreConfig['
 export const eventStoreKind = (config: StoreConfig): 'postgres' | 'eventstoredb' | 'event-store' =>
   config.databaseUrl ? 'postgres' : config.esdbUrl ? 'eventstoredb' : 'event-store';
 
+/**
+ * Told when a thread an embedded file relies on stops (its WAL checkpointer): nothing is lost, the file's own
+ * connection checkpoints instead, but the appends pay for it again, so the service says so in its log.
+ */
+export type OnCheckpointFailure = (error: Error) => void;
+
 /** The server adapters are loaded only when configured: a process on the embedded store never loads their clients. */
-export async function openEventStore(config: StoreConfig): Promise<EventStore> {
+export async function openEventStore(config: StoreConfig, onCheckpointFailure?: OnCheckpointFailure): Promise<EventStore> {
   if (config.databaseUrl) return (await import('../infra/postgres/event-store.js')).openPostgresEventStore({ connectionString: config.databaseUrl });
   if (config.esdbUrl) return (await import('../infra/eventstoredb/event-store.js')).openEventStoreDb({ connectionString: config.esdbUrl });
-  return openSqliteEventStore({ path: path.join(config.dataDir, 'events.db'), synchronous: config.sqliteSynchronous });
+  return openSqliteEventStore({ path: path.join(config.dataDir, 'events.db'), synchronous: config.sqliteSynchronous, onCheckpointFailure });
 }
 
 /**
  * `redis` is the process's client when REDIS_URL is set. Without one (a one-off admin command, a test)
  * the store opens its own and closes it with itself.
  */
-export function openReadModel(config: StoreConfig, redis?: Redis): ReadModelStore {
-  if (!config.redisUrl) return createSqliteReadModel({ path: path.join(config.dataDir, 'ledgers.db') });
+export function openReadModel(config: StoreConfig, redis?: Redis, onCheckpointFailure?: OnCheckpointFailure): ReadModelStore {
+  if (!config.redisUrl) return createSqliteReadModel({ path: path.join(config.dataDir, 'ledgers.db'), onCheckpointFailure });
   if (redis) return createRedisReadModel({ redis });
   return createRedisReadModel({ redis: createRedisClient(config.redisUrl, { name: 'duban-read-model' }), closeClient: true });
 }

@@ -41,6 +41,8 @@ export interface SqliteEventStoreOptions {
   now?: () => Date;
   /** Observes where each subscription query starts (the position it reads after); for tests and diagnostics. */
   onSubscriptionScan?: (after: bigint) => void;
+  /** Told once if the WAL's checkpoint thread fails; the appending connection's own checkpoints carry on. */
+  onCheckpointFailure?: (error: Error) => void;
 }
 
 const SCHEMA = `
@@ -79,7 +81,7 @@ export function openSqliteEventStore(options: SqliteEventStoreOptions): EventSto
   // WAL; SQLite's default is 1,000), it runs only if that thread is gone or behind.
   db.pragma('wal_autocheckpoint = 10000');
   db.exec(SCHEMA);
-  const checkpointer = startWalCheckpointer(options.path, synchronous);
+  const checkpointer = startWalCheckpointer(options.path, { synchronous, onFailure: options.onCheckpointFailure });
   /** Bytes of rows in the group being committed. */
   let groupBytes = 0;
 

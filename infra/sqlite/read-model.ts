@@ -24,6 +24,8 @@ export interface SqliteReadModelOptions {
   path: string;
   /** Crash simulation for the consistency tests: called inside the transaction, halfway through a commit. */
   faults?: { midCommit?: () => void };
+  /** Told once if the WAL's checkpoint thread fails; the connection's own checkpoints carry on. */
+  onCheckpointFailure?: (error: Error) => void;
 }
 
 /**
@@ -87,7 +89,7 @@ export function createSqliteReadModel(options: SqliteReadModelOptions): ReadMode
   db.exec(schema);
   // The WAL is copied into the file by a thread of its own, every 16 MB of rows and snapshots (a page
   // rewritten by several batches in between is copied once); the autocheckpoint above is the backstop.
-  const checkpointer = startWalCheckpointer(options.path, 'NORMAL', 16 << 20);
+  const checkpointer = startWalCheckpointer(options.path, { synchronous: 'NORMAL', everyBytes: 16 << 20, onFailure: options.onCheckpointFailure });
   /** Bytes of rows in the commit being written (a snapshot's are counted by its save). */
   let written = 0;
 

@@ -18,27 +18,39 @@ export interface WalCheckpointer {
   close(): Promise<void>;
 }
 
-export function startWalCheckpointer(path: string, synchronous: 'FULL' | 'NORMAL', everyBytes = 1 << 20): WalCheckpointer {
+export interface WalCheckpointerOptions {
+  synchronous: 'FULL' | 'NORMAL';
+  /** Bytes committed between two checkpoints. */
+  everyBytes?: number;
+  /** Called once if the thread cannot open the file or stops before `close()`; checkpoints then run on the backstop. */
+  onFailure?: (error: Error) => void;
+}
+
+export function startWalCheckpointer(path: string, options: WalCheckpointerOptions): WalCheckpointer {
   // A database in memory has no WAL, and another connection would open another database.
   if (path === ':memory:' || path === '') return { written() {}, close: async () => {} };
+  const { synchronous, everyBytes = 1 << 20, onFailure } = options;
   let worker: Worker | undefined;
   let failed = false;
   let asked = false;
   let sinceAsked = 0;
 
+  // An optimisation only: without the thread, the backstop checkpoints on the appending connection.
+  const fail = (error: Error) => {
+    if (failed) return;
+    failed = true;
+    onFailure?.(error);
+  };
   const start = (): Worker => {
     const started = new Worker(new URL('./wal-checkpointer.worker.mjs', import.meta.url), { workerData: { path, synchronous } });
     started.unref();
     started.on('message', () => {
       asked = false;
     });
-    // An optimisation only: without the thread, the backstop checkpoints on the appending connection.
-    started.once('error', () => {
-      failed = true;
-    });
-    started.once('exit', () => {
+    started.once('error', fail);
+    started.once('exit', (code) => {
       if (worker === started) worker = undefined;
-      failed = true;
+      fail(new Error(`the WAL checkpoint thread of ${path} exited (code ${code})`));
     });
     return started;
   };

@@ -4,7 +4,14 @@ import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
 
 // The appending connection created the file; a file gone since is not made again, empty.
-const db = new Database(workerData.path, { fileMustExist: true });
+// better-sqlite3's own error class reaches the parent without its message: a plain Error carries it.
+const db = (() => {
+  try {
+    return new Database(workerData.path, { fileMustExist: true });
+  } catch (error) {
+    throw new Error(`the WAL checkpoint thread cannot open ${workerData.path}: ${error.message} (${error.code})`);
+  }
+})();
 // The checkpoint syncs the WAL and then the file as this connection's setting says: the appender's.
 db.pragma(`synchronous = ${workerData.synchronous}`);
 

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -248,5 +248,24 @@ describe('SQLite event store', () => {
     for await (const e of store.readAll()) expect(e.position).toBe(BigInt(++n));
     expect(n).toBe(3000);
     await store.close();
+  });
+
+  it('says once, through onCheckpointFailure, that its checkpoint thread could not open the file, and appends on (the backstop checkpoints)', async () => {
+    const failures: Error[] = [];
+    const store = openSqliteEventStore({ path, onCheckpointFailure: (error) => failures.push(error) });
+    // The open connection keeps the unlinked file; the thread, started on the first MB, finds no file to open.
+    rmSync(path);
+    const text = 'x'.repeat(1000);
+    for (let batch = 0; batch < 30; batch++) {
+      await Promise.all(Array.from({ length: 100 }, (_, i) => store.append(`s-${batch}-${i}`, [{ ...event(i), data: { text } }], expected.noStream)));
+    }
+    const deadline = Date.now() + 10_000;
+    while (failures.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(failures).toHaveLength(1);
+    expect(failures[0]!.message).toMatch(/unable to open|does not exist|no such file/i);
+    await store.append('after', [event(1)], expected.noStream);
+    expect(await store.headPosition()).toBe(3001n);
+    await store.close();
+    expect(failures).toHaveLength(1);
   });
 });

@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,4 +25,20 @@ it('copies the WAL into the file from a thread of its own, long before the conne
   const found = await ks.findSnapshot({ position: 1n });
   expect(found?.state.equals(state)).toBe(true);
   await store.close();
+});
+
+it('says once, through onCheckpointFailure, that its checkpoint thread could not open the file, and writes on', async () => {
+  const path = join(dir, 'ledgers.db');
+  const failures: Error[] = [];
+  const store = createSqliteReadModel({ path, onCheckpointFailure: (error) => failures.push(error) });
+  const ks = store.keyspace(await store.activeKeyspace());
+  rmSync(path);
+  const state = Buffer.alloc(20 << 20, 7);
+  await ks.saveSnapshot({ position: 1n, recordedAt: '2020-01-01T00:00:00.000Z', state });
+  const deadline = Date.now() + 10_000;
+  while (failures.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  expect(failures).toHaveLength(1);
+  expect((await ks.findSnapshot({ position: 1n }))?.state.equals(state)).toBe(true);
+  await store.close();
+  expect(failures).toHaveLength(1);
 });
