@@ -31,14 +31,15 @@ export function startWalCheckpointer(path: string, options: WalCheckpointerOptio
   if (path === ':memory:' || path === '') return { written() {}, close: async () => {} };
   const { synchronous, everyBytes = 1 << 20, onFailure } = options;
   let worker: Worker | undefined;
-  let failed = false;
+  /** No thread any more: it failed, or close() was called. */
+  let stopped = false;
   let asked = false;
   let sinceAsked = 0;
 
   // An optimisation only: without the thread, the backstop checkpoints on the appending connection.
   const fail = (error: Error) => {
-    if (failed) return;
-    failed = true;
+    if (stopped) return;
+    stopped = true;
     onFailure?.(error);
   };
   const start = (): Worker => {
@@ -58,7 +59,7 @@ export function startWalCheckpointer(path: string, options: WalCheckpointerOptio
   return {
     written(bytes) {
       sinceAsked += bytes;
-      if (sinceAsked < everyBytes || asked || failed) return;
+      if (sinceAsked < everyBytes || asked || stopped) return;
       worker ??= start();
       sinceAsked = 0;
       asked = true;
@@ -67,7 +68,7 @@ export function startWalCheckpointer(path: string, options: WalCheckpointerOptio
     async close() {
       const running = worker;
       worker = undefined;
-      failed = true;
+      stopped = true;
       if (!running) return;
       const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
       running.postMessage('close');

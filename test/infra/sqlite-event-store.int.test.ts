@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NewEvent, RecordedEvent } from '../../events/envelope.js';
 import { openSqliteEventStore } from '../../infra/sqlite/event-store.js';
-import { expected, StreamNotFoundError, WrongExpectedVersionError } from '../../services/ports/event-store.js';
+import { type EventStore, expected, StreamNotFoundError, WrongExpectedVersionError } from '../../services/ports/event-store.js';
 
 /** What only the SQLite adapter promises, beyond the shared contract. */
 
@@ -232,17 +232,20 @@ describe('SQLite event store', () => {
     await subscription.close();
     await store.close();
   });
-  it('copies the WAL into the file from a thread of its own, long before the appending connection would (its backstop, 10,000 pages)', async () => {
-    const store = openSqliteEventStore({ path });
+
+  /** 3,000 one-event appends of about 1 KB, 100 at a time: past the checkpoint thread's MB, under the connection's own 40 MB of WAL. */
+  const appendThreeMegabytes = async (store: EventStore) => {
     const text = 'x'.repeat(1000);
-    const fileBefore = statSync(path).size;
-    // About 3 MB of rows, a few MB of WAL: under the appending connection's own threshold (40 MB).
     for (let batch = 0; batch < 30; batch++) {
       await Promise.all(Array.from({ length: 100 }, (_, i) => store.append(`s-${batch}-${i}`, [{ ...event(i), data: { text } }], expected.noStream)));
     }
-    const deadline = Date.now() + 10_000;
-    while (statSync(path).size < fileBefore + (2 << 20) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(statSync(path).size).toBeGreaterThan(fileBefore + (2 << 20));
+  };
+
+  it('copies the WAL into the file from a thread of its own, long before the appending connection would (its backstop, 10,000 pages)', async () => {
+    const store = openSqliteEventStore({ path });
+    const fileBefore = statSync(path).size;
+    await appendThreeMegabytes(store);
+    await expect.poll(() => statSync(path).size, { timeout: 10_000 }).toBeGreaterThan(fileBefore + (2 << 20));
     // Whatever the thread did, every acknowledged event is read back, in order.
     let n = 0;
     for await (const e of store.readAll()) expect(e.position).toBe(BigInt(++n));
@@ -255,13 +258,8 @@ describe('SQLite event store', () => {
     const store = openSqliteEventStore({ path, onCheckpointFailure: (error) => failures.push(error) });
     // The open connection keeps the unlinked file; the thread, started on the first MB, finds no file to open.
     rmSync(path);
-    const text = 'x'.repeat(1000);
-    for (let batch = 0; batch < 30; batch++) {
-      await Promise.all(Array.from({ length: 100 }, (_, i) => store.append(`s-${batch}-${i}`, [{ ...event(i), data: { text } }], expected.noStream)));
-    }
-    const deadline = Date.now() + 10_000;
-    while (failures.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(failures).toHaveLength(1);
+    await appendThreeMegabytes(store);
+    await expect.poll(() => failures.length, { timeout: 10_000 }).toBe(1);
     expect(failures[0]!.message).toMatch(/cannot open .*unable to open database file/);
     await store.append('after', [event(1)], expected.noStream);
     expect(await store.headPosition()).toBe(3001n);

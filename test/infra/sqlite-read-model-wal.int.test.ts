@@ -19,9 +19,7 @@ it('copies the WAL into the file from a thread of its own, long before the conne
   // 20 MB of snapshot: past the thread's 16 MB, under the connection's own 64 MB of WAL.
   const state = Buffer.alloc(20 << 20, 7);
   await ks.saveSnapshot({ position: 1n, recordedAt: '2020-01-01T00:00:00.000Z', state });
-  const deadline = Date.now() + 10_000;
-  while (statSync(path).size < before + (16 << 20) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  expect(statSync(path).size).toBeGreaterThan(before + (16 << 20));
+  await expect.poll(() => statSync(path).size, { timeout: 10_000 }).toBeGreaterThan(before + (16 << 20));
   const found = await ks.findSnapshot({ position: 1n });
   expect(found?.state.equals(state)).toBe(true);
   await store.close();
@@ -35,9 +33,7 @@ it('says once, through onCheckpointFailure, that its checkpoint thread could not
   rmSync(path);
   const state = Buffer.alloc(20 << 20, 7);
   await ks.saveSnapshot({ position: 1n, recordedAt: '2020-01-01T00:00:00.000Z', state });
-  const deadline = Date.now() + 10_000;
-  while (failures.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  expect(failures).toHaveLength(1);
+  await expect.poll(() => failures.length, { timeout: 10_000 }).toBe(1);
   expect((await ks.findSnapshot({ position: 1n }))?.state.equals(state)).toBe(true);
   await store.close();
   expect(failures).toHaveLength(1);
