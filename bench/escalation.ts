@@ -11,6 +11,8 @@
  *   BENCH_N=5000 npm run bench:escalation     # another N
  *   BENCH_SWEEP=2000,5000,10000 npm run bench:escalation   # several N in one run (each after the other)
  *   BENCH_CPU_PROF=/tmp/prof npm run bench:escalation      # the main thread's CPU profile from the clocks' delivery to the round's last escalation
+ *   BENCH_TEMPORAL_ADDRESS=host:7233 npm run bench:escalation   # on that server instead of the dev server, in a
+ *                                                                  # namespace of the run's own
  */
 import os from 'node:os';
 import path from 'node:path';
@@ -28,6 +30,7 @@ import { provideRedis } from '../infra/redis/provider.js';
 import { createSqliteCheckpointStore } from '../infra/sqlite/checkpoints.js';
 import { openSqliteEventStore } from '../infra/sqlite/event-store.js';
 import { provideTemporal } from '../infra/temporal/provider.js';
+import { freshBenchNamespace } from './temporal-namespace.js';
 import { createTemporalWorkflowEngine } from '../infra/temporal/workflow-engine.js';
 import { isUnavailable } from '../infra/tools/service.js';
 import type { Notifier } from '../services/ports/notifier.js';
@@ -73,7 +76,10 @@ async function main() {
   // Workflow logs at info would flood the output; warnings still show.
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const logger = pino({ level: 'warn' });
-  const temporal = await provideTemporal({ useDocker: false });
+  const outsideTemporal = process.env['BENCH_TEMPORAL_ADDRESS'];
+  const temporal = await provideTemporal(
+    outsideTemporal ? { address: outsideTemporal, namespace: await freshBenchNamespace(outsideTemporal) } : { useDocker: false },
+  );
   if (isUnavailable(temporal)) throw new Error(`no Temporal server: ${temporal.unavailable}`);
   const redisServer = await provideRedis({ useDocker: false });
   const dir = await mkdtemp(path.join(os.tmpdir(), 'duban-bench-esc-'));
@@ -236,7 +242,7 @@ async function main() {
     started_at: startedAt,
     machine: { cpus: os.cpus().length, memory_gib: Math.round(os.totalmem() / 2 ** 30), load_average_1m_at_start: loadAtStart },
     setup: {
-      temporal: `${temporal.source} (in memory)`,
+      temporal: temporal.source === 'TEMPORAL_ADDRESS' ? `${temporal.address}, namespace ${temporal.namespace} (BENCH_TEMPORAL_ADDRESS)` : `${temporal.source} (in memory)`,
       event_store: `SQLite file (synchronous ${synchronous})`,
       notifier: redis ? 'Redis pub/sub' : 'log',
       deadlines: 'all N at the same instant',

@@ -18,6 +18,8 @@
  *
  *   npm run bench:soak
  *   BENCH_DURATION_S=20 BENCH_PROBLEMS=100 npm run bench:soak     # reduced
+ *   BENCH_TEMPORAL_ADDRESS=host:7233 npm run bench:soak   # the service on that server (TEMPORAL_ADDRESS) instead of its
+ *                                                          # own dev server, in a namespace of the run's own
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -32,6 +34,7 @@ import type { Role } from '../services/auth/principal.js';
 import { REACTOR_SUBSCRIBER_ID } from '../services/reactor.js';
 import { clockEventTypes } from '../workflows/clock.js';
 import { loadProblemBody } from './fixtures.js';
+import { freshBenchNamespace } from './temporal-namespace.js';
 
 const CONNECTIONS = 32;
 const DURATION_S = Number(process.env['BENCH_DURATION_S'] ?? 60);
@@ -67,7 +70,9 @@ const env: NodeJS.ProcessEnv = {
   RATE_LIMIT_PER_MINUTE: '1000000',
   SQLITE_SYNCHRONOUS: 'FULL',
 };
-for (const outside of ['DATABASE_URL', 'ESDB_URL', 'REDIS_URL', 'TEMPORAL_ADDRESS', 'ESCALATION_POLICY', 'NODE_ENV']) delete env[outside];
+for (const outside of ['DATABASE_URL', 'ESDB_URL', 'REDIS_URL', 'TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'ESCALATION_POLICY', 'NODE_ENV']) delete env[outside];
+const outsideTemporal = process.env['BENCH_TEMPORAL_ADDRESS'];
+if (outsideTemporal) Object.assign(env, { TEMPORAL_ADDRESS: outsideTemporal, TEMPORAL_NAMESPACE: await freshBenchNamespace(outsideTemporal) });
 const profileDir = process.env['BENCH_CPU_PROF'];
 const profileFlags = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
 const service = spawn(process.execPath, [...profileFlags, '--import', 'tsx', 'services/main.ts'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -360,7 +365,7 @@ try {
     setup_s: round(setupSeconds),
     setup_reactor_drain_ms: setupDrainMs,
     load_average: loadavg().map((l) => round(l, 2)),
-    service: 'npm start (services/main.ts, all roles): SQLite synchronous=FULL, embedded ledgers, Temporal dev server, default policy; logs at warn',
+    service: `npm start (services/main.ts, all roles): SQLite synchronous=FULL, embedded ledgers, ${env['TEMPORAL_ADDRESS'] ? `the Temporal server at ${env['TEMPORAL_ADDRESS']} (namespace ${env['TEMPORAL_NAMESPACE']})` : 'Temporal dev server'}, default policy; logs at warn`,
   };
   console.log(JSON.stringify(result));
 } finally {
