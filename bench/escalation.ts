@@ -30,7 +30,6 @@ import { provideRedis } from '../infra/redis/provider.js';
 import { createSqliteCheckpointStore } from '../infra/sqlite/checkpoints.js';
 import { openSqliteEventStore } from '../infra/sqlite/event-store.js';
 import { provideTemporal } from '../infra/temporal/provider.js';
-import { freshBenchNamespace } from './temporal-namespace.js';
 import { createTemporalWorkflowEngine } from '../infra/temporal/workflow-engine.js';
 import { isUnavailable } from '../infra/tools/service.js';
 import type { Notifier } from '../services/ports/notifier.js';
@@ -39,6 +38,7 @@ import { rectificationWorkflowId } from '../workflows/rectification.contract.js'
 import { bundleWorkflows, startWorker } from '../workflows/worker.js';
 import { findProblemCommand, registerUnits, runCommand, supervisor } from '../test/workflows/world.js';
 import { startProfile } from './profile.js';
+import { freshBenchNamespace } from './temporal-namespace.js';
 
 const sweep = (process.env['BENCH_SWEEP'] ?? process.env['BENCH_N'] ?? '2000')
   .split(',')
