@@ -241,7 +241,8 @@ async function main() {
     bench: 'escalation',
     started_at: startedAt,
     machine: { cpus: os.cpus().length, memory_gib: Math.round(os.totalmem() / 2 ** 30), load_average_1m_at_start: loadAtStart },
-    setup: {
+    // Not `setup`: the first round's own `setup` (its timings), spread below, would replace it.
+    conditions: {
       temporal: temporal.source === 'TEMPORAL_ADDRESS' ? `${temporal.address}, namespace ${temporal.namespace} (BENCH_TEMPORAL_ADDRESS)` : `${temporal.source} (in memory)`,
       event_store: `SQLite file (synchronous ${synchronous})`,
       notifier: redis ? 'Redis pub/sub' : 'log',
