@@ -20,7 +20,7 @@ describeWithService('redis', 'the clock blames only who is late', (redisUrl) => 
     await h.findProblem(problemId, h.t0 + 30 * DAY);
     await runCommand(h.world.store, { type: 'acknowledgeProblem', problemId }, cadre, h.iso(h.t0 + HOUR));
     await h.until(problemId, (v) => v.acknowledged);
-    await h.env.sleep(20 * DAY);
+    await h.sleep(20 * DAY);
     const submittedAt = await h.now();
     await runCommand(h.world.store, { type: 'submitRectification', problemId, summary: '已完成整改', evidence: [] }, cadre, h.iso(submittedAt));
     await h.until(problemId, (v) => v.awaitingVerificationSince === h.iso(submittedAt));
@@ -32,8 +32,8 @@ describeWithService('redis', 'the clock blames only who is late', (redisUrl) => 
     await h.findProblem('b-extend', deadline);
     await runCommand(h.world.store, { type: 'acknowledgeProblem', problemId: 'b-extend' }, cadre, h.iso(h.t0 + HOUR));
     await h.until('b-extend', (v) => v.acknowledged);
-    await h.env.sleep(29 * DAY);
-    await h.reactor?.stop();
+    await h.sleep(29 * DAY);
+    await h.stopReactor();
     const extended = deadline + 10 * DAY;
     await runCommand(
       h.world.store,
@@ -42,7 +42,7 @@ describeWithService('redis', 'the clock blames only who is late', (redisUrl) => 
       h.iso(await h.now()),
     );
 
-    await h.env.sleep(2 * DAY);
+    await h.sleep(2 * DAY);
     await h.until('b-extend', (v) => v.next?.step !== 'esc-1');
     expect((await types('b-extend')).filter((r) => r.type !== 'ReminderIssued')).toEqual([
       { type: 'WarningColourChanged', data: { colour: 'blue', reason: 'deadline approaching' }, at: deadline - 3 * DAY },
@@ -51,7 +51,7 @@ describeWithService('redis', 'the clock blames only who is late', (redisUrl) => 
 
     await h.startReactor();
     await h.until('b-extend', (v) => v.deadline === h.iso(extended));
-    await h.env.sleep(12 * DAY);
+    await h.sleep(12 * DAY);
     const escalations = (await types('b-extend')).filter((r) => r.type === 'ProblemEscalated');
     expect(escalations.map((r) => r.at)).toEqual([extended, extended + 3 * DAY]);
   });
@@ -59,10 +59,10 @@ describeWithService('redis', 'the clock blames only who is late', (redisUrl) => 
   it('given an acknowledgement on its way when the acknowledge window lapses: no reminder and no yellow', async () => {
     const t0 = await h.findProblem('b-ack', h.t0 + 30 * DAY);
     await h.until('b-ack', (v) => v.revision === 0);
-    await h.reactor?.stop();
+    await h.stopReactor();
     await runCommand(h.world.store, { type: 'acknowledgeProblem', problemId: 'b-ack' }, cadre, h.iso(t0 + HOUR));
 
-    await h.env.sleep(3 * DAY);
+    await h.sleep(3 * DAY);
     await h.until('b-ack', (v) => v.next?.action !== 'acknowledge_reminder');
     expect(await types('b-ack')).toEqual([]);
     await h.startReactor();
@@ -73,7 +73,7 @@ describeWithService('redis', 'the clock blames only who is late', (redisUrl) => 
   it('given a rectification submitted before the deadline and not yet verified: never escalated, reminded or turned red against the responsible unit', async () => {
     await submittedOnTime('b-ontime');
 
-    await h.env.sleep(40 * DAY);
+    await h.sleep(40 * DAY);
     const records = await types('b-ontime');
     // What the clock wrote is the verifier's business only.
     expect(records.filter((r) => (r.data as { stage?: string }).stage !== 'verification' && (r.data as { kind?: string }).kind !== 'verification')).toEqual([]);
@@ -82,7 +82,7 @@ describeWithService('redis', 'the clock blames only who is late', (redisUrl) => 
 
   it("given a lapsed verification window: the verifier is reminded and it escalates to the verifier's parent; a rejection after the deadline turns red and escalates at once", async () => {
     const submittedAt = await submittedOnTime('b-verify');
-    await h.env.sleep(11 * DAY);
+    await h.sleep(11 * DAY);
 
     // The verifier is the township above the village; its parent, the county, is told.
     const lapsed = submittedAt + 5 * DAY;

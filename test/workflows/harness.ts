@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
@@ -10,7 +11,7 @@ import { createTimeSkippingEnv } from '../../infra/temporal/test-env.js';
 import { createTemporalWorkflowEngine } from '../../infra/temporal/workflow-engine.js';
 import { installedTool } from '../../infra/tools/paths.js';
 import { startReactor, type Reactor } from '../../services/reactor.js';
-import type { ClockView } from '../../workflows/clock.js';
+import { clockEventTypes, type ClockView } from '../../workflows/clock.js';
 import { clockQuery, rectificationWorkflowId } from '../../workflows/rectification.contract.js';
 import { bundleWorkflows, startWorker, type RunningWorker } from '../../workflows/worker.js';
 import { eventually, findProblemCommand, openWorld, registerUnits, runCommand, supervisor, type World } from './world.js';
@@ -52,6 +53,12 @@ export function useClockHarness(redisUrl: string, options: { inProcessWorker?: b
       });
       return h.reactor;
     },
+    /** Stops the reactor (events appended from now on wait in the store until `startReactor`). */
+    async stopReactor() {
+      const reactor = h.reactor;
+      h.reactor = undefined;
+      await reactor?.stop();
+    },
     /** Current time of the time-skipping server. */
     now: () => h.env.currentTimeMs(),
     query: (problemId: string) => h.env.client.workflow.getHandle(rectificationWorkflowId(problemId)).query(clockQuery),
@@ -61,6 +68,44 @@ export function useClockHarness(redisUrl: string, options: { inProcessWorker?: b
         const view = await h.query(problemId).catch(() => null);
         return view && predicate(view) ? view : undefined;
       });
+    },
+    /**
+     * Waits (real time) until the reactor has handed every event that moves a clock to Temporal and no clock
+     * of this test has a workflow task or an activity in flight (with the reactor stopped, only the latter). Call it before letting the server skip
+     * time: a delivery still on its way would arrive days of server time late, after steps it should have
+     * moved or cancelled, and a timer that fires while its workflow task runs wedges the run (the test server
+     * refuses the task's CancelTimer). A run ended with work in flight keeps the server's clock locked, so
+     * every later sleep of the file takes real days.
+     */
+    async settled() {
+      let last = -1n;
+      for await (const e of h.world.store.readAll({ filter: { streamPrefixes: ['problem-'], types: clockEventTypes } })) last = e.position;
+      const reactor = h.reactor;
+      if (reactor) await eventually(() => ((reactor.checkpoint() ?? -1n) >= last ? true : undefined));
+      for (const problemId of h.problems) {
+        const handle = h.env.client.workflow.getHandle(rectificationWorkflowId(problemId));
+        await eventually(async () => {
+          const found = await Promise.all([handle.fetchHistory(), handle.describe()]).catch((err: unknown) => {
+            if (err instanceof WorkflowNotFoundError) return undefined;
+            throw err;
+          });
+          if (!found) return true;
+          const [history, description] = found;
+          const lastEvent = history.events?.at(-1);
+          const task = lastEvent?.workflowTaskScheduledEventAttributes ?? lastEvent?.workflowTaskStartedEventAttributes;
+          return task || (description.raw.pendingActivities?.length ?? 0) > 0 ? undefined : true;
+        });
+      }
+    },
+    /** Lets the server skip `ms` of its time, once the clocks have settled. */
+    async sleep(ms: number) {
+      await h.settled();
+      await h.env.sleep(ms);
+    },
+    /** The workflow's result, once the clocks have settled (then it has closed, or it will not). */
+    async completed(problemId: string) {
+      await h.settled();
+      return h.env.client.workflow.getHandle(rectificationWorkflowId(problemId)).result();
     },
     problems: [] as string[],
     /**
@@ -109,6 +154,11 @@ export function useClockHarness(redisUrl: string, options: { inProcessWorker?: b
     await h.startReactor();
   });
   afterEach(async () => {
+    // The reactor first: a delivery it makes after the terminations below would start a new run on this
+    // test's task queue, whose first task nobody serves once the worker stops. Then no run may be ended
+    // with work in flight (see `settled`).
+    await h.stopReactor();
+    await h.settled();
     // Open workflows of a finished test would keep timers on the shared server that nobody serves.
     for (const problemId of h.problems.splice(0)) {
       await h.env.client.workflow
@@ -116,10 +166,8 @@ export function useClockHarness(redisUrl: string, options: { inProcessWorker?: b
         .terminate('test over')
         .catch(() => undefined);
     }
-    await h.reactor?.stop();
     await h.worker?.stop();
     await h.world.close();
-    h.reactor = undefined;
     h.worker = undefined;
   });
   return h;

@@ -18,7 +18,7 @@ describeWithService('redis', 'clock steps as local activities', (redisUrl) => {
     await h.findProblem('p-local', deadline);
     await runCommand(h.world.store, { type: 'acknowledgeProblem', problemId: 'p-local' }, cadre, h.iso(h.t0 + HOUR));
     await h.until('p-local', (v) => v.acknowledged);
-    await h.env.sleep(37 * DAY);
+    await h.sleep(37 * DAY);
     await h.until('p-local', (v) => v.level === 3);
 
     const stored = (await readProblem(h.world.store, 'p-local')).filter((e) => e.metadata.actor.role === 'system');

@@ -46,7 +46,7 @@ describeWithService('redis', 'rectification workflow on the time-skipping server
     await h.until('p-ladder', (v) => v.acknowledged);
 
     const wall = Date.now();
-    await h.env.sleep(42 * DAY);
+    await h.sleep(42 * DAY);
     const wallMs = Date.now() - wall;
 
     expect(clockRecords(await readProblem(h.world.store, 'p-ladder'))).toEqual([
@@ -119,7 +119,7 @@ describeWithService('redis', 'rectification workflow on the time-skipping server
     );
     await h.until('p-unsigned', (v) => v.revision >= 1);
 
-    await h.env.sleep(12 * DAY);
+    await h.sleep(12 * DAY);
 
     expect(clockRecords(await readProblem(h.world.store, 'p-unsigned'))).toEqual([
       {
@@ -143,7 +143,7 @@ describeWithService('redis', 'rectification workflow on the time-skipping server
     await h.findProblem('p-extend', deadline);
     await runCommand(h.world.store, { type: 'acknowledgeProblem', problemId: 'p-extend' }, cadre, h.iso(h.t0 + HOUR));
     await h.until('p-extend', (v) => v.acknowledged);
-    await h.env.sleep(20 * DAY);
+    await h.sleep(20 * DAY);
 
     const extended = deadline + 10 * DAY;
     await runCommand(
@@ -153,7 +153,7 @@ describeWithService('redis', 'rectification workflow on the time-skipping server
       h.iso(await h.now()),
     );
     await h.until('p-extend', (v) => v.deadline === h.iso(extended));
-    await h.env.sleep(30 * DAY);
+    await h.sleep(30 * DAY);
 
     expect(clockRecords(await readProblem(h.world.store, 'p-extend'))).toEqual([
       ...blue(extended - 3 * DAY),
@@ -170,7 +170,7 @@ describeWithService('redis', 'rectification workflow on the time-skipping server
     await h.findProblem('p-clear', deadline);
     await runCommand(h.world.store, { type: 'acknowledgeProblem', problemId: 'p-clear' }, cadre, h.iso(h.t0 + HOUR));
     await h.until('p-clear', (v) => v.acknowledged);
-    await h.env.sleep(31 * DAY);
+    await h.sleep(31 * DAY);
     await h.until('p-clear', (v) => v.level === 1);
 
     const now = await h.now();
@@ -181,11 +181,11 @@ describeWithService('redis', 'rectification workflow on the time-skipping server
       h.iso(now),
     );
     await runCommand(h.world.store, { type: 'clearProblem', problemId: 'p-clear' }, supervisor, h.iso(now));
-    const result = await h.env.client.workflow.getHandle(rectificationWorkflowId('p-clear')).result();
+    const result = await h.completed('p-clear');
     expect(result).toEqual({ problemId: 'p-clear', status: 'cleared', level: 1 });
     await h.recordHistory('p-clear', 'cleared');
 
-    await h.env.sleep(20 * DAY);
+    await h.sleep(20 * DAY);
     expect(clockRecords(await readProblem(h.world.store, 'p-clear'))).toEqual([
       ...blue(deadline - 3 * DAY),
       remind(deadline - DAY),
@@ -200,7 +200,7 @@ describeWithService('redis', 'rectification workflow on the time-skipping server
     await h.findProblem('p-reopen', deadline);
     await runCommand(h.world.store, { type: 'acknowledgeProblem', problemId: 'p-reopen' }, cadre, h.iso(h.t0 + HOUR));
     await h.until('p-reopen', (v) => v.acknowledged);
-    await h.env.sleep(31 * DAY);
+    await h.sleep(31 * DAY);
     await h.until('p-reopen', (v) => v.level === 1);
     const clearedAt = await h.now();
     await runCommand(
@@ -210,8 +210,8 @@ describeWithService('redis', 'rectification workflow on the time-skipping server
       h.iso(clearedAt),
     );
     await runCommand(h.world.store, { type: 'clearProblem', problemId: 'p-reopen' }, supervisor, h.iso(clearedAt));
-    await h.env.client.workflow.getHandle(rectificationWorkflowId('p-reopen')).result();
-    await h.env.sleep(9 * DAY);
+    await h.completed('p-reopen');
+    await h.sleep(9 * DAY);
 
     const reopenedAt = await h.now();
     const newDeadline = reopenedAt + 10 * DAY;
@@ -231,7 +231,7 @@ describeWithService('redis', 'rectification workflow on the time-skipping server
         endedBy: 'ProblemCleared',
       },
     ]);
-    await h.env.sleep(20 * DAY);
+    await h.sleep(20 * DAY);
 
     expect(clockRecords(await readProblem(h.world.store, 'p-reopen'))).toEqual([
       ...blue(deadline - 3 * DAY),

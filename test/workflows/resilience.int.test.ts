@@ -60,7 +60,7 @@ describeWithService('redis', 'no step lost, none doubled: killed worker', (redis
     await runCommand(h.world.store, { type: 'acknowledgeProblem', problemId: 'p-kill' }, cadre, h.iso(h.t0 + HOUR));
     await h.until('p-kill', (v) => v.acknowledged);
 
-    const skipping = h.env.sleep(40 * DAY);
+    const skipping = h.sleep(40 * DAY);
     // Kill the worker the moment the second escalation is on record: its activity may not have reported back.
     await eventually(async () => {
       const events = await readProblem(h.world.store, 'p-kill');
@@ -87,7 +87,7 @@ describeWithService('redis', 'no step lost, none doubled: restarted reactor', (r
     const deadline = h.t0 + 30 * DAY;
     await h.findProblem('p-down', deadline);
     await h.until('p-down', (v) => v.revision === 0);
-    await h.reactor?.stop();
+    await h.stopReactor();
 
     // Appended, not yet signalled: the process "died" between the append and the signal.
     await runCommand(h.world.store, { type: 'acknowledgeProblem', problemId: 'p-down' }, cadre, h.iso(h.t0 + HOUR));
@@ -103,7 +103,7 @@ describeWithService('redis', 'no step lost, none doubled: restarted reactor', (r
 
     await h.startReactor();
     await h.until('p-down', (v) => v.acknowledged && v.deadline === h.iso(extended));
-    await h.env.sleep(45 * DAY);
+    await h.sleep(45 * DAY);
     expect(clockRecords(await readProblem(h.world.store, 'p-down')).slice(0, 7)).toEqual(ladder(extended));
   });
 
@@ -112,9 +112,9 @@ describeWithService('redis', 'no step lost, none doubled: restarted reactor', (r
     await h.findProblem('p-again', deadline);
     await runCommand(h.world.store, { type: 'acknowledgeProblem', problemId: 'p-again' }, cadre, h.iso(h.t0 + HOUR));
     await h.until('p-again', (v) => v.acknowledged);
-    await h.env.sleep(32 * DAY);
+    await h.sleep(32 * DAY);
     await h.until('p-again', (v) => v.level === 1);
-    await h.reactor?.stop();
+    await h.stopReactor();
 
     // Back to the beginning: every problem event is forwarded a second time.
     await h.world.checkpoints.save('rectification-reactor', -1n);
@@ -122,7 +122,7 @@ describeWithService('redis', 'no step lost, none doubled: restarted reactor', (r
     const acknowledged = (await readProblem(h.world.store, 'p-again')).find((e) => e.type === 'ProblemAcknowledged');
     // Both the ProblemFound and the ProblemAcknowledged went to the workflow again.
     await eventually(() => ((second.checkpoint() ?? -1n) >= acknowledged!.position ? true : undefined));
-    await h.env.sleep(10 * DAY);
+    await h.sleep(10 * DAY);
     const records = clockRecords(await readProblem(h.world.store, 'p-again'));
     expect(records.slice(0, 7)).toEqual(ladder(deadline));
     expect(records.filter((r) => r.type === 'ProblemEscalated')).toHaveLength(3);

@@ -43,7 +43,7 @@ describeWithService('redis', 'webhook notifications from the rectification workf
     await h.findProblem(problemId, deadline);
     await runCommand(h.world.store, { type: 'acknowledgeProblem', problemId }, cadre, h.iso(h.t0 + HOUR));
     await h.until(problemId, (v) => v.acknowledged);
-    await h.env.sleep(37 * DAY);
+    await h.sleep(37 * DAY);
     await h.until(problemId, (v) => v.level === 3);
     return (await readProblem(h.world.store, problemId)).filter((e) => e.type === 'ProblemEscalated');
   }
