@@ -70,12 +70,12 @@ export function useClockHarness(redisUrl: string, options: { inProcessWorker?: b
       });
     },
     /**
-     * Waits (real time) until the reactor has handed every event that moves a clock to Temporal and no clock
-     * of this test has a workflow task or an activity in flight (with the reactor stopped, only the latter). Call it before letting the server skip
-     * time: a delivery still on its way would arrive days of server time late, after steps it should have
-     * moved or cancelled, and a timer that fires while its workflow task runs wedges the run (the test server
-     * refuses the task's CancelTimer). A run ended with work in flight keeps the server's clock locked, so
-     * every later sleep of the file takes real days.
+     * Waits (real time) until the running reactor, if any, has handed every event that moves a clock to
+     * Temporal, and no clock of this test has a workflow task or an activity in flight. Call it before the
+     * server skips time: a delivery still on its way would land days of server time late, after steps it
+     * should have moved or cancelled, and a timer that fires while its workflow task runs wedges the run
+     * (the test server refuses the task's CancelTimer). A run ended with work in flight keeps the server's
+     * clock locked, so every later sleep of the file takes real days.
      */
     async settled() {
       let last = -1n;
@@ -102,7 +102,7 @@ export function useClockHarness(redisUrl: string, options: { inProcessWorker?: b
       await h.settled();
       await h.env.sleep(ms);
     },
-    /** The workflow's result, once the clocks have settled (then it has closed, or it will not). */
+    /** The workflow's result, asked for once the clocks have settled (a clear delivered has closed the run). */
     async completed(problemId: string) {
       await h.settled();
       return h.env.client.workflow.getHandle(rectificationWorkflowId(problemId)).result();
